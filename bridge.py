@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""carnet2mqtt: run ``python bridge.py --help`` for the command line."""
+
+import sys
+
+from carnet.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

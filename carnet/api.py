@@ -1,0 +1,670 @@
+"""The Car-Net API client: one :class:`CarNetClient` per account, every endpoint.
+
+HTTP statuses, timeouts and connection errors become :mod:`carnet.errors` exceptions
+in one function, :func:`error_for_response` (and :class:`Http` for transport errors),
+so callers decide from the type what to do.
+
+Three kinds of request, three policies:
+
+* Bearer reads (enrollment, status, health) are idempotent: retried with a short
+  back-off when the vendor is unavailable, and once after renewing the tokens when
+  the access token is refused.
+* TSP requests (every ``/mps/`` endpoint) are rate-limited by the vendor per account:
+  they go one at a time, at least ``min_interval`` apart, and after a 429 none is
+  sent until ``Retry-After`` has passed. A command is never retried blindly; only a
+  refused token (nothing was executed) leads to one more attempt with fresh tokens.
+* The TSP session request carries the PIN: after one refusal it is never sent again
+  by this client, because repeated wrong PINs lock the account.
+
+One client is shared by a poller thread and an executor thread: token acquisition is
+serialised by a lock, and TSP requests by another.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from carnet import redact
+from carnet.auth import CHANGED_HINT, Authenticator
+from carnet.config import AccountConfig, VendorConfig
+from carnet.errors import (
+    AuthError,
+    BadRequest,
+    CarNetError,
+    LoginChanged,
+    PinRefused,
+    RateLimited,
+    VendorUnavailable,
+)
+from carnet.tokens import TokenSet, TokenStore
+
+_LOG = logging.getLogger(__name__)
+
+MAX_CHARGE_CURRENTS: tuple[int | str, ...] = (5, 10, 13, "max")
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    vehicle_id: str  # enrollment vehicleId (status/health URLs)
+    vin: str
+    tsp_account_num: str  # rolesAndRights.tspAccountNum (command URLs)
+    tsp: str  # vehicle.tspProvider
+    model_name: str | None
+    model_year: str | None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class _TokenRejected(AuthError):
+    """The API refused the Bearer (or TSP) token: worth one renewal and one retry."""
+
+
+_LOGIN_STEPS = {
+    "authorize": (
+        "Login step 1 (authorize)",
+        "check carnet.api_base, carnet.client_id and carnet.redirect_uri; " + CHANGED_HINT,
+    ),
+    "identifier": (
+        "Login step 2 (e-mail)",
+        "the e-mail address was not accepted (check accounts[].email)",
+    ),
+    "authenticate": (
+        "Login step 3 (password)",
+        "the password was refused (check accounts[].password)",
+    ),
+    "token": (
+        "Login step 4 (token)",
+        "the token endpoint refused the authorization code",
+    ),
+    "refresh": (
+        "Token refresh",
+        "the refresh token was refused (expired or revoked); a full login is needed",
+    ),
+}
+
+
+def error_for_response(response: requests.Response, step: str) -> CarNetError:
+    """The exception for an error response. The only place statuses become errors.
+
+    ``step`` is the login step (``authorize``, ``identifier``, ``authenticate``,
+    ``token``, ``refresh``) or the kind of API request: ``api`` (Bearer read),
+    ``tsp`` (``/mps/`` request) or ``session`` (TSP token request with the PIN).
+    """
+    status = response.status_code
+    path = urlsplit(response.url or "").path or "?"
+    detail = vendor_message(response)
+    said = f" ({detail})" if detail else ""
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        when = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        return RateLimited(f"Car-Net rate limit reached on {path} (HTTP 429){when}", retry_after)
+    if status >= 500:
+        return VendorUnavailable(f"Car-Net is unavailable: HTTP {status} on {path}{said}")
+    if step in _LOGIN_STEPS:
+        name, cause = _LOGIN_STEPS[step]
+        if step in ("token", "refresh") and status == 401 and "INVALID_REQUEST" in (
+            detail.upper() + response.text[:2000].upper()
+        ):
+            return LoginChanged(
+                f"{name} failed: the token endpoint answered 401 INVALID_REQUEST although "
+                "the credentials were accepted; this is not a wrong password: "
+                f"{CHANGED_HINT} (for example a new required field such as "
+                "play_integrity_token)",
+                step=step,
+            )
+        if step == "authorize" and 400 <= status < 500:
+            return LoginChanged(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
+        return AuthError(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
+    mentions_pin = "PIN" in detail.upper()
+    if step == "session":
+        # A 401 about the Bearer or id token was refused before the PIN was looked at;
+        # every other refusal of this request counts as a PIN refusal, because sending
+        # a wrong PIN again is what locks the account.
+        token_problem = status == 401 and not mentions_pin and (
+            "TOKEN" in detail.upper() or "WWW-Authenticate" in response.headers
+        )
+        if token_problem:
+            return _TokenRejected(f"Car-Net refused the token on {path} (HTTP 401){said}",
+                                  step="api")
+        return PinRefused(
+            f"Car-Net refused the PIN (HTTP {status}{said}); commands are disabled "
+            "(check accounts[].pin; repeated wrong PINs lock the account)"
+        )
+    if step == "tsp" and status in (401, 403) and mentions_pin:
+        return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
+                          "commands are disabled")
+    if status == 401 or (status == 403 and step == "tsp"):
+        return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
+                              step="api")
+    if status == 403:
+        return AuthError(f"Car-Net denied access to {path} (HTTP 403){said}", step="api")
+    return BadRequest(f"Car-Net rejected the request to {path}: HTTP {status}{said}")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def vendor_message(response: requests.Response) -> str:
+    """The vendor's error text, short and masked (it goes into exception messages)."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        if not text or text.lstrip().startswith("<"):
+            return ""
+        return redact.redact(" ".join(text.split())[:200])
+    return redact.redact(_pick_message(body)[:200])
+
+
+def _pick_message(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return ""
+    parts: list[str] = []
+    for key in ("error", "errorCode", "code", "error_description", "message",
+                "errorMessage", "description", "title"):
+        value = body.get(key)
+        if isinstance(value, dict | list):
+            nested = _pick_message(value if isinstance(value, dict) else
+                                   (value[0] if value else None))
+            if nested:
+                parts.append(nested)
+        elif isinstance(value, str | int) and str(value) not in parts:
+            parts.append(str(value))
+    return ": ".join(parts)
+
+
+class Http:
+    """Sends requests with the configured timeout; transport failures become
+    :class:`VendorUnavailable` and, with ``check``, error statuses the exception of
+    :func:`error_for_response`. Logs method, path, status and duration only (never a
+    query string or body).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def __call__(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        *,
+        step: str,
+        check: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
+        path = urlsplit(url).path
+        kwargs.setdefault("timeout", self.timeout)
+        started = time.monotonic()
+        try:
+            response = session.request(method, url, **kwargs)
+        except requests.Timeout:
+            raise VendorUnavailable(
+                f"Car-Net did not answer {method} {path} within {self.timeout:g} s"
+            ) from None
+        except requests.ConnectionError:
+            raise VendorUnavailable(f"Cannot connect to Car-Net for {method} {path}") from None
+        except requests.RequestException as exc:
+            raise VendorUnavailable(
+                f"Request {method} {path} failed ({type(exc).__name__})"
+            ) from None
+        _LOG.debug("%s %s -> %d in %.2f s", method, path, response.status_code,
+                   time.monotonic() - started)
+        if check and response.status_code >= 400:
+            raise error_for_response(response, step)
+        return response
+
+
+def _json(response: requests.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorUnavailable(
+            f"Car-Net answered {what} with malformed JSON (HTTP {response.status_code})"
+        ) from None
+
+
+def _data(response: requests.Response, what: str, key: str = "data") -> dict[str, Any]:
+    body = _json(response, what)
+    data = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise VendorUnavailable(f"Car-Net answered {what} without a '{key}' object")
+    return data
+
+
+def _mask_email(address: str) -> str:
+    name, _, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+# --------------------------------------------------------------------------- client
+
+
+class CarNetClient:
+    """Every Car-Net endpoint for one account. Thread-safe."""
+
+    TOKEN_MARGIN = 60.0  # refresh this long before the access token expires
+    TSP_TOKEN_TTL = 45 * 60.0  # the vendor gives no expiry; about 45 minutes in practice
+    READ_TRIES = 3
+    READ_BACKOFF = (0.5, 1.0)  # seconds before the 2nd and 3rd try
+    RATE_LIMIT_DEFAULT = 60.0  # pause after a 429 without Retry-After
+
+    def __init__(
+        self,
+        vendor: VendorConfig,
+        account: AccountConfig,
+        store: TokenStore,
+        min_interval: float = 0.0,
+    ) -> None:
+        redact.protect()
+        redact.register_secret(account.password)
+        redact.register_secret(account.pin)
+        self._vendor = vendor
+        self._account = account
+        self._store = store
+        self._min_interval = max(0.0, float(min_interval))
+        self._base = vendor.api_base.rstrip("/")
+        self._http = Http(vendor.timeout)
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = vendor.user_agent
+        self._auth = Authenticator(vendor, account, self._http)
+        self._app_uuid = str(uuid.uuid4())
+
+        self._token_lock = threading.RLock()
+        self._tokens: TokenSet | None = store.load(account.email, vendor.client_id, vendor.api_base)
+        if self._tokens is not None:
+            for secret in (self._tokens.access_token, self._tokens.id_token,
+                           self._tokens.refresh_token, self._tokens.code_verifier):
+                redact.register_secret(secret)
+            _LOG.debug("Using stored tokens for %s", _mask_email(account.email))
+
+        self._profile_lock = threading.Lock()
+        self._user_id: str | None = None
+        self._vw_id: str | None = None
+
+        self._tsp_lock = threading.Lock()
+        self._tsp_tokens: dict[str, tuple[str, float]] = {}
+        self._last_tsp_request: float | None = None
+        self._blocked_until = 0.0
+        self._commands_enabled = bool(account.pin)
+
+    def __repr__(self) -> str:
+        return f"CarNetClient(account={_mask_email(self._account.email)!r})"
+
+    @property
+    def commands_enabled(self) -> bool:
+        """False without a PIN, or after the PIN was refused."""
+        return self._commands_enabled
+
+    def close(self) -> None:
+        self._session.close()
+
+    # Tokens ---------------------------------------------------------------
+
+    def _current_tokens(self) -> TokenSet:
+        """Valid tokens: stored, refreshed before expiry, or from a full login."""
+        with self._token_lock:
+            tokens = self._tokens
+            if tokens is None:
+                return self._login()
+            if tokens.expires_within(self.TOKEN_MARGIN):
+                return self._refresh_or_login(tokens)
+            return tokens
+
+    def _renew(self, rejected: TokenSet) -> TokenSet:
+        """After the API refused ``rejected``: renew, unless another thread already did."""
+        with self._token_lock:
+            current = self._tokens
+            if current is not None and current.access_token != rejected.access_token:
+                return current
+            if current is None:
+                return self._login()
+            return self._refresh_or_login(current)
+
+    def _refresh_or_login(self, tokens: TokenSet) -> TokenSet:
+        if not tokens.refresh_expired():
+            try:
+                fresh = self._auth.refresh(tokens)
+            except AuthError as exc:
+                _LOG.info("Token refresh refused (%s); logging in again", exc)
+            else:
+                self._keep(fresh)
+                _LOG.debug("Tokens refreshed")
+                return fresh
+        return self._login()
+
+    def _login(self) -> TokenSet:
+        tokens = self._auth.login()
+        self._keep(tokens)
+        return tokens
+
+    def _keep(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+        try:
+            self._store.save(self._account.email, self._vendor.client_id,
+                             self._vendor.api_base, tokens)
+        except OSError as exc:
+            _LOG.warning("Cannot save tokens in %s (%s); they will not survive a restart",
+                         self._store.directory, exc.strerror or type(exc).__name__)
+
+    @staticmethod
+    def _bearer(tokens: TokenSet) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
+
+    # Bearer reads ---------------------------------------------------------
+
+    def _read(self, path: str, what: str, *, with_id_token: bool = False) -> dict[str, Any]:
+        url = self._base + path
+        started = time.monotonic()
+        renewed = False
+        tries = 0
+        while True:
+            tokens = self._current_tokens()
+            params = {"idToken": tokens.id_token} if with_id_token else None
+            tries += 1
+            try:
+                response = self._http(self._session, "GET", url, step="api", params=params,
+                                      headers=self._bearer(tokens))
+                return _data(response, what)
+            except _TokenRejected:
+                if renewed:
+                    raise
+                renewed = True
+                tries -= 1
+                _LOG.info("Car-Net refused the access token for %s; renewing it", what)
+                self._renew(tokens)
+            except VendorUnavailable as exc:
+                if tries >= self.READ_TRIES:
+                    raise
+                delay = self.READ_BACKOFF[min(tries, len(self.READ_BACKOFF)) - 1]
+                if time.monotonic() - started + delay > self._vendor.timeout:
+                    raise
+                _LOG.warning("%s; retrying %s in %g s", exc, what, delay)
+                time.sleep(delay)
+
+    def vehicles(self) -> list[Vehicle]:
+        """The account's vehicles (enrollment); also learns userId and vwId."""
+        data = self._read("/account/v1/enrollment/status", "the enrollment request",
+                          with_id_token=True)
+        customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+        user_id, vw_id = customer.get("userId"), customer.get("vwId")
+        if not isinstance(user_id, str) or not isinstance(vw_id, str):
+            raise VendorUnavailable("The enrollment answer has no customer userId/vwId")
+        with self._profile_lock:
+            self._user_id, self._vw_id = user_id, vw_id
+        entries = data.get("vehicleEnrollmentStatus")
+        if not isinstance(entries, list):
+            _LOG.warning("The enrollment answer lists no vehicles")
+            return []
+        found: list[Vehicle] = []
+        for index, entry in enumerate(entries):
+            vehicle = _vehicle(entry)
+            if vehicle is None:
+                _LOG.warning("Skipping enrollment entry %d: vehicleId, vin or "
+                             "tspAccountNum missing", index)
+                continue
+            found.append(vehicle)
+        _LOG.debug("Enrollment lists %d vehicle(s)", len(found))
+        return found
+
+    def status(self, vehicle: Vehicle) -> dict[str, Any]:
+        """The ``data`` of ``GET /rvs/v1/vehicle/<vehicleId>``."""
+        return self._read(f"/rvs/v1/vehicle/{vehicle.vehicle_id}", "the status request")
+
+    def health(self, vehicle: Vehicle) -> dict[str, Any]:
+        """The ``data`` of ``GET /vhs/v2/vehicle/<vehicleId>``."""
+        return self._read(f"/vhs/v2/vehicle/{vehicle.vehicle_id}", "the health report request")
+
+    def _profile(self) -> tuple[str, str]:
+        with self._profile_lock:
+            if self._user_id and self._vw_id:
+                return self._user_id, self._vw_id
+        self.vehicles()
+        with self._profile_lock:
+            assert self._user_id is not None and self._vw_id is not None
+            return self._user_id, self._vw_id
+
+    # TSP requests ---------------------------------------------------------
+
+    def _require_commands(self) -> None:
+        if not self._account.pin:
+            raise PinRefused("no PIN configured: commands need accounts[].pin")
+        if not self._commands_enabled:
+            raise PinRefused("commands are disabled: Car-Net refused the PIN earlier "
+                             "(check accounts[].pin and restart)")
+
+    def _check_rate_block(self) -> None:
+        remaining = self._blocked_until - time.monotonic()
+        if remaining > 0:
+            raise RateLimited(
+                f"Car-Net rate limit: not sending for another {remaining:.0f} s", remaining
+            )
+
+    def _wait_turn(self) -> None:
+        """Space TSP requests ``min_interval`` apart (called with the TSP lock held)."""
+        if self._last_tsp_request is not None:
+            wait = self._last_tsp_request + self._min_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._last_tsp_request = time.monotonic()
+
+    def _disable_commands(self) -> None:
+        if not self._commands_enabled:
+            return
+        self._commands_enabled = False
+        _LOG.error("Car-Net refused the PIN: commands are disabled for this account "
+                   "(reading continues); check accounts[].pin and restart")
+
+    def _tsp_token(self, vehicle: Vehicle, tokens: TokenSet, user_id: str,
+                   renewed: bool) -> str:
+        cached = self._tsp_tokens.get(vehicle.vehicle_id)
+        if cached is not None and time.monotonic() - cached[1] < self.TSP_TOKEN_TTL:
+            return cached[0]
+        if not self._commands_enabled:
+            self._require_commands()
+        url = f"{self._base}/ss/v1/user/{user_id}/vehicle/{vehicle.vehicle_id}/session"
+        body = {
+            "accountNumber": vehicle.tsp_account_num,
+            "idToken": tokens.id_token,
+            "tspPin": self._account.pin,
+            "tsp": vehicle.tsp,
+        }
+        headers = {**self._bearer(tokens), "Content-Type": "application/json;charset=UTF-8"}
+        try:
+            response = self._http(self._session, "POST", url, step="session",
+                                  data=json.dumps(body), headers=headers)
+        except _TokenRejected as exc:
+            if renewed:
+                # Fresh tokens refused again: do not risk another PIN attempt.
+                raise PinRefused(f"Car-Net refused the TSP session twice ({exc}); "
+                                 "commands are disabled") from None
+            raise
+        data = _data(response, "the TSP session request")
+        token = data.get("tspToken")
+        if not isinstance(token, str) or not token:
+            raise VendorUnavailable("The TSP session answer carries no tspToken")
+        redact.register_secret(token)
+        self._tsp_tokens[vehicle.vehicle_id] = (token, time.monotonic())
+        _LOG.debug("Obtained a TSP token for vehicle %s", vehicle.vehicle_id)
+        return token
+
+    def _tsp(
+        self,
+        vehicle: Vehicle,
+        method: str,
+        suffix: str,
+        what: str,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """One ``/mps/`` request; returns the decoded JSON body."""
+        self._require_commands()
+        url = f"{self._base}/mps/v1/vehicles/{vehicle.tsp_account_num}/{suffix}"
+        with self._tsp_lock:
+            self._check_rate_block()
+            try:
+                return self._tsp_locked(vehicle, method, url, what, body or {})
+            except PinRefused:
+                self._disable_commands()
+                raise
+            except RateLimited as exc:
+                pause = exc.retry_after
+                if pause is None:
+                    pause = self.RATE_LIMIT_DEFAULT
+                self._blocked_until = time.monotonic() + pause
+                _LOG.warning("Car-Net rate limit reached; no command requests for %g s", pause)
+                raise
+
+    def _tsp_locked(self, vehicle: Vehicle, method: str, url: str, what: str,
+                    body: dict[str, Any]) -> Any:
+        """The request with its tokens; one renewal when a token is refused, no other retry."""
+        user_id, vw_id = self._profile()
+        retried = False
+        while True:
+            tokens = self._current_tokens()
+            try:
+                tsp_token = self._tsp_token(vehicle, tokens, user_id, retried)
+            except _TokenRejected:
+                retried = True
+                _LOG.info("Car-Net refused the token for the TSP session; renewing it")
+                self._renew(tokens)
+                continue
+            payload = {"tsp_token": tsp_token, "email": self._account.email, "vw_id": vw_id,
+                       **body}
+            headers = {
+                **self._bearer(tokens),
+                "Content-Type": "application/json;charset=UTF-8",
+                "x-user-id": user_id,
+                "x-user-agent": "mobile-ios",
+                "x-app-uuid": self._app_uuid,
+            }
+            self._wait_turn()
+            try:
+                response = self._http(self._session, method, url, step="tsp",
+                                      data=json.dumps(payload), headers=headers)
+            except _TokenRejected:
+                # Refused before anything was executed: renew both tokens, once.
+                self._tsp_tokens.pop(vehicle.vehicle_id, None)
+                if retried:
+                    raise
+                retried = True
+                _LOG.info("Car-Net refused the token for %s; renewing it", what)
+                self._renew(tokens)
+                continue
+            return _json(response, what)
+
+    def _command(self, vehicle: Vehicle, method: str, suffix: str, what: str,
+                 body: dict[str, Any]) -> None:
+        answer = self._tsp(vehicle, method, suffix, what, body)
+        data = None
+        if isinstance(answer, dict):
+            data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get(
+                "value")
+        if not isinstance(data, dict):
+            _LOG.warning("Car-Net answered %s without a data object", what)
+            return
+        result = data.get("result", 0)
+        if result not in (0, "0", None):
+            _LOG.warning("Car-Net answered %s with result %s", what, result)
+        _LOG.debug("Car-Net accepted %s (%s)", what, data.get("command"))
+
+    def climate_details(self, vehicle: Vehicle) -> dict[str, Any]:
+        """The ``data`` of ``PUT .../status/climate/details`` (a TSP request)."""
+        answer = self._tsp(vehicle, "PUT", "status/climate/details", "the climate details request")
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise VendorUnavailable("Car-Net answered the climate details request without data")
+        return data
+
+    def refresh_status(self, vehicle: Vehicle) -> None:
+        """Ask the car for a fresh status (wakes its modem)."""
+        self._command(vehicle, "PUT", "status/fresh", "the status refresh", {})
+
+    def refresh_health(self, vehicle: Vehicle) -> None:
+        self._command(vehicle, "POST", "health/fresh", "the health report refresh", {})
+
+    def set_lock(self, vehicle: Vehicle, locked: bool) -> None:
+        self._command(vehicle, "PUT", "status/exterior/doors",
+                      "the lock command" if locked else "the unlock command",
+                      {"lock": bool(locked)})
+
+    def horn_lights(self, vehicle: Vehicle, horn: bool, lights: bool) -> None:
+        if not horn and not lights:
+            raise BadRequest("horn_lights needs horn, lights or both")
+        self._command(vehicle, "PUT", "status/exterior/horn_and_lights",
+                      "the horn and lights command", {"horn": bool(horn), "lights": bool(lights)})
+
+    def set_charging(self, vehicle: Vehicle, active: bool) -> None:
+        self._command(vehicle, "PATCH", "status/charging", "the charging command",
+                      {"active": bool(active)})
+
+    def set_max_charge_current(self, vehicle: Vehicle, value: int | str) -> None:
+        if isinstance(value, bool) or value not in MAX_CHARGE_CURRENTS:
+            raise BadRequest(f"max_charge_current must be one of 5, 10, 13 or \"max\", "
+                             f"not {value!r}")
+        self._command(vehicle, "PUT", "settings/max_charge_current",
+                      "the max charge current setting", {"max_charge_current": value})
+
+    def set_climate(self, vehicle: Vehicle, active: bool, target_temperature: int) -> None:
+        if isinstance(target_temperature, bool) or not isinstance(target_temperature, int | float):
+            raise BadRequest("target_temperature must be a number")
+        self._command(vehicle, "PUT", "status/climate", "the climate command",
+                      {"active": bool(active),
+                       "target_temperature": round(float(target_temperature))})
+
+    def set_defrost(self, vehicle: Vehicle, active: bool) -> None:
+        self._command(vehicle, "PUT", "status/defrost", "the defrost command",
+                      {"active": bool(active)})
+
+    def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> None:
+        self._command(vehicle, "PUT", "settings/unplugged_climate_control",
+                      "the unplugged climate setting", {"enabled": bool(enabled)})
+
+
+def _vehicle(entry: Any) -> Vehicle | None:
+    if not isinstance(entry, dict):
+        return None
+    details = entry.get("vehicle") if isinstance(entry.get("vehicle"), dict) else {}
+    rights = entry.get("rolesAndRights") if isinstance(entry.get("rolesAndRights"), dict) else {}
+    vehicle_id = entry.get("vehicleId") or details.get("vehicleId")
+    vin = details.get("vin")
+    account = rights.get("tspAccountNum")
+    if not vehicle_id or not vin or account in (None, ""):
+        return None
+    year = details.get("modelYear")
+    return Vehicle(
+        vehicle_id=str(vehicle_id),
+        vin=str(vin),
+        tsp_account_num=str(account),
+        tsp=str(details.get("tspProvider") or ""),
+        model_name=str(details["modelName"]) if details.get("modelName") else None,
+        model_year=str(year) if year not in (None, "") else None,
+    )

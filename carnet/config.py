@@ -1,0 +1,808 @@
+"""The configuration: YAML in, frozen dataclasses out.
+
+Every key of config.example.yaml is a field here, with the same default. Errors name
+the key path (``accounts[0].pin``) and say what is accepted; all problems are
+collected so the user fixes them in one go.
+
+``${VAR}`` and ``${VAR:-default}`` in any string value come from the environment, so
+secrets stay out of the file. Without a ``state_dir`` key the default is
+``${CARNET2MQTT_STATE_DIR:-./state}``: the container image and the systemd unit set that
+variable, so one configuration file works in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import logging
+import math
+import os
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from carnet.errors import ConfigError
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    enabled: bool = False
+    ca_certs: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    enabled: bool = True
+    prefix: str = "homeassistant"
+    mode: str = "component"  # component | device
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "localhost"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    client_id: str = "carnet2mqtt"
+    base_topic: str = "carnet2mqtt"
+    protocol: str = "5"  # "5" | "3.1.1"
+    qos: int = 1
+    keepalive: int = 60
+    output: str = "attribute_and_json"  # json | attribute | attribute_and_json
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+
+
+@dataclass(frozen=True)
+class VendorConfig:
+    api_base: str = "https://b-h-s.spr.us00.p.con-veh.net"
+    identity_base: str = "https://identity.na.vwgroup.io"
+    client_id: str = "2dae49f6-830b-4180-9af9-59dd0d060916@apps_vw-dilab_com"
+    redirect_uri: str = "car-net:///oauth-callback"
+    user_agent: str = "Car-Net/60 CFNetwork/1121.2.2 Darwin/19.3.0"
+    token_helper: str | None = None
+    timeout: float = 30.0
+    login_retry: float = 900.0  # first wait after a refused login; doubles up to login_retry_max
+    login_retry_max: float = 21600.0
+
+
+@dataclass(frozen=True)
+class VehicleConfig:
+    name: str | None = None
+    poll_interval: int | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    email: str
+    password: str
+    pin: str | None = None
+    temperature_unit: str = "auto"  # auto | F | C (the unit of the account's climate settings)
+    vehicles: dict[str, VehicleConfig] = field(default_factory=dict)  # keyed by VIN or vehicleId
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval: int = 600
+    active_interval: int = 120
+    health_interval: int = 86400
+    wakeups_per_day: int = 6
+
+
+@dataclass(frozen=True)
+class CommandsConfig:
+    unlock: bool = True
+    unlock_code: str | None = None
+    max_age: float = 120.0
+    queue_size: int = 20
+    min_interval: float = 5.0
+    verify_after: float = 25.0
+
+
+@dataclass(frozen=True)
+class Config:
+    accounts: tuple[AccountConfig, ...]
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    carnet: VendorConfig = field(default_factory=VendorConfig)
+    polling: PollingConfig = field(default_factory=PollingConfig)
+    commands: CommandsConfig = field(default_factory=CommandsConfig)
+    state_dir: str = "./state"
+    log_level: str = "info"
+
+
+# --------------------------------------------------------------------------- loading
+
+STATE_DIR_ENV = "CARNET2MQTT_STATE_DIR"
+"""When the file has no ``state_dir``, this variable (else ``./state``) is used, so one
+container image or unit file can place the tokens without editing the user's file."""
+
+_SECRET_FIELDS = frozenset({"password", "pin", "unlock_code", "token_helper"})
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+_REF = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
+_REF_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
+_VEHICLE_NAME = re.compile(r"[a-z0-9_-]+")
+_PIN = re.compile(r"[0-9]+")
+_FAILED: Any = object()
+
+
+class _Invalid(Exception):
+    """A value is wrong. ``wrong`` is a template with ``{value}``, so the caller decides
+    whether the value may be shown (never for secrets)."""
+
+    def __init__(self, wrong: str) -> None:
+        super().__init__(wrong)
+        self.wrong = wrong
+
+
+@dataclass(frozen=True)
+class _Rule:
+    accepted: str  # what this key accepts, shown with every problem of the key
+    check: Callable[[Any], Any] | None = None  # normalises a coerced value or raises _Invalid
+
+
+@dataclass
+class _Context:
+    environ: Mapping[str, str]
+    problems: list[str] = field(default_factory=list)
+    vehicle_names: dict[str, str] = field(default_factory=dict)  # name -> key path
+    emails: dict[str, str] = field(default_factory=dict)  # lower-case e-mail -> key path
+    unresolved: set[str] = field(default_factory=set)  # key paths whose ${VAR} failed
+
+
+# ----------------------------------------------------------------- value checks
+
+
+def _range(low: float, high: float | None = None) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value < low or (high is not None and value > high):
+            raise _Invalid("{value} is out of range")
+        return value
+
+    return check
+
+
+def _positive(value: Any) -> Any:
+    if value <= 0:
+        raise _Invalid("{value} is not greater than 0")
+    return value
+
+
+def _one_of(*choices: str) -> Callable[[Any], Any]:
+    """Case-insensitive choice that returns the canonical spelling."""
+    canonical = {choice.lower(): choice for choice in choices}
+
+    def check(value: Any) -> Any:
+        try:
+            return canonical[value.strip().lower()]
+        except KeyError:
+            raise _Invalid("{value} is not one of the accepted values") from None
+
+    return check
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise _Invalid("{value} is empty")
+    return value
+
+
+def _topic(value: str) -> str:
+    """A topic prefix: wildcards would subscribe to strangers' topics, and a leading or
+    trailing slash silently creates an empty topic level."""
+    if not value:
+        raise _Invalid("{value} is empty")
+    if "+" in value or "#" in value:
+        raise _Invalid("{value} contains a wildcard")
+    if value.startswith("/") or value.endswith("/") or "//" in value:
+        raise _Invalid("{value} has an empty topic level")
+    if "\0" in value:
+        raise _Invalid("{value} contains a NUL character")
+    return value
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _Invalid("{value} is not an http(s) URL")
+    return value.strip().rstrip("/")
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise _Invalid("{value} is not an e-mail address")
+    return value.strip()
+
+
+def _pin(value: str) -> str:
+    if not _PIN.fullmatch(value):
+        raise _Invalid("{value} is not digits only")
+    return value
+
+
+def _vehicle_name(value: str) -> str:
+    if not _VEHICLE_NAME.fullmatch(value):
+        raise _Invalid("{value} is not a valid topic level")
+    return value
+
+
+def _non_empty_list(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not value:
+        raise _Invalid("the list is empty")
+    return value
+
+
+_INTERVAL = _Rule("whole seconds, 60..86400", _range(60, 86400))
+_SECONDS = _Rule("seconds, greater than 0", _positive)
+_DELAY = _Rule("seconds, 0 or more", _range(0))
+_TOPIC = _Rule("topic levels without +, # or a leading, trailing or double /", _topic)
+_FLAG = _Rule("true or false")
+
+_RULES: dict[tuple[type, str], _Rule] = {
+    (TlsConfig, "enabled"): _FLAG,
+    (TlsConfig, "ca_certs"): _Rule("a CA bundle file path, or null for the system's"),
+    (TlsConfig, "certfile"): _Rule("a client certificate file path, or null"),
+    (TlsConfig, "keyfile"): _Rule("a client key file path, or null"),
+    (TlsConfig, "insecure"): _FLAG,
+    (DiscoveryConfig, "enabled"): _FLAG,
+    (DiscoveryConfig, "prefix"): _TOPIC,
+    (DiscoveryConfig, "mode"): _Rule("component or device", _one_of("component", "device")),
+    (MqttConfig, "host"): _Rule("a host name or address", _non_empty),
+    (MqttConfig, "port"): _Rule("a port number, 1..65535", _range(1, 65535)),
+    (MqttConfig, "username"): _Rule("text, or null for none"),
+    (MqttConfig, "password"): _Rule("text, or null for none"),
+    (MqttConfig, "client_id"): _Rule("non-empty text", _non_empty),
+    (MqttConfig, "base_topic"): _TOPIC,
+    (MqttConfig, "protocol"): _Rule('5 or "3.1.1"'),
+    (MqttConfig, "qos"): _Rule("0, 1 or 2", _range(0, 2)),
+    (MqttConfig, "keepalive"): _Rule("whole seconds, 1..65535", _range(1, 65535)),
+    (MqttConfig, "output"): _Rule(
+        "json, attribute or attribute_and_json",
+        _one_of("json", "attribute", "attribute_and_json"),
+    ),
+    (MqttConfig, "tls"): _Rule("a mapping with enabled, ca_certs, certfile, keyfile, insecure"),
+    (MqttConfig, "discovery"): _Rule("a mapping with enabled, prefix, mode"),
+    (VendorConfig, "api_base"): _Rule("an http(s) URL", _url),
+    (VendorConfig, "identity_base"): _Rule("an http(s) URL", _url),
+    (VendorConfig, "client_id"): _Rule("non-empty text", _non_empty),
+    (VendorConfig, "redirect_uri"): _Rule("non-empty text", _non_empty),
+    (VendorConfig, "user_agent"): _Rule("non-empty text", _non_empty),
+    (VendorConfig, "token_helper"): _Rule("a command line, or null"),
+    (VendorConfig, "timeout"): _SECONDS,
+    (VendorConfig, "login_retry"): _SECONDS,
+    (VendorConfig, "login_retry_max"): _Rule("seconds, not less than login_retry", _positive),
+    (VehicleConfig, "name"): _Rule(
+        "lower-case letters, digits, _ and -, or null for the VIN", _vehicle_name
+    ),
+    (VehicleConfig, "poll_interval"): _Rule(
+        "whole seconds, 60..86400, or null for polling.interval", _range(60, 86400)
+    ),
+    (VehicleConfig, "enabled"): _FLAG,
+    (AccountConfig, "email"): _Rule("the Car-Net login e-mail address", _email),
+    (AccountConfig, "password"): _Rule("the Car-Net password, non-empty text", _non_empty),
+    (AccountConfig, "pin"): _Rule('digits only, quoted like "1234", or null for read-only', _pin),
+    (AccountConfig, "temperature_unit"): _Rule("auto, F or C", _one_of("auto", "F", "C")),
+    (AccountConfig, "vehicles"): _Rule(
+        "a mapping of VIN or vehicleId to name, poll_interval, enabled"
+    ),
+    (PollingConfig, "interval"): _INTERVAL,
+    (PollingConfig, "active_interval"): _INTERVAL,
+    (PollingConfig, "health_interval"): _Rule("whole seconds, 3600 or more", _range(3600)),
+    (PollingConfig, "wakeups_per_day"): _Rule("a whole number, 0..48 (0: never)", _range(0, 48)),
+    (CommandsConfig, "unlock"): _FLAG,
+    (CommandsConfig, "unlock_code"): _Rule("text, or null for no code"),
+    (CommandsConfig, "max_age"): _SECONDS,
+    (CommandsConfig, "queue_size"): _Rule("a whole number, 1..1000", _range(1, 1000)),
+    (CommandsConfig, "min_interval"): _DELAY,
+    (CommandsConfig, "verify_after"): _DELAY,
+    (Config, "accounts"): _Rule(
+        "a list of at least one account with email and password", _non_empty_list
+    ),
+    (Config, "mqtt"): _Rule("a mapping of MQTT settings"),
+    (Config, "carnet"): _Rule("a mapping of Car-Net endpoint settings"),
+    (Config, "polling"): _Rule("a mapping of polling settings"),
+    (Config, "commands"): _Rule("a mapping of command settings"),
+    (Config, "state_dir"): _Rule("a directory path", _non_empty),
+    (Config, "log_level"): _Rule(
+        "debug, info, warning or error", _one_of("debug", "info", "warning", "error")
+    ),
+}
+
+
+# ------------------------------------------------------------------- coercion
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _Invalid("{value} is not true or false")
+
+
+def _as_int(value: Any) -> int:
+    """Environment variables are text, so digits in a string count as a number too."""
+    if isinstance(value, bool):
+        raise _Invalid("{value} is not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), 10)
+        except ValueError:
+            pass
+    raise _Invalid("{value} is not a whole number")
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            raise _Invalid("{value} is not a number") from None
+    else:
+        raise _Invalid("{value} is not a number")
+    if not math.isfinite(result):
+        raise _Invalid("{value} is not a finite number")
+    return result
+
+
+def _as_str(value: Any) -> str:
+    """Numbers are refused rather than converted: YAML reads an unquoted ``0123`` as
+    the octal number 83, which would silently change a PIN or a password."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _Invalid("{value} is a number; put it in quotes to make it text")
+    raise _Invalid("{value} is not text")
+
+
+def _as_protocol(value: Any) -> str:
+    if isinstance(value, bool):
+        raise _Invalid("{value} is not an MQTT protocol version")
+    if isinstance(value, (int, float)) and value == 5:
+        return "5"
+    if isinstance(value, str) and value.strip().lower() in ("5", "5.0", "v5", "3.1.1", "v3.1.1"):
+        return "5" if "5" in value else "3.1.1"
+    raise _Invalid("{value} is not an MQTT protocol version")
+
+
+_SCALARS: dict[Any, Callable[[Any], Any]] = {
+    bool: _as_bool,
+    int: _as_int,
+    float: _as_float,
+    str: _as_str,
+}
+_COERCE_OVERRIDES: dict[tuple[type, str], Callable[[Any], Any]] = {
+    (MqttConfig, "protocol"): _as_protocol,
+}
+
+
+# -------------------------------------------------------------- substitution
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _substitute(text: str, path: str, ctx: _Context) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; ``$${`` stands for a literal ``${``.
+
+    The default applies when the variable is unset or empty, as in a POSIX shell.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in _REF.finditer(text):
+        out.append(text[pos : match.start()])
+        pos = match.end()
+        if match.group(0) == "$${":
+            out.append("${")
+            continue
+        body = match.group("body")
+        ref = _REF_BODY.fullmatch(body) if body is not None else None
+        if ref is None:
+            ctx.unresolved.add(path)
+            ctx.problems.append(
+                f"{path}: malformed variable reference "
+                "(${NAME} or ${NAME:-default}; $${ for a literal ${)"
+            )
+            continue
+        name, default = ref.group("name"), ref.group("default")
+        value = ctx.environ.get(name)
+        if default is not None and not value:
+            value = default
+        if value is None:
+            ctx.unresolved.add(path)
+            ctx.problems.append(
+                f"{path}: environment variable {name} is not set "
+                f"(set it, or give a default with ${{{name}:-default}})"
+            )
+            continue
+        out.append(value)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _expand(data: Any, path: str, ctx: _Context) -> Any:
+    if isinstance(data, str):
+        return _substitute(data, path, ctx)
+    if isinstance(data, Mapping):
+        return {key: _expand(value, _join(path, key), ctx) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_expand(value, f"{path}[{i}]", ctx) for i, value in enumerate(data)]
+    return data
+
+
+# ------------------------------------------------------------------ building
+
+
+def _show(value: Any, secret: bool) -> str:
+    if secret:
+        return "the value"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        shown = repr(value)
+        return shown if len(shown) <= 60 else shown[:56] + "...'"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _accepted(cls: type, name: str, hint: Any) -> str:
+    rule = _RULES.get((cls, name))
+    if rule is not None:
+        return rule.accepted
+    return {bool: "true or false", int: "a whole number", float: "a number"}.get(hint, "text")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unknown_key(path: str, key: object, names: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"{_join(path, key)}: unknown key{hint} (accepted here: {', '.join(names)})"
+
+
+def _build(cls: type, data: Any, path: str, ctx: _Context) -> Any:
+    """One dataclass from one mapping; every problem is recorded, none is raised."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        where = path or "(top level)"
+        ctx.problems.append(
+            f"{where}: {_show(data, False)} is not a mapping (keys: {', '.join(names)})"
+        )
+        return _FAILED
+    for key in data:
+        if key not in names:
+            ctx.problems.append(_unknown_key(path, key, names))
+    hints = _hints(cls)
+    values: dict[str, Any] = {}
+    failed = False
+    for f in dataclasses.fields(cls):
+        sub = _join(path, f.name)
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                ctx.problems.append(f"{sub}: missing ({_accepted(cls, f.name, hints[f.name])})")
+                failed = True
+            continue
+        value = _field(cls, f.name, hints[f.name], data[f.name], sub, ctx)
+        if value is _FAILED:
+            failed = True
+        else:
+            values[f.name] = value
+    post = _POST.get(cls)
+    if post is not None and not post(values, data, path, ctx):
+        failed = True
+    return _FAILED if failed else cls(**values)
+
+
+def _field(cls: type, name: str, hint: Any, raw: Any, path: str, ctx: _Context) -> Any:
+    if path in ctx.unresolved:
+        return _FAILED  # already reported; the half-substituted text would only add noise
+    secret = name in _SECRET_FIELDS
+    rule = _RULES.get((cls, name))
+    try:
+        override = _COERCE_OVERRIDES.get((cls, name))
+        value = override(raw) if override else _convert(hint, raw, path, ctx)
+        if value is not _FAILED and value is not None and rule and rule.check:
+            value = rule.check(value)
+        return value
+    except _Invalid as exc:
+        wrong = exc.wrong.format(value=_show(raw, secret))
+        ctx.problems.append(f"{path}: {wrong} ({_accepted(cls, name, hint)})")
+        return _FAILED
+
+
+def _convert(hint: Any, raw: Any, path: str, ctx: _Context) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if raw is None or raw == "":
+            return None  # so that "${VAR:-}" means "not set"
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return _convert(inner, raw, path, ctx)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, raw, path, ctx)
+    if origin is dict:
+        return _build_vehicles(args[1], raw, path, ctx)
+    if origin is tuple:
+        return _build_list(args[0], raw, path, ctx)
+    return _SCALARS[hint](raw)
+
+
+def _build_list(item: type, raw: Any, path: str, ctx: _Context) -> Any:
+    if not isinstance(raw, (list, tuple)):
+        raise _Invalid("{value} is not a list")
+    built = [_build(item, value, f"{path}[{i}]", ctx) for i, value in enumerate(raw)]
+    return _FAILED if any(value is _FAILED for value in built) else tuple(built)
+
+
+def _build_vehicles(item: type, raw: Any, path: str, ctx: _Context) -> Any:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise _Invalid("{value} is not a mapping")
+    result: dict[str, Any] = {}
+    failed = False
+    for key, value in raw.items():
+        sub = _join(path, key)
+        if isinstance(key, bool) or not isinstance(key, (str, int)) or not str(key).strip():
+            ctx.problems.append(f"{sub}: not a VIN or vehicleId (the VIN or vehicleId as text)")
+            failed = True
+            continue
+        vehicle = _build(item, value, sub, ctx)
+        if vehicle is _FAILED:
+            failed = True
+            name = value.get("name") if isinstance(value, Mapping) else None
+            if isinstance(name, str) and _VEHICLE_NAME.fullmatch(name):
+                _claim_name(name, _join(sub, "name"), ctx)  # still worth a duplicate check
+            continue
+        result[str(key)] = vehicle
+        _claim_name(vehicle.name or str(key).lower(), _join(sub, "name"), ctx)
+    return _FAILED if failed else result
+
+
+def _claim_name(name: str, path: str, ctx: _Context) -> None:
+    """Vehicle names are topic levels shared by all accounts, so they must be unique."""
+    first = ctx.vehicle_names.setdefault(name, path)
+    if first != path:
+        ctx.problems.append(
+            f"{path}: vehicle name '{name}' is already used by {first} "
+            "(a name unique across all accounts)"
+        )
+
+
+# -------------------------------------------------------- cross-field checks
+
+
+def _post_mqtt(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
+    tls = values.get("tls")
+    if "port" not in raw and isinstance(tls, TlsConfig) and tls.enabled:
+        values["port"] = 8883
+    return True
+
+
+def _post_tls(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
+    if values.get("keyfile") and not values.get("certfile"):
+        ctx.problems.append(
+            f"{_join(path, 'keyfile')}: set without certfile "
+            "(a client certificate in certfile, its key in keyfile)"
+        )
+        return False
+    return True
+
+
+def _post_vendor(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
+    first = values.get("login_retry", VendorConfig.login_retry)
+    limit = values.get("login_retry_max", VendorConfig.login_retry_max)
+    if limit < first:
+        ctx.problems.append(
+            f"{_join(path, 'login_retry_max')}: {limit:g} is less than login_retry {first:g} "
+            "(seconds, not less than login_retry)"
+        )
+        return False
+    return True
+
+
+def _post_account(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
+    email = values.get("email")
+    if not email:
+        return True
+    sub = _join(path, "email")
+    first = ctx.emails.setdefault(email.lower(), sub)
+    if first != sub:
+        ctx.problems.append(f"{sub}: the same account as {first} (each account once)")
+        return False
+    return True
+
+
+_PostCheck = Callable[[dict[str, Any], Mapping[str, Any], str, _Context], bool]
+_POST: dict[type, _PostCheck] = {
+    MqttConfig: _post_mqtt,
+    TlsConfig: _post_tls,
+    VendorConfig: _post_vendor,
+    AccountConfig: _post_account,
+}
+
+
+# ---------------------------------------------------------------- public API
+
+
+def parse_config(data: object, environ: Mapping[str, str] | None = None) -> Config:
+    """Turn parsed YAML into a :class:`Config`, or raise :class:`ConfigError` listing
+    every problem, one line each, so a user fixes the file in one go."""
+    ctx = _Context(environ=os.environ if environ is None else environ)
+    if data is None:
+        data = {}
+    if isinstance(data, Mapping) and "state_dir" not in data:
+        data = {**data, "state_dir": f"${{{STATE_DIR_ENV}:-./state}}"}
+    expanded = _expand(data, "", ctx)
+    config = _build(Config, expanded, "", ctx)
+    if ctx.problems:
+        raise ConfigError(list(dict.fromkeys(ctx.problems)))
+    return typing.cast(Config, config)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys: PyYAML keeps the last one silently, so
+    a second ``mqtt:`` section would quietly replace the first."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_duplicate_keys(node)
+        return super().construct_document(node)
+
+
+def _refuse_duplicate_keys(root: yaml.Node) -> None:
+    stack, seen_nodes = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                stack.extend((key_node, value_node))
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode
+                ):
+                    continue
+                if key_node.value in keys:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found duplicate key '{key_node.value}'",
+                        key_node.start_mark,
+                    )
+                keys.add(key_node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and check a configuration file; every failure is a :class:`ConfigError`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{file}: file not found (a YAML file; copy config.example.yaml to start)"]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{file}: is a directory (a YAML file)"]) from None
+    except PermissionError:
+        raise ConfigError([f"{file}: not readable by this user (a readable YAML file)"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: not UTF-8 text (a UTF-8 YAML file)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot be read: {exc.strerror} (a YAML file)"]) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        # Only the description and position: the excerpt PyYAML adds could show a secret.
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(part for part in (exc.problem, exc.context) if part)
+        raise ConfigError([f"{file}: YAML syntax error{where}: {what} (valid YAML)"]) from None
+    except yaml.YAMLError:
+        raise ConfigError([f"{file}: YAML syntax error (valid YAML)"]) from None
+    config = parse_config(data, environ)
+    _LOG.debug("configuration loaded from %s", file)
+    return config
+
+
+def mask_email(email: str) -> str:
+    """``daniel@example.com`` -> ``d***@example.com``: enough to tell accounts apart."""
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def summary(config: Config) -> dict[str, Any]:
+    """The configuration as published on ``bridge/info``: secrets become booleans that
+    say whether they are set, e-mail addresses are masked."""
+    mqtt, vendor = config.mqtt, config.carnet
+    return {
+        "mqtt": {
+            "host": mqtt.host,
+            "port": mqtt.port,
+            "authenticated": mqtt.username is not None or mqtt.password is not None,
+            "client_id": mqtt.client_id,
+            "base_topic": mqtt.base_topic,
+            "protocol": mqtt.protocol,
+            "qos": mqtt.qos,
+            "keepalive": mqtt.keepalive,
+            "output": mqtt.output,
+            "tls": {
+                "enabled": mqtt.tls.enabled,
+                "insecure": mqtt.tls.insecure,
+                "client_certificate": mqtt.tls.certfile is not None,
+            },
+            "discovery": dataclasses.asdict(mqtt.discovery),
+        },
+        "carnet": {
+            "api_base": vendor.api_base,
+            "identity_base": vendor.identity_base,
+            "client_id": vendor.client_id,
+            "redirect_uri": vendor.redirect_uri,
+            "user_agent": vendor.user_agent,
+            "token_helper": vendor.token_helper is not None,
+            "timeout": vendor.timeout,
+            "login_retry": vendor.login_retry,
+            "login_retry_max": vendor.login_retry_max,
+        },
+        "accounts": [
+            {
+                "email": mask_email(account.email),
+                "commands": account.pin is not None,
+                "temperature_unit": account.temperature_unit,
+                "vehicles": {
+                    key: dataclasses.asdict(vehicle) for key, vehicle in account.vehicles.items()
+                },
+            }
+            for account in config.accounts
+        ],
+        "polling": dataclasses.asdict(config.polling),
+        "commands": {
+            "unlock": config.commands.unlock,
+            "unlock_code": config.commands.unlock_code is not None,
+            "max_age": config.commands.max_age,
+            "queue_size": config.commands.queue_size,
+            "min_interval": config.commands.min_interval,
+            "verify_after": config.commands.verify_after,
+        },
+        "state_dir": config.state_dir,
+        "log_level": config.log_level,
+    }

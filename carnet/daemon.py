@@ -1,0 +1,312 @@
+"""The running bridge: wires MQTT, the poller, the executors and discovery together.
+
+Threads: paho's network thread (only queues what arrives), one dispatcher thread (turns
+messages into commands and requests), the scheduler thread, and per account one reader
+and one command worker. Nothing that waits on HTTP runs on the network thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from carnet import __version__, health, sdnotify
+from carnet.api import CarNetClient, Vehicle
+from carnet.config import Config, mask_email, summary
+from carnet.discovery_sync import DiscoverySync
+from carnet.dispatch import Dispatcher
+from carnet.errors import AuthError, CarNetError
+from carnet.executor import Executor
+from carnet.mqtt import Inbound, MqttLink
+from carnet.poller import Poller
+from carnet.publisher import StatePublisher
+from carnet.results import ResultSink
+from carnet.scheduler import Scheduler, SerialWorker
+from carnet.tokens import TokenStore
+from carnet.topics import Topics, vehicle_topic_name
+from carnet.vehicle import AccountRuntime, VehicleRuntime
+
+_LOG = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 30.0
+ENROLLMENT_EVERY = 86400.0
+
+
+class Bridge:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
+        self.scheduler = Scheduler()
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self.link = MqttLink(
+            config.mqtt, self.topics.bridge_state, self._inbox.put, self._connected
+        )
+        self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
+        self.results = ResultSink(self.topics, self.link.publish, self.link.respond)
+        self.discovery = DiscoverySync(config, self.topics, self.link.publish)
+        self.poller = Poller(
+            config, self.scheduler, self._polled, self._unavailable, self._login_refused
+        )
+        self.accounts: list[AccountRuntime] = []
+        self.vehicles: dict[str, VehicleRuntime] = {}
+        self.dispatcher = Dispatcher(self)
+        self._stop_requested = threading.Event()
+        self._stopped = False
+        self._dispatch_thread = threading.Thread(
+            target=self._dispatch, name="dispatcher", daemon=True
+        )
+        self._heartbeat = Path(config.state_dir) / "heartbeat"
+
+    # lifecycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        Path(self.config.state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for topic_filter in self.dispatcher.subscriptions():
+            self.link.subscribe(topic_filter)
+        self._dispatch_thread.start()
+        self.link.start()
+        self.scheduler.start()
+        store = TokenStore(self.config.state_dir)
+        for account_config in self.config.accounts:
+            client = CarNetClient(
+                self.config.carnet,
+                account_config,
+                store,
+                min_interval=self.config.commands.min_interval,
+            )
+            name = mask_email(account_config.email)
+            account = AccountRuntime(account_config, client, SerialWorker(name))
+            account.commands = Executor(
+                name,
+                self.config.commands.max_age,
+                self.config.commands.queue_size,
+            )
+            self.accounts.append(account)
+            self.enroll(account)
+        self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
+        self.publish_info()
+
+    def run(self) -> None:
+        """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
+        sdnotify.ready()
+        while not self._stop_requested.wait(
+            HEARTBEAT_EVERY if self.link.connected.is_set() else 1.0
+        ):
+            self.beat()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: ``run`` returns, then the caller calls ``stop``."""
+        self._stop_requested.set()
+
+    def beat(self) -> None:
+        if self.link.connected.is_set():
+            health.touch(self._heartbeat)
+            sdnotify.watchdog()
+
+    def stop(self) -> None:
+        """Finish or report commands, publish ``offline``, disconnect."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop_requested.set()
+        sdnotify.stopping()
+        self.scheduler.stop()
+        for account in self.accounts:
+            if account.commands:
+                account.commands.stop()
+        for account in self.accounts:
+            account.reads.stop(timeout=5)
+            account.client.close()
+        self._inbox.put(None)
+        self._dispatch_thread.join(5)
+        for vehicle in self.vehicles.values():
+            self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+        self.link.stop()
+        _LOG.info("stopped")
+
+    def wait_first_cycle(self, timeout: float) -> bool:
+        """For ``--once``: wait until every account was read once and all was sent.
+
+        True when every vehicle was polled and published; False on any failure or timeout.
+        """
+
+        def settled() -> bool:
+            accounts_done = all(a.enrolled or a.error for a in self.accounts)
+            vehicles_done = all(v.state is not None or v.failures for v in self.vehicles.values())
+            return accounts_done and vehicles_done and self.idle() and self.link.connected.is_set()
+
+        if not wait_until(settled, timeout):
+            return False
+        self.link.flush(timeout=10)
+        return all(a.error is None for a in self.accounts) and all(
+            v.online for v in self.vehicles.values()
+        )
+
+    def idle(self) -> bool:
+        """Nothing queued or running anywhere (for --once and tests)."""
+        return all(
+            a.reads.idle() and (a.commands is None or a.commands.pending == 0)
+            for a in self.accounts
+        )
+
+    # accounts and vehicles --------------------------------------------------
+
+    def enroll(self, account: AccountRuntime) -> None:
+        account.reads.enqueue("enroll", lambda: self._enroll(account))
+
+    def _enroll(self, account: AccountRuntime) -> None:
+        if self.poller.login_blocked(account):
+            return
+        try:
+            vehicles = account.client.vehicles()
+        except AuthError as exc:
+            self._login_refused(account, exc)
+            return
+        except CarNetError as exc:
+            _LOG.warning(
+                "vehicle list of %s not read (%s); retrying in 5 minutes",
+                mask_email(account.config.email),
+                exc,
+            )
+            self.scheduler.later(300, lambda: self.enroll(account))
+            return
+        self.poller.login_succeeded(account)
+        account.enrolled = True
+        seen: set[str] = set()
+        for api_vehicle in vehicles:
+            settings = account.config.vehicles.get(api_vehicle.vin) or account.config.vehicles.get(
+                api_vehicle.vehicle_id
+            )
+            name = vehicle_topic_name(
+                settings.name if settings and settings.name else api_vehicle.vin
+            )
+            if settings is not None and not settings.enabled:
+                self.discovery.remove_vehicle(name, api_vehicle)
+                continue
+            seen.add(name)
+            if name in self.vehicles:
+                continue
+            interval = (
+                settings.poll_interval
+                if settings and settings.poll_interval
+                else self.config.polling.interval
+            )
+            vehicle = VehicleRuntime(name, api_vehicle, account, interval)
+            vehicle.assumed["poll_interval"] = interval
+            account.vehicles.append(vehicle)
+            self.vehicles[name] = vehicle
+            _LOG.info(
+                "vehicle %s (%s %s) found",
+                name,
+                api_vehicle.model_name or "?",
+                api_vehicle.model_year or "",
+            )
+            self.poller.add(vehicle)
+        for vehicle in [v for v in account.vehicles if v.name not in seen]:
+            self._forget_vehicle(vehicle)
+        self.publish_info()
+
+    def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
+        _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
+        self.poller.remove(vehicle)
+        vehicle.account.vehicles.remove(vehicle)
+        self.vehicles.pop(vehicle.name, None)
+        self.discovery.remove_vehicle(vehicle.name, vehicle.api)
+        self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+
+    # poll outcomes (account reader threads) ---------------------------------
+
+    def _polled(self, vehicle: VehicleRuntime) -> None:
+        self.discovery.publish_vehicle(vehicle)
+        self.publish_vehicle(vehicle)
+
+    def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
+        self.publisher.publish(vehicle.name, vehicle.published_state())
+        self.publisher.availability(vehicle.name, vehicle.online)
+
+    def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
+        self.publisher.availability(vehicle.name, False)
+
+    def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
+        wait = self.poller.login_refused(account, exc)
+        for vehicle in account.vehicles:
+            vehicle.online = False
+            self.publisher.availability(vehicle.name, False)
+        self.publish_info()
+        self.scheduler.later(wait, lambda: self._retry_login(account))
+
+    def _retry_login(self, account: AccountRuntime) -> None:
+        if not account.enrolled:
+            self.enroll(account)
+        for vehicle in account.vehicles:
+            self.poller.poll(vehicle)
+
+    # MQTT -------------------------------------------------------------------
+
+    def _connected(self) -> None:
+        """On paho's thread after every (re)connect: schedule a full republish, no work here."""
+        self.scheduler.later(0, self.republish)
+
+    def republish(self) -> None:
+        """Everything again: a restarted broker may have lost its retained messages."""
+        self.publisher.forget()
+        self.discovery.forget()
+        self.publish_info()
+        for vehicle in list(self.vehicles.values()):
+            if vehicle.state is not None:
+                self.discovery.publish_vehicle(vehicle)
+            self.publish_vehicle(vehicle)
+
+    def publish_info(self) -> None:
+        info = {
+            "version": __version__,
+            "vehicles": [
+                {
+                    "name": v.name,
+                    "vin": v.api.vin,
+                    "model": v.api.model_name,
+                    "model_year": v.api.model_year,
+                    "account": mask_email(v.account.config.email),
+                    "online": v.online,
+                }
+                for v in self.vehicles.values()
+            ],
+            "accounts": [
+                {
+                    "email": mask_email(a.config.email),
+                    "state": "error" if a.error else ("online" if a.enrolled else "starting"),
+                    "error": a.error,
+                    "commands": a.client.commands_enabled,
+                }
+                for a in self.accounts
+            ],
+            "config": summary(self.config),
+        }
+        self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
+
+    def _dispatch(self) -> None:
+        while True:
+            message = self._inbox.get()
+            if message is None:
+                return
+            try:
+                self.dispatcher.handle(message)
+            except Exception:  # one bad message must never stop the dispatcher
+                _LOG.exception("handling a message on %s failed", message.topic)
+
+    def vehicle_api(self, name: str) -> Vehicle | None:
+        vehicle = self.vehicles.get(name)
+        return vehicle.api if vehicle else None
+
+
+def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,302 @@
+"""Catalog entry + vehicle -> Home Assistant MQTT discovery messages; pure functions.
+
+Two layouts: one retained config per entity (``component`` mode, understood by every
+Home Assistant version and by openHAB), or one config per vehicle listing its entities
+under ``cmps`` (``device`` mode, Home Assistant 2024.11 or later). Both are built from
+the same per-entity payload, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from carnet import __version__
+from carnet.entities import (
+    ENTITIES,
+    Encoding,
+    Entity,
+    guess_temperature_unit,
+    is_supported,
+    static_unit,
+)
+from carnet.state import VehicleState
+from carnet.topics import Topics
+
+_LOG = logging.getLogger(__name__)
+
+ORIGIN_NAME = "carnet2mqtt"
+SUPPORT_URL = "https://github.com/carnet2mqtt/carnet2mqtt"
+
+_PAYLOADS_ON_OFF = {
+    Encoding.OPEN_CLOSED: ("OPEN", "CLOSED"),
+    Encoding.BOOLEAN: ("true", "false"),
+    Encoding.SWITCH: ("ON", "OFF"),
+}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The vehicle as Home Assistant shows it; ``name`` is the vehicle's topic level."""
+
+    vin: str
+    name: str
+    display_name: str | None = None
+    model: str | None = None
+    model_year: str | None = None
+
+
+def node_id(device: DeviceInfo) -> str:
+    """Stable across renames: derived from the VIN, never from the configured name."""
+    return f"carnet2mqtt_{_slug(device.vin)}"
+
+
+def unique_id(device: DeviceInfo, item: Entity) -> str:
+    return f"carnet2mqtt_{_slug(device.vin)}_{item.key}"
+
+
+def _slug(text: str) -> str:
+    """An entity-id-safe slug: lower-case letters, digits and single inner underscores."""
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", text.lower())).strip("_")
+
+
+def default_entity_id(device: DeviceInfo, item: Entity) -> str:
+    return f"{item.component}.{_slug(f'{device.name}_{item.key}')}"
+
+
+def device_block(device: DeviceInfo) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "identifiers": [device.vin],
+        "manufacturer": "Volkswagen",
+        "name": device.display_name or device.name,
+        "serial_number": device.vin,
+    }
+    if device.model:
+        block["model"] = device.model
+    if device.model_year:
+        block["hw_version"] = device.model_year  # Home Assistant has no model-year field
+    return block
+
+
+def origin_block() -> dict[str, Any]:
+    return {"name": ORIGIN_NAME, "sw_version": __version__, "support_url": SUPPORT_URL}
+
+
+def availability(device: DeviceInfo, topics: Topics) -> list[dict[str, str]]:
+    return [
+        {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"},
+        {"topic": topics.availability(device.name)},
+    ]
+
+
+def code_format(code: str) -> str:
+    """A regex for the code's shape (a keypad for digits), never the code itself."""
+    return f"^\\d{{{len(code)}}}$" if code.isdigit() else "^.+$"
+
+
+def _binary_payloads(item: Entity) -> tuple[str, str]:
+    """Home Assistant's binary sensor class ``lock`` is on when unlocked."""
+    if item.device_class == "lock":
+        return "UNLOCKED", "LOCKED"
+    return _PAYLOADS_ON_OFF[item.encoding]
+
+
+def _unit(item: Entity, state: VehicleState) -> str | None:
+    return state.units.get(item.key) or static_unit(item)
+
+
+def _number_bounds(item: Entity, state: VehicleState) -> dict[str, Any]:
+    ranges = item.command.ranges if item.command else {}
+    unit = _unit(item, state)
+    if unit not in ranges:
+        value = state.values.get(item.key)
+        unit = guess_temperature_unit(value) if isinstance(value, int | float) else "°F"
+    bounds = ranges.get(unit) or next(iter(ranges.values()))
+    return {"min": bounds.minimum, "max": bounds.maximum, "step": bounds.step}
+
+
+def _specifics(
+    item: Entity, device: DeviceInfo, state: VehicleState, topics: Topics, unlock_code: str | None
+) -> dict[str, Any]:
+    """The keys that depend on the component."""
+    v = device.name
+    state_topic = topics.attribute(v, item.key)
+    command_topic = topics.attribute_set(v, item.writes or item.key)
+    component = item.component
+    if component in ("sensor", "binary_sensor"):
+        config: dict[str, Any] = {"state_topic": state_topic}
+        if component == "binary_sensor":
+            config.update(zip(("payload_on", "payload_off"), _binary_payloads(item), strict=True))
+        if item.options:
+            current = state.values.get(item.key)
+            extra = () if current is None or str(current) in item.options else (str(current),)
+            config["options"] = [*item.options, *extra]
+        return config
+    if component == "lock":
+        config = {
+            "state_topic": state_topic,
+            "command_topic": command_topic,
+            "payload_lock": "LOCK",
+            "payload_unlock": "UNLOCK",
+            "state_locked": "LOCKED",
+            "state_unlocked": "UNLOCKED",
+            "state_locking": "LOCKING",
+            "state_unlocking": "UNLOCKING",
+        }
+        if unlock_code:
+            config["code_format"] = code_format(unlock_code)
+            config["command_template"] = '{"state":"{{ value }}","code":"{{ code }}"}'
+        return config
+    if component == "switch":
+        return {"state_topic": state_topic, "command_topic": command_topic,
+                "payload_on": "ON", "payload_off": "OFF"}
+    if component == "select":
+        return {"state_topic": state_topic, "command_topic": command_topic,
+                "options": list(item.options)}
+    if component == "number":
+        mode = "slider" if item.device_class == "temperature" else "box"
+        return {"state_topic": state_topic, "command_topic": command_topic, "mode": mode,
+                **_number_bounds(item, state)}
+    if component == "button":
+        return {"command_topic": command_topic, "payload_press": item.payload_press}
+    if component == "device_tracker":
+        return {"json_attributes_topic": state_topic, "source_type": "gps"}
+    if component == "climate":
+        return _climate(device, state, topics)
+    raise ValueError(f"{item.key}: no discovery for component {component!r}")
+
+
+def _climate(device: DeviceInfo, state: VehicleState, topics: Topics) -> dict[str, Any]:
+    """The HA climate entity: a view over the climate switch and the target temperature."""
+    v = device.name
+    target = next(e for e in ENTITIES if e.key == "climate_target_temperature")
+    bounds = _number_bounds(target, state)
+    unit = _unit(target, state) or "°F"
+    config: dict[str, Any] = {
+        "modes": ["off", "heat_cool"],
+        "mode_state_topic": topics.attribute(v, "climate"),
+        "mode_state_template": "{{ 'heat_cool' if value == 'ON' else 'off' }}",
+        "mode_command_topic": topics.attribute_set(v, "climate"),
+        "temperature_state_topic": topics.attribute(v, "climate_target_temperature"),
+        "temperature_command_topic": topics.attribute_set(v, "climate_target_temperature"),
+        "temperature_unit": unit.lstrip("°"),
+        "min_temp": bounds["min"],
+        "max_temp": bounds["max"],
+        "temp_step": bounds["step"],
+        "precision": 1.0,
+    }
+    if state.values.get("outdoor_temperature") is not None:
+        config["current_temperature_topic"] = topics.attribute(v, "outdoor_temperature")
+    return config
+
+
+def entity_payload(
+    item: Entity,
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+) -> dict[str, Any]:
+    """The discovery payload of one entity, without ``device``/``origin`` (added per mode)."""
+    config: dict[str, Any] = {
+        "name": item.name,
+        "unique_id": unique_id(device, item),
+        "default_entity_id": default_entity_id(device, item),
+        "availability": availability(device, topics),
+        "availability_mode": "all",
+    }
+    config.update(_specifics(item, device, state, topics, unlock_code))
+    unit = _unit(item, state)
+    optional = {
+        "device_class": item.device_class if item.component != "select" else None,
+        "state_class": item.state_class,
+        "unit_of_measurement": unit if item.component in ("sensor", "number") else None,
+        "entity_category": item.entity_category,
+        "icon": item.icon,
+    }
+    config.update({key: value for key, value in optional.items() if value is not None})
+    if item.attributes is not None:
+        config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
+    return config
+
+
+def supported(state: VehicleState) -> tuple[Entity, ...]:
+    """The catalog entries this vehicle has, judged from its values."""
+    return tuple(item for item in ENTITIES if is_supported(item, state.values))
+
+
+def component_configs(
+    device: DeviceInfo, state: VehicleState, topics: Topics, unlock_code: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """One ``(topic, payload)`` per supported entity."""
+    messages = []
+    for item in supported(state):
+        payload = entity_payload(item, device, state, topics, unlock_code)
+        payload["device"] = device_block(device)
+        payload["origin"] = origin_block()
+        topic = topics.discovery_component(item.component, node_id(device), item.key)
+        messages.append((topic, payload))
+    return messages
+
+
+def device_config(
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+    removed: Iterable[Entity] = (),
+) -> tuple[str, dict[str, Any]]:
+    """One ``(topic, payload)`` for the vehicle, its entities under ``cmps``.
+
+    Entities in ``removed`` are listed with only their platform, which is how device
+    discovery deletes a single entity while keeping the device.
+    """
+    components: dict[str, dict[str, Any]] = {}
+    for item in removed:
+        components[item.key] = {"p": item.component}
+    for item in supported(state):
+        payload = entity_payload(item, device, state, topics, unlock_code)
+        components[item.key] = {"p": item.component, **payload}
+    payload = {"dev": device_block(device), "o": origin_block(), "cmps": components}
+    return topics.discovery_device(node_id(device)), payload
+
+
+def configs(
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    mode: str = "component",
+    unlock_code: str | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every discovery message of a vehicle in the configured mode."""
+    if mode == "device":
+        return [device_config(device, state, topics, unlock_code)]
+    if mode == "component":
+        return component_configs(device, state, topics, unlock_code)
+    raise ValueError(f"unknown discovery mode {mode!r}: use component or device")
+
+
+def removal(
+    device: DeviceInfo,
+    topics: Topics,
+    entities: Iterable[Entity] | None = None,
+    mode: str = "component",
+) -> list[tuple[str, str]]:
+    """Empty retained configs that delete entities from Home Assistant.
+
+    ``entities`` None means the whole vehicle is gone: every catalog entry's config is
+    cleared (clearing one that never existed is harmless). In device mode only the whole
+    device can be cleared here; ``device_config(removed=...)`` drops single entities.
+    """
+    if mode == "device":
+        if entities is not None:
+            raise ValueError("device mode removes single entities with device_config(removed=)")
+        return [(topics.discovery_device(node_id(device)), "")]
+    chosen = ENTITIES if entities is None else tuple(entities)
+    return [
+        (topics.discovery_component(item.component, node_id(device), item.key), "")
+        for item in chosen
+    ]

@@ -1,0 +1,242 @@
+"""Inbound MQTT messages -> commands, bridge requests and discovery refreshes.
+
+Runs on the dispatcher thread, never on paho's. Every ``/set`` message addressed to a
+known vehicle ends in exactly one result per command in it: ``rejected`` at once when it
+is invalid, retained, or not allowed, else whatever the executor and the verification
+re-poll make of it. A message that names no known vehicle cannot be answered on a
+vehicle's result topic; it is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from carnet.bridge_requests import BridgeRequests
+from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
+from carnet.entities import entity, find, json_value
+from carnet.executor import Job, Outcome
+from carnet.mqtt import Inbound
+from carnet.state import RawVehicleData
+from carnet.vehicle import VehicleRuntime
+
+if TYPE_CHECKING:
+    from carnet.daemon import Bridge
+
+_LOG = logging.getLogger(__name__)
+
+
+def reads_climate(attribute: str, raw: RawVehicleData) -> bool:
+    """Whether the attribute's value comes from the climate details (a TSP-token read)."""
+    source = entity(attribute).source
+    if source is None or raw.climate is None:
+        return False
+    try:
+        return source(RawVehicleData(climate=raw.climate)) is not None
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+class Dispatcher:
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+        self._topics = bridge.topics
+        self.requests = BridgeRequests(bridge)
+
+    def subscriptions(self) -> list[str]:
+        return [
+            *self._topics.set_filters(),
+            self._topics.bridge_request_filter,
+            self._topics.ha_status,
+        ]
+
+    def handle(self, message: Inbound) -> None:
+        topics = self._topics
+        if message.topic == topics.ha_status:
+            if message.payload.strip().lower() == b"online":
+                _LOG.info("Home Assistant came online: sending discovery and state again")
+                self._bridge.scheduler.later(0, self._bridge.republish)
+            return
+        action = topics.parse_bridge_request(message.topic)
+        if action is not None:
+            self.requests.handle(action, message)
+            return
+        target = topics.parse_set(message.topic)
+        if target is None:
+            _LOG.warning("ignoring message on %s: not a topic the bridge answers", message.topic)
+            return
+        name, attribute = target
+        vehicle = self._bridge.vehicles.get(name)
+        if vehicle is None:
+            _LOG.warning(
+                "ignoring command on %s: no vehicle named %r (known: %s)",
+                message.topic,
+                name,
+                ", ".join(sorted(self._bridge.vehicles)) or "none",
+            )
+            return
+        if message.retain and not message.payload:
+            return  # a retained message being deleted, not a command
+        commands = self._parse(vehicle, attribute, message)
+        for command in commands:
+            if isinstance(command, Rejection):
+                self._reject(command)
+            else:
+                self._route(vehicle, command)
+        if message.retain:
+            # A retained command would be refused again at every restart: delete it.
+            self._bridge.link.publish(message.topic, b"", True)
+
+    def _parse(
+        self, vehicle: VehicleRuntime, attribute: str | None, message: Inbound
+    ) -> list[Command | Rejection]:
+        options: dict[str, Any] = {
+            "state": vehicle.published_state(),
+            "unlock_enabled": self._bridge.config.commands.unlock,
+            "unlock_code": self._bridge.config.commands.unlock_code,
+            "retained": message.retain,
+            "response_topic": message.response_topic,
+            "correlation_data": message.correlation_data,
+        }
+        if attribute is None:
+            return parse_vehicle_set(vehicle.name, message.payload, **options)
+        return [parse_set(vehicle.name, attribute, message.payload, **options)]
+
+    def _reject(self, rejection: Rejection) -> None:
+        self._bridge.results.send(
+            rejection.vehicle,
+            rejection.attribute,
+            rejection.raw,
+            "rejected",
+            rejection.detail,
+            rejection.transaction,
+            rejection.response_topic,
+            rejection.correlation_data,
+        )
+
+    def result(self, command: Command, status: str, detail: str) -> None:
+        item = find(command.attribute)
+        value = json_value(item, command.value) if item else command.value
+        self._bridge.results.send(
+            command.vehicle,
+            command.attribute,
+            value,
+            status,
+            detail,
+            command.transaction,
+            command.response_topic,
+            command.correlation_data,
+        )
+
+    def _route(self, vehicle: VehicleRuntime, command: Command) -> None:
+        bridge = self._bridge
+        if command.attribute == "poll_interval":
+            self._set_poll_interval(vehicle, command)
+            return
+        client = vehicle.account.client
+        if not client.commands_enabled:
+            reason = (
+                "no PIN configured: the bridge is read-only for this account"
+                if vehicle.account.config.pin is None
+                else "the PIN was refused; fix accounts[].pin and restart"
+            )
+            self.result(command, "rejected", f"commands disabled: {reason}")
+            return
+        if command.attribute == "refresh":
+            per_day = bridge.config.polling.wakeups_per_day
+            if not vehicle.take_wakeup(per_day):
+                self.result(
+                    command,
+                    "rejected",
+                    f"wake-up budget used up ({per_day} per day, polling.wakeups_per_day)",
+                )
+                return
+
+            def send() -> None:
+                client.refresh_status(vehicle.api)
+        else:
+            spec = entity(command.attribute).command
+            assert spec is not None and spec.send is not None  # parse_set only accepts writable
+
+            def send() -> None:
+                spec.send(client, vehicle.api, command.value, vehicle.published_state())
+
+        listener = CommandListener(self, vehicle, command)
+        assert vehicle.account.commands is not None
+        vehicle.account.commands.submit(Job(command, send, listener))
+
+    def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
+        with vehicle.lock:
+            vehicle.poll_interval = int(command.value)
+            vehicle.assumed["poll_interval"] = vehicle.poll_interval
+        self._bridge.poller.reschedule(vehicle)
+        self._bridge.publish_vehicle(vehicle)
+        self.result(command, "ok", f"polling every {vehicle.poll_interval} s")
+
+
+class CommandListener:
+    """Follows one command from the executor to its single result."""
+
+    def __init__(self, dispatcher: Dispatcher, vehicle: VehicleRuntime, command: Command) -> None:
+        self._dispatcher = dispatcher
+        self._bridge = dispatcher._bridge
+        self._vehicle = vehicle
+        self._command = command
+
+    def done(self, job: Job, outcome: Outcome) -> None:
+        self._dispatcher.result(self._command, outcome.status, outcome.detail)
+
+    def sent(self, job: Job) -> None:
+        """The vendor accepted it: show the pending value, verify after ``verify_after``."""
+        command, vehicle, bridge = self._command, self._vehicle, self._bridge
+        spec = entity(command.attribute).command
+        pending = spec.pending(command.value) if spec else None
+        confirmed = spec.confirmed(command.value) if spec else None
+        climate = reads_climate(command.attribute, vehicle.raw)
+        with vehicle.lock:
+            if pending is not None and confirmed is None:
+                # Nothing reports this value back (the charge current): the bridge keeps it.
+                vehicle.assumed[command.attribute] = pending
+            elif pending is not None:
+                vehicle.pending[command.attribute] = pending
+                vehicle.pending_owner[command.attribute] = id(command)
+        if pending is not None:
+            bridge.publish_vehicle(vehicle)
+        delay = bridge.config.commands.verify_after
+        if command.attribute == "refresh":
+            # The woken car reports within about 20 s: read the fresh status then.
+            self._dispatcher.result(command, "ok", "wake-up sent; the status is read again shortly")
+            bridge.scheduler.later(delay, lambda: bridge.poller.poll(vehicle))
+            return
+        if confirmed is None:  # horn, lights, charge current: nothing to read back
+            self._dispatcher.result(command, "ok", "accepted by the vendor")
+            return
+        bridge.scheduler.later(
+            delay,
+            lambda: bridge.poller.poll(
+                vehicle, then=lambda: self._verify(confirmed), climate=climate
+            ),
+        )
+
+    def _verify(self, confirmed: Any) -> None:
+        command, vehicle = self._command, self._vehicle
+        with vehicle.lock:
+            if vehicle.pending_owner.get(command.attribute) == id(command):
+                vehicle.pending.pop(command.attribute, None)
+                vehicle.pending_owner.pop(command.attribute, None)
+            reported = vehicle.state.values.get(command.attribute) if vehicle.state else None
+            online = vehicle.online
+        self._bridge.publish_vehicle(vehicle)
+        if reported == confirmed:
+            self._dispatcher.result(command, "ok", "confirmed by the car")
+        elif not online:
+            self._dispatcher.result(
+                command, "unconfirmed", "the status could not be read to confirm it"
+            )
+        else:
+            self._dispatcher.result(
+                command,
+                "unconfirmed",
+                f"the car still reports {reported!r} "
+                f"{self._bridge.config.commands.verify_after:g} s after the command",
+            )

@@ -1,0 +1,56 @@
+"""Every error the bridge raises on purpose.
+
+HTTP status codes become these types in exactly one place (``carnet.api``), so the
+poller and the executor decide what to do from the type, never from a status code.
+Messages never contain secrets: passwords, PINs, tokens, codes or verifiers.
+"""
+
+from __future__ import annotations
+
+
+class CarNetError(Exception):
+    """Anything that went wrong talking to Car-Net."""
+
+
+class AuthError(CarNetError):
+    """The login or a token refresh was refused.
+
+    ``step`` names the login step that failed (``authorize``, ``identifier``,
+    ``authenticate``, ``token``, ``refresh``) so the message can say what to check.
+    """
+
+    def __init__(self, message: str, step: str = "token") -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class LoginChanged(AuthError):
+    """The vendor changed its login (new form, new field, new endpoint): not a wrong password."""
+
+
+class PinRefused(CarNetError):
+    """The Car-Net PIN was refused. Never retried: repeated wrong PINs lock the account."""
+
+
+class RateLimited(CarNetError):
+    """429 from the vendor; ``retry_after`` in seconds when the vendor said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class VendorUnavailable(CarNetError):
+    """5xx, timeout or connection error: transient, worth retrying later."""
+
+
+class BadRequest(CarNetError):
+    """A 4xx other than 401/403/429: the request itself was wrong; never retried."""
+
+
+class ConfigError(Exception):
+    """The configuration is invalid. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -1,0 +1,216 @@
+"""One command worker per account: the only place that sends commands to the vendor.
+
+The vendor rate-limits whole accounts, answers commands slowly and applies them later,
+while automations send bursts. So commands of one account wait in one bounded queue and
+go out one at a time; a newer command for the same attribute of the same vehicle makes a
+queued one obsolete (``superseded``), a command older than ``max_age`` is never sent
+(``expired``), and a 429 is waited out (``Retry-After``) as long as the command is still
+young enough. Every job ends in exactly one call to its listener: ``sent`` or ``done``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from carnet.commands import Command
+from carnet.errors import (
+    AuthError,
+    BadRequest,
+    CarNetError,
+    PinRefused,
+    RateLimited,
+    VendorUnavailable,
+)
+
+_LOG = logging.getLogger(__name__)
+
+# Without a Retry-After header, wait this long before trying a rate-limited command again.
+DEFAULT_RATE_LIMIT_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # rejected | superseded | expired | error
+    detail: str
+
+
+class JobListener(Protocol):
+    """Who hears how a job ended: ``sent`` once the vendor accepted it, else ``done``."""
+
+    def sent(self, job: Job) -> None: ...
+
+    def done(self, job: Job, outcome: Outcome) -> None: ...
+
+
+@dataclass
+class Job:
+    """A validated command, the request that carries it out, and who wants to know."""
+
+    command: Command
+    send: Callable[[], None]
+    listener: JobListener
+
+
+class Executor:
+    """Queue, coalesce and send the commands of one account, one at a time."""
+
+    def __init__(
+        self,
+        name: str,
+        max_age: float,
+        queue_size: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._name = name
+        self._max_age = max_age
+        self._queue_size = queue_size
+        self._clock = clock
+        self._queue: list[Job] = []
+        self._in_flight: Job | None = None
+        self._not_before = 0.0  # set by a 429: nothing is sent before this time
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"commands-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        """Queue a command; never blocks. Obsolete or overflowing commands are reported now."""
+        reports: list[tuple[Job, Outcome]] = []
+        with self._condition:
+            if self._stopping:
+                reports.append((job, Outcome("error", "the bridge is shutting down")))
+            else:
+                key = (job.command.vehicle, job.command.attribute)
+                kept = []
+                for queued in self._queue:
+                    if (queued.command.vehicle, queued.command.attribute) == key:
+                        reports.append(
+                            (queued, Outcome("superseded", f"replaced by {job.command.raw!r}"))
+                        )
+                    else:
+                        kept.append(queued)
+                self._queue = kept
+                if len(self._queue) >= self._queue_size:
+                    reports.append(
+                        (
+                            job,
+                            Outcome("rejected", f"command queue full ({self._queue_size} waiting)"),
+                        )
+                    )
+                else:
+                    self._queue.append(job)
+                    self._condition.notify_all()
+        for done, outcome in reports:
+            self._report(done, outcome)
+
+    @property
+    def pending(self) -> int:
+        with self._condition:
+            return len(self._queue) + (1 if self._in_flight else 0)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Let the command in flight finish, report the queued ones, end the worker."""
+        with self._condition:
+            self._stopping = True
+            dropped, self._queue = self._queue, []
+            self._condition.notify_all()
+        for job in dropped:
+            self._report(job, Outcome("error", "the bridge stopped before sending it"))
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            try:
+                self._execute(job)
+            finally:
+                with self._condition:
+                    self._in_flight = None
+
+    def _next_job(self) -> Job | None:
+        with self._condition:
+            while True:
+                if self._stopping:
+                    return None
+                wait = self._not_before - self._clock()
+                if self._queue and wait <= 0:
+                    job = self._queue.pop(0)
+                    self._in_flight = job
+                    return job
+                self._condition.wait(timeout=wait if self._queue else None)
+
+    def _age(self, job: Job) -> float:
+        return self._clock() - job.command.received
+
+    def _execute(self, job: Job) -> None:
+        if self._age(job) > self._max_age:
+            self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
+            return
+        try:
+            job.send()
+        except RateLimited as exc:
+            self._rate_limited(job, exc)
+            return
+        except PinRefused as exc:
+            self._report(job, Outcome("error", f"PIN refused, commands disabled: {exc}"))
+            return
+        except AuthError as exc:
+            self._report(job, Outcome("error", f"login failed: {exc}"))
+            return
+        except VendorUnavailable as exc:
+            # Not retried: the car may have carried it out although the answer was lost.
+            self._report(job, Outcome("error", f"vendor unavailable, not retried: {exc}"))
+            return
+        except BadRequest as exc:
+            self._report(job, Outcome("error", f"vendor refused the request: {exc}"))
+            return
+        except CarNetError as exc:
+            self._report(job, Outcome("error", str(exc)))
+            return
+        except Exception:  # a bug must not kill the worker or lose the result
+            _LOG.exception("command %s failed unexpectedly", job.command.attribute)
+            self._report(job, Outcome("error", "internal error, see the bridge log"))
+            return
+        try:
+            job.listener.sent(job)
+        except Exception:
+            _LOG.exception("handling the sent command %s failed", job.command.attribute)
+
+    def _rate_limited(self, job: Job, exc: RateLimited) -> None:
+        wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
+        if self._age(job) + wait > self._max_age:
+            self._report(
+                job,
+                Outcome(
+                    "expired", f"rate limited by the vendor for {wait:g}s, longer than max_age"
+                ),
+            )
+            return
+        _LOG.warning(
+            "account %s rate limited; retrying %s in %.0fs", self._name, job.command.attribute, wait
+        )
+        with self._condition:
+            self._not_before = self._clock() + wait
+            # Back at the head of the queue unless a newer command replaced it meanwhile.
+            key = (job.command.vehicle, job.command.attribute)
+            if any((q.command.vehicle, q.command.attribute) == key for q in self._queue):
+                superseded = True
+            else:
+                superseded = False
+                self._queue.insert(0, job)
+            self._condition.notify_all()
+        if superseded:
+            self._report(job, Outcome("superseded", "replaced while waiting out a rate limit"))
+
+    def _report(self, job: Job, outcome: Outcome) -> None:
+        try:
+            job.listener.done(job, outcome)
+        except Exception:
+            _LOG.exception("reporting the result of %s failed", job.command.attribute)

@@ -1,0 +1,184 @@
+"""A thin layer over paho-mqtt: connection, last will, reconnect, resubscribe.
+
+Callbacks run on paho's network thread, so they only hand work over (a queue put, a
+flag): nothing here waits on HTTP. Subscriptions are remembered and renewed on every
+connect, because a broker that restarted without persistence has forgotten them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from carnet.config import MqttConfig
+
+_LOG = logging.getLogger(__name__)
+
+ONLINE = json.dumps({"state": "online"})
+OFFLINE = json.dumps({"state": "offline"})
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One received message, detached from paho's objects."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+
+
+class MqttLink:
+    """One broker connection with a last will on ``state_topic``."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        state_topic: str,
+        on_message: Callable[[Inbound], None],
+        on_connected: Callable[[], None],
+    ) -> None:
+        self._config = config
+        self._state_topic = state_topic
+        self._on_message = on_message
+        self._on_connected = on_connected
+        self._filters: list[str] = []
+        self._last: paho.MQTTMessageInfo | None = None
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self._v5 = config.protocol == "5"
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
+        )
+        # Messages queued while the broker is away are sent after the reconnect.
+        self._client.max_queued_messages_set(10000)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        if config.username is not None:
+            self._client.username_pw_set(config.username, config.password)
+        if config.tls.enabled:
+            self._client.tls_set(
+                ca_certs=config.tls.ca_certs,
+                certfile=config.tls.certfile,
+                keyfile=config.tls.keyfile,
+                cert_reqs=ssl.CERT_NONE if config.tls.insecure else ssl.CERT_REQUIRED,
+            )
+            self._client.tls_insecure_set(config.tls.insecure)
+        self._client.will_set(state_topic, OFFLINE, qos=config.qos, retain=True)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_connect_fail = self._handle_connect_fail
+        self._client.on_message = self._handle_message
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps retrying until the broker answers."""
+        _LOG.info("connecting to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._client.connect_async(
+            self._config.host, self._config.port, keepalive=self._config.keepalive
+        )
+        self._client.loop_start()
+
+    def subscribe(self, topic_filter: str) -> None:
+        with self._lock:
+            if topic_filter not in self._filters:
+                self._filters.append(topic_filter)
+        if self.connected.is_set():
+            self._subscribe_one(topic_filter)
+
+    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
+        """Queue a message; never blocks (paho sends it when the link is up)."""
+        self._last = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the last queued message has gone out (messages leave in order)."""
+        last = self._last
+        if last is None:
+            return True
+        try:
+            last.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return last.is_published()
+
+    def respond(self, response_topic: str, payload: str, correlation_data: bytes | None) -> None:
+        """MQTT 5 request/response: answer on the requester's response topic."""
+        properties = None
+        if self._v5 and correlation_data is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation_data
+        self._client.publish(
+            response_topic, payload, qos=self._config.qos, retain=False, properties=properties
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say ``offline`` (retained) and disconnect cleanly."""
+        if self.connected.is_set():
+            info = self._client.publish(
+                self._state_topic, OFFLINE, qos=self._config.qos, retain=True
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                _LOG.warning("could not publish offline state before disconnecting")
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _subscribe_one(self, topic_filter: str) -> None:
+        if self._v5:
+            # retainAsPublished keeps the retain flag on live messages, so a retained
+            # command is recognised (and refused) the moment it is sent, not only at restart.
+            options = SubscribeOptions(qos=self._config.qos, retainAsPublished=True)
+            self._client.subscribe(topic_filter, options=options)
+        else:
+            self._client.subscribe(topic_filter, qos=self._config.qos)
+
+    def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            _LOG.error("MQTT broker refused the connection: %s", reason_code)
+            return
+        _LOG.info("connected to MQTT broker %s:%s", self._config.host, self._config.port)
+        self.connected.set()
+        client.publish(self._state_topic, ONLINE, qos=self._config.qos, retain=True)
+        with self._lock:
+            filters = list(self._filters)
+        for topic_filter in filters:
+            self._subscribe_one(topic_filter)
+        self._on_connected()
+
+    def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self.connected.is_set():
+            _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
+        self.connected.clear()
+
+    def _handle_connect_fail(self, client, userdata) -> None:
+        _LOG.warning(
+            "MQTT broker %s:%s does not answer; retrying with back-off",
+            self._config.host,
+            self._config.port,
+        )
+
+    def _handle_message(self, client, userdata, message) -> None:
+        properties = getattr(message, "properties", None)
+        response_topic = getattr(properties, "ResponseTopic", None) if properties else None
+        correlation = getattr(properties, "CorrelationData", None) if properties else None
+        self._on_message(
+            Inbound(
+                message.topic,
+                bytes(message.payload),
+                bool(message.retain),
+                response_topic,
+                correlation,
+            )
+        )

@@ -1,0 +1,197 @@
+"""When and what to read from the vendor, per vehicle.
+
+The status read (Bearer token only) is the cheap one and runs every interval, faster
+while the car charges or runs its climate. The climate details need a TSP token and count
+against the account's command budget, so they are read when first needed, while the
+climate runs, after a climate command, and otherwise once per ``health_interval``. The
+health report is read once per ``health_interval``.
+
+A refused login blocks the whole account: no request until ``login_retry`` seconds have
+passed, doubling up to ``login_retry_max``, so a wrong password or a vendor login change
+never locks the owner's account.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import schedule
+
+from carnet.config import Config, mask_email
+from carnet.errors import AuthError, CarNetError, LoginChanged, RateLimited
+from carnet.scheduler import Scheduler
+from carnet.state import RawVehicleData, parse_state
+from carnet.vehicle import AccountRuntime, VehicleRuntime
+
+_LOG = logging.getLogger(__name__)
+
+FIRST_RETRY = (
+    30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
+)
+
+
+class Poller:
+    def __init__(
+        self,
+        config: Config,
+        scheduler: Scheduler,
+        on_polled: Callable[[VehicleRuntime], None],
+        on_unavailable: Callable[[VehicleRuntime, CarNetError], None],
+        on_login_refused: Callable[[AccountRuntime, AuthError], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._scheduler = scheduler
+        self._on_polled = on_polled
+        self._on_unavailable = on_unavailable
+        self._on_login_refused = on_login_refused
+        self._clock = clock
+        self._jobs: dict[str, tuple[schedule.Job, float]] = {}
+
+    # scheduling -------------------------------------------------------------
+
+    def add(self, vehicle: VehicleRuntime) -> None:
+        """Poll now, then every interval."""
+        self.reschedule(vehicle)
+        self.poll(vehicle)
+
+    def remove(self, vehicle: VehicleRuntime) -> None:
+        job = self._jobs.pop(vehicle.name, None)
+        if job:
+            self._scheduler.cancel(job[0])
+
+    def interval(self, vehicle: VehicleRuntime) -> float:
+        if vehicle.active():
+            return float(min(self._config.polling.active_interval, vehicle.poll_interval))
+        return float(vehicle.poll_interval)
+
+    def reschedule(self, vehicle: VehicleRuntime) -> None:
+        """(Re)create the periodic job when the wanted interval changed."""
+        wanted = self.interval(vehicle)
+        current = self._jobs.get(vehicle.name)
+        if current and current[1] == wanted:
+            return
+        if current:
+            self._scheduler.cancel(current[0])
+        job = self._scheduler.every(wanted, lambda: self.poll(vehicle))
+        self._jobs[vehicle.name] = (job, wanted)
+        _LOG.debug("polling %s every %.0fs", vehicle.name, wanted)
+
+    def poll(
+        self,
+        vehicle: VehicleRuntime,
+        then: Callable[[], None] | None = None,
+        climate: bool = False,
+    ) -> None:
+        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it."""
+        if climate:
+            vehicle.climate_wanted = True
+        vehicle.account.reads.enqueue(f"poll:{vehicle.name}", lambda: self._read(vehicle), then)
+
+    def login_blocked(self, account: AccountRuntime) -> bool:
+        return self._clock() < account.login_retry_at
+
+    def login_refused(self, account: AccountRuntime, exc: AuthError) -> float:
+        """Block the account's logins for the next back-off step; returns the wait."""
+        vendor = self._config.carnet
+        account.login_failures += 1
+        wait = min(vendor.login_retry * 2 ** (account.login_failures - 1), vendor.login_retry_max)
+        account.login_retry_at = self._clock() + wait
+        hint = (
+            " The vendor may have changed its login: see carnet.token_helper in the README."
+            if isinstance(exc, LoginChanged)
+            else ""
+        )
+        account.error = f"login refused: {exc}{hint}"
+        _LOG.error(
+            "Car-Net login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
+            mask_email(account.config.email),
+            exc,
+            hint,
+            wait,
+        )
+        return wait
+
+    def login_succeeded(self, account: AccountRuntime) -> None:
+        if account.login_failures or account.error:
+            _LOG.info("Car-Net login for %s works again", mask_email(account.config.email))
+        account.login_failures = 0
+        account.login_retry_at = 0.0
+        account.error = None
+
+    # reading ----------------------------------------------------------------
+
+    def _read(self, vehicle: VehicleRuntime) -> None:
+        account = vehicle.account
+        if self.login_blocked(account):
+            return
+        try:
+            raw = self._fetch(vehicle)
+        except AuthError as exc:
+            self._on_login_refused(account, exc)
+            return
+        except CarNetError as exc:
+            self._failed(vehicle, exc)
+            return
+        state = parse_state(raw, temperature_unit=account.config.temperature_unit)
+        with vehicle.lock:
+            vehicle.raw = raw
+            vehicle.state = state
+            vehicle.online = True
+            vehicle.failures = 0
+        self.login_succeeded(account)
+        self.reschedule(vehicle)
+        self._on_polled(vehicle)
+
+    def _fetch(self, vehicle: VehicleRuntime) -> RawVehicleData:
+        client = vehicle.account.client
+        now = self._clock()
+        status = client.status(vehicle.api)
+        climate = vehicle.raw.climate
+        if client.commands_enabled and self._climate_due(vehicle, now):
+            try:
+                climate = client.climate_details(vehicle.api)
+                vehicle.climate_read_at = now
+                vehicle.climate_wanted = False
+            except AuthError:
+                raise
+            except CarNetError as exc:  # keep the last climate values; the status is what matters
+                _LOG.warning("climate details of %s not read: %s", vehicle.name, exc)
+        health = vehicle.raw.health
+        if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
+            try:
+                health = client.health(vehicle.api)
+                vehicle.health_read_at = now
+            except AuthError:
+                raise
+            except CarNetError as exc:
+                _LOG.warning("health report of %s not read: %s", vehicle.name, exc)
+        return RawVehicleData(status=status, climate=climate, health=health)
+
+    def _climate_due(self, vehicle: VehicleRuntime, now: float) -> bool:
+        values = vehicle.values()
+        running = values.get("climate") is True or values.get("defrost") is True
+        return (
+            vehicle.climate_wanted
+            or running
+            or self._due(vehicle.climate_read_at, self._config.polling.health_interval, now)
+        )
+
+    @staticmethod
+    def _due(last: float | None, interval: float, now: float) -> bool:
+        return last is None or now - last >= interval
+
+    def _failed(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
+        with vehicle.lock:
+            vehicle.failures += 1
+            vehicle.online = False
+            failures = vehicle.failures
+        wait = min(FIRST_RETRY * 2 ** (failures - 1), float(vehicle.poll_interval))
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            wait = max(wait, exc.retry_after)
+        _LOG.warning("poll of %s failed (%s); retrying in %.0f s", vehicle.name, exc, wait)
+        self._on_unavailable(vehicle, exc)
+        if wait < self.interval(vehicle):
+            self._scheduler.later(wait, lambda: self.poll(vehicle))

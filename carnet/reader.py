@@ -1,0 +1,64 @@
+"""One read of every vehicle, without MQTT: what ``--dump`` prints.
+
+This is how an owner checks that the login works before wiring up a broker, so a
+failure of one account is reported and the others are still read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from carnet.api import CarNetClient
+from carnet.config import Config, mask_email
+from carnet.errors import AuthError, CarNetError
+from carnet.state import RawVehicleData, parse_state
+from carnet.tokens import TokenStore
+from carnet.topics import vehicle_topic_name
+
+_LOG = logging.getLogger(__name__)
+
+
+def read_all(config: Config) -> Iterator[tuple[str, dict[str, Any] | CarNetError]]:
+    """Per account: its masked e-mail and {vehicle name: state}, or the error that stopped it."""
+    store = TokenStore(config.state_dir)
+    for account in config.accounts:
+        client = CarNetClient(
+            config.carnet, account, store, min_interval=config.commands.min_interval
+        )
+        try:
+            yield mask_email(account.email), _read_account(client, account, config)
+        except CarNetError as exc:
+            yield mask_email(account.email), exc
+        finally:
+            client.close()
+
+
+def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for vehicle in client.vehicles():
+        settings = account.vehicles.get(vehicle.vin) or account.vehicles.get(vehicle.vehicle_id)
+        if settings is not None and not settings.enabled:
+            continue
+        name = vehicle_topic_name(settings.name if settings and settings.name else vehicle.vin)
+        climate = None
+        if client.commands_enabled:
+            try:
+                climate = client.climate_details(vehicle)
+            except AuthError:
+                raise
+            except CarNetError as exc:
+                _LOG.warning("climate details of %s not read: %s", name, exc)
+        raw = RawVehicleData(
+            status=client.status(vehicle), climate=climate, health=client.health(vehicle)
+        )
+        state = parse_state(raw, temperature_unit=account.temperature_unit)
+        result[name] = {
+            "vin": vehicle.vin,
+            "model": vehicle.model_name,
+            "model_year": vehicle.model_year,
+            "values": state.values,
+            "units": state.units,
+        }
+    return result

@@ -1,0 +1,150 @@
+"""Mask secrets in log records, as a backstop.
+
+The client is written so that secrets never reach a log call, but third-party
+libraries (urllib3 logs every request line, query string included) and future code
+can still leak them. This filter rewrites each record it sees:
+
+* values of secret-looking keys, whether in a URL or form body (``code=…``,
+  ``id_token=…``, ``idToken=…``), JSON (``"tspPin": "…"``) or a Python repr
+  (``'password': '…'``);
+* ``Authorization`` headers and bare ``Bearer …`` credentials;
+* every string registered with :func:`register_secret` (the password, the PIN and
+  each token as it is obtained), wherever it appears.
+
+Call :func:`install` once logging is configured; :func:`protect` attaches the filter
+to individual loggers (a filter on a logger only sees records created by that very
+logger, so the client protects its own loggers and urllib3's).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+MASK = "***"
+
+# Key names whose values are secrets. ``\w*_token`` and ``\w*Token`` cover
+# access_token, id_token, refresh_token, tsp_token, tspToken, idToken and any
+# field a token helper adds (play_integrity_token).
+_KEYS = (
+    r"password|passwd|pin|tspPin|pinCode|code|code_verifier|verifier|"
+    r"authorization|client_secret|secret|ticket|token|\w*_token|\w*Token|\w*_verifier"
+)
+
+# key=value in URLs, form bodies and log text. ``code_challenge=`` and ``state=``
+# are not secrets and do not match (the key must end right before ``=``).
+_KV = re.compile(r"(?i)(?<![\w-])(" + _KEYS + r")=([^&\s'\",;)}\]]+)")
+# "key": "value" / 'key': 'value' (JSON and Python reprs).
+_QUOTED = re.compile(r"(?i)([\"'](?:" + _KEYS + r")[\"']\s*:\s*)([\"'])(.*?)(?<!\\)\2")
+# "key": 1234 (a PIN sent as a number).
+_NUMERIC = re.compile(r"(?i)([\"'](?:" + _KEYS + r")[\"']\s*:\s*)(-?\d+)")
+# Authorization: Bearer abc / Authorization: abc
+_AUTH_HEADER = re.compile(
+    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic)\s+)?[^\s\"',}]+"
+)
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
+
+_SHORT = 8  # secrets shorter than this are masked as whole words only
+_MAX_SECRETS = 512
+
+_lock = threading.Lock()
+_secrets: OrderedDict[str, re.Pattern[str]] = OrderedDict()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` wherever it appears in a log record from now on.
+
+    Values of fewer than three characters are ignored: masking them would mangle
+    ordinary text without protecting anything. Short values (a PIN) are matched as
+    whole words so that port numbers and counters stay readable. The most recent
+    secrets are kept; tokens rotate, so old ones stop mattering.
+    """
+    if not value or len(value) < 3:
+        return
+    escaped = re.escape(value)
+    pattern = re.compile(rf"(?<!\w){escaped}(?!\w)" if len(value) < _SHORT else escaped)
+    with _lock:
+        _secrets.pop(value, None)
+        _secrets[value] = pattern
+        while len(_secrets) > _MAX_SECRETS:
+            _secrets.popitem(last=False)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every known or secret-looking value masked."""
+    if not text:
+        return text
+    with _lock:
+        patterns = list(_secrets.values())
+    # Longest first, so a token that contains a shorter secret is masked whole.
+    for pattern in sorted(patterns, key=lambda p: len(p.pattern), reverse=True):
+        text = pattern.sub(MASK, text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) + " " if m.group(2) else "") + MASK,
+                            text)
+    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    text = _QUOTED.sub(lambda m: m.group(1) + m.group(2) + MASK + m.group(2), text)
+    text = _NUMERIC.sub(lambda m: m.group(1) + MASK, text)
+    text = _KV.sub(lambda m: m.group(1) + "=" + MASK, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the message, its arguments and tracebacks.
+
+    It never drops a record. The message is formatted once, masked, and stored back
+    with no arguments, so every handler downstream sees only the masked text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the raw template, masked
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+FILTER = RedactingFilter()
+
+# Loggers whose records may carry secrets: ours, and urllib3's request lines.
+DEFAULT_LOGGERS = (
+    "carnet",
+    "carnet.auth",
+    "carnet.api",
+    "carnet.tokens",
+    "urllib3",
+    "urllib3.connectionpool",
+    "requests",
+)
+
+
+def protect(loggers: Iterable[str | logging.Logger] = DEFAULT_LOGGERS) -> None:
+    """Attach the filter to each logger (idempotent)."""
+    for item in loggers:
+        logger = logging.getLogger(item) if isinstance(item, str) else item
+        if FILTER not in logger.filters:
+            logger.addFilter(FILTER)
+
+
+def install(root: logging.Logger | None = None) -> None:
+    """Attach the filter to every handler of ``root`` (the root logger by default).
+
+    A handler filter sees every record that reaches it, whichever logger made it;
+    call this after the handlers are configured. The default loggers are protected
+    too, for handlers added later (test log capture, for instance).
+    """
+    root = root or logging.getLogger()
+    for handler in root.handlers:
+        if FILTER not in handler.filters:
+            handler.addFilter(FILTER)
+    protect()

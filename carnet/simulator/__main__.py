@@ -1,0 +1,90 @@
+"""``python -m carnet.simulator``: run the Car-Net simulator until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+
+from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN
+from carnet.simulator.options import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN, SimulatorOptions
+from carnet.simulator.server import Simulator
+
+_LOG = logging.getLogger(__name__)
+
+
+def _fleet(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("expected AxV, e.g. 10x3")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
+    p = argparse.ArgumentParser(prog="python -m carnet.simulator",
+                                description="Simulate the Volkswagen Car-Net cloud locally.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
+    p.add_argument("--port", type=int, default=8765, help="API host port [8765]; 0: any free")
+    p.add_argument("--identity-port", type=int, default=8766,
+                   help="identity (sign-in) host port [8766]; 0: any free")
+    p.add_argument("--apply-delay", type=float, default=20.0,
+                   help="simulated seconds before a command changes the car [20]")
+    p.add_argument("--latency", type=float, default=0.0,
+                   help="seconds before a command endpoint answers [0]")
+    p.add_argument("--token-ttl", type=float, default=1800.0, help="access/id token life [1800]")
+    p.add_argument("--tsp-ttl", type=float, default=2700.0, help="TSP token life [2700]")
+    p.add_argument("--code-ttl", type=float, default=60.0, help="authorization code life [60]")
+    p.add_argument("--rate-limit", type=int, default=7,
+                   help="TSP-token requests per account per minute [7]")
+    p.add_argument("--daily-budget", type=int, default=500,
+                   help="TSP-token requests per account per rolling 24 h [500]")
+    p.add_argument("--fleet", type=_fleet, default=None, metavar="AxV",
+                   help="add A accounts fleet-<i>@example.com with V vehicles each")
+    p.add_argument("--accounts-file", default=None, help="YAML file with more accounts")
+    p.add_argument("--seed", type=int, default=0, help="seed of ids and generated state [0]")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="simulated seconds per real second, for the car's physics [1]")
+    p.add_argument("--log-level", default="info",
+                   choices=("debug", "info", "warning", "error"))
+    a = p.parse_args(argv)
+    logging.basicConfig(level=a.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return SimulatorOptions(
+        host=a.host, port=a.port, identity_port=a.identity_port, apply_delay=a.apply_delay,
+        latency=a.latency, token_ttl=a.token_ttl, tsp_ttl=a.tsp_ttl, code_ttl=a.code_ttl,
+        rate_limit=a.rate_limit, daily_budget=a.daily_budget, fleet=a.fleet,
+        accounts_file=a.accounts_file, seed=a.seed, time_scale=a.time_scale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    try:
+        sim = Simulator(options).start()
+    except (OSError, ValueError) as exc:
+        print(f"carnet.simulator: cannot start: {exc}", file=sys.stderr)
+        return 1
+    done = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"API:      {sim.api_url}", flush=True)
+    print(f"Identity: {sim.identity_url}", flush=True)
+    print(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, PIN {DEMO_PIN} "
+          f"(vehicles {DEMO_EV_VIN}, {DEMO_COMBUSTION_VIN})", flush=True)
+    print(f"Login starts at {sim.api_url}/oidc/v1/authorize; "
+          f"inspect at {sim.api_url}/_sim/vehicles", flush=True)
+    while not done.wait(0.5):
+        pass
+    sim.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Options of the simulator and the constants that the real service fixes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+_LOG = logging.getLogger(__name__)
+
+#: OIDC client id of the iOS app, as in the API description. The token and authorize
+#: endpoints refuse any other unless ``SimulatorOptions.client_id`` says otherwise.
+CLIENT_ID = "2dae49f6-830b-4180-9af9-59dd0d060916@apps_vw-dilab_com"
+#: The identity service's own application id. It appears in the form actions and differs
+#: from the OIDC client id; clients that mix the two up must fail here as they would for real.
+APP_ID = "b680e751-7e1f-4008-8cc1-3a528183d215@apps_vw-dilab_com"
+DEFAULT_REDIRECT_URI = "car-net:///oauth-callback"
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo"
+DEMO_PIN = "1234"
+FLEET_PASSWORD = "fleet"
+FLEET_PIN = "1234"
+
+#: The refresh token of the real service lasts a year.
+REFRESH_TTL = 31_536_000
+
+
+@dataclass
+class SimulatorOptions:
+    """Everything that can be tuned; the defaults are the real service's where it has one.
+
+    Times are seconds. ``apply_delay`` and the physics run on the simulated clock (real
+    time multiplied by ``time_scale``); token lifetimes, codes and rate limits run on real
+    time, because they belong to the cloud, not to the car.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0  # API listener; 0 picks a free port
+    identity_port: int = 0  # identity (sign-in pages) listener
+    apply_delay: float = 0.0  # simulated seconds before a command changes the car
+    latency: float = 0.0  # real seconds before a /mps/ endpoint answers
+    token_ttl: float = 1800.0  # access and id tokens
+    tsp_ttl: float = 2700.0  # TSP (command) tokens
+    code_ttl: float = 60.0  # authorization codes
+    refresh_ttl: float = float(REFRESH_TTL)
+    rate_limit: int = 7  # /mps/ requests per account per sliding minute
+    daily_budget: int = 500  # /mps/ requests per account per rolling 24 hours
+    fleet: tuple[int, int] | None = None  # (accounts, vehicles per account)
+    seed: int = 0
+    accounts_file: str | None = None
+    time_scale: float = 1.0
+    client_id: str = CLIENT_ID
+    pin_attempts: int = 3  # wrong PINs in a row before commands are locked
+
+    def validate(self) -> None:
+        """Raise ValueError for options that cannot work."""
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        for name in ("apply_delay", "latency", "token_ttl", "tsp_ttl", "code_ttl"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.rate_limit < 0 or self.daily_budget < 0:
+            raise ValueError("rate_limit and daily_budget must not be negative")
+        if self.fleet is not None:
+            accounts, vehicles = self.fleet
+            if accounts < 0 or vehicles < 0:
+                raise ValueError("fleet sizes must not be negative")

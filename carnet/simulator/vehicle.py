@@ -1,0 +1,363 @@
+"""One simulated car: its state, the commands it carries out, and its physics.
+
+The state is advanced lazily: every read first calls :meth:`Vehicle.advance` with the
+current simulated time, which carries out the commands that have come due and integrates
+charging and battery drain piecewise between them. No background thread is needed, so the
+outcome depends only on the seed and on when the requests arrive.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import logging
+import math
+from typing import Any
+
+_LOG = logging.getLogger(__name__)
+
+NA = "NOTAVAILABLE"
+UNSUPPORTED = "UNSUPPORTED"
+DOORS = ("frontLeft", "frontRight", "rearLeft", "rearRight", "trunk", "hood")
+LOCKABLE_DOORS = ("frontLeft", "frontRight", "rearLeft", "rearRight")
+WINDOWS = ("frontLeft", "frontRight", "rearLeft", "rearRight", "sunroof")
+LIGHTS = ("left", "right")
+OPEN_CLOSED = ("OPEN", "CLOSED")
+
+#: Accepted values of max_charge_current (amperes, or the car's maximum).
+CHARGE_CURRENTS: tuple[int | str, ...] = (5, 10, 13, "max")
+#: Battery percent gained per simulated minute for each charge current setting: a 24 kWh
+#: e-Golf pack on 240 V, "max" being its 7.2 kW on-board charger.
+_CHARGE_PCT_PER_MIN: dict[int | str, float] = {5: 0.083, 10: 0.167, 13: 0.217, "max": 0.5}
+#: Battery percent used per simulated minute by climate or defrost when unplugged.
+_CLIMATE_DRAIN_PCT_PER_MIN = 0.05
+
+
+class Vehicle:
+    """The simulated state of one car.
+
+    ``__slots__`` keeps a vehicle small: scale tests run hundreds of them.
+    """
+
+    __slots__ = (
+        "account",
+        "battery_level",
+        "charging",
+        "climate_on",
+        "defrost_on",
+        "doors",
+        "ev",
+        "fuel_level",
+        "full_range",
+        "imei",
+        "last_parked",
+        "lights",
+        "location",
+        "locked",
+        "max_charge_current",
+        "mileage",
+        "model_code",
+        "model_desc",
+        "model_name",
+        "model_year",
+        "next_service",
+        "outdoor_temperature",
+        "pending",
+        "plugged_in",
+        "service_days",
+        "target_temperature",
+        "timestamp",
+        "tsp_account",
+        "tsp_provider",
+        "units",
+        "unplugged_climate",
+        "updated",
+        "vehicle_id",
+        "vhr_timestamp",
+        "vin",
+        "windows",
+    )
+
+    def __init__(self, *, vin: str, vehicle_id: str, tsp_account: str, account: str,
+                 now: float, **spec: Any) -> None:
+        self.vin = vin
+        self.vehicle_id = vehicle_id
+        self.tsp_account = tsp_account
+        self.account = account
+        self.ev: bool = bool(spec.get("ev", True))
+        self.model_name: str = spec.get("model_name", "e-Golf" if self.ev else "Jetta")
+        self.model_year: str = str(spec.get("model_year", "2016" if self.ev else "2020"))
+        self.model_code: str = spec.get("model_code", "BE12B1" if self.ev else "BU34VS")
+        self.model_desc: str = spec.get(
+            "model_desc", f"{self.model_name.lower().replace('-', '')}_{self.model_year}")
+        self.tsp_provider: str = spec.get("tsp_provider", "VZT")
+        self.imei: str = spec.get("imei", "35" + vin[-13:].rjust(13, "0"))
+        self.units: str = str(spec.get("units", "KM" if self.ev else "MI")).upper()
+        self.mileage: int = int(spec.get("mileage", 34512 if self.ev else 18277))
+        self.next_service: int = int(spec.get("next_service", self.mileage + 6488))
+        self.service_days: int = int(spec.get("service_days", 72))
+        self.full_range: int = int(spec.get("full_range", 134 if self.ev else 450))
+        self.battery_level: float | None = (
+            float(spec.get("battery_level", 80)) if self.ev else None)
+        self.fuel_level: int | None = None if self.ev else int(spec.get("fuel_level", 62))
+        self.plugged_in: bool | None = bool(spec.get("plugged_in", True)) if self.ev else None
+        self.charging: bool = bool(spec.get("charging", False)) and bool(self.plugged_in)
+        self.max_charge_current: int | str = spec.get("max_charge_current", "max")
+        self.doors: dict[str, str] = {d: "CLOSED" for d in DOORS}
+        self.windows: dict[str, str] = {w: "CLOSED" for w in WINDOWS}
+        if not spec.get("sunroof", self.ev):
+            self.windows["sunroof"] = UNSUPPORTED
+        self.lights: dict[str, str] = {light: "OFF" for light in LIGHTS}
+        self.locked: bool = bool(spec.get("locked", True))
+        self.climate_on = False
+        self.defrost_on = False
+        self.unplugged_climate: bool = bool(spec.get("unplugged_climate", False))
+        self.target_temperature: float = spec.get("target_temperature", 72)
+        self.outdoor_temperature: float = spec.get("outdoor_temperature", 64)
+        self.location: dict[str, float] = dict(spec["location"])
+        self.last_parked: dict[str, float] = dict(self.location)
+        self.timestamp = now - float(spec.get("age", 300))
+        self.vhr_timestamp = now - 86400.0
+        self.updated = now
+        # (due simulated time, command, value), kept sorted by due time
+        self.pending: list[tuple[float, str, Any]] = []
+
+    # ---- time ----------------------------------------------------------------------
+
+    def schedule(self, due: float, command: str, value: Any) -> None:
+        """Queue a command that the car carries out at simulated time ``due``."""
+        keys = [p[0] for p in self.pending]
+        self.pending.insert(bisect.bisect_right(keys, due), (due, command, value))
+
+    def advance(self, now: float) -> None:
+        """Bring the state up to simulated time ``now``."""
+        while self.pending and self.pending[0][0] <= now:
+            due, command, value = self.pending.pop(0)
+            self._integrate(due)
+            self._apply(due, command, value)
+        self._integrate(now)
+
+    def _integrate(self, t: float) -> None:
+        dt = t - self.updated
+        if dt <= 0:
+            return
+        self.updated = t
+        if self.ev and self.battery_level is not None:
+            before, was_charging = self.battery_level, self.charging
+            if self.charging and not self.plugged_in:
+                self.charging = False
+            if self.charging:
+                level = before + self.charge_rate() * dt / 60.0
+                if level >= 100.0:
+                    level = 100.0
+                    self.charging = False
+                self.battery_level = level
+            elif (self.climate_on or self.defrost_on) and not self.plugged_in:
+                self.battery_level = max(0.0, before - _CLIMATE_DRAIN_PCT_PER_MIN * dt / 60.0)
+            # the car reports when a whole percent changes or charging ends
+            if int(self.battery_level) != int(before) or self.charging != was_charging:
+                self.timestamp = t
+        if (self.climate_on or self.defrost_on) and not self.can_climate():
+            # unplugged without unplugged climate enabled: the car switches it off
+            self.climate_on = self.defrost_on = False
+            self.timestamp = t
+
+    def charge_rate(self) -> float:
+        """Battery percent per simulated minute at the current charge current setting."""
+        return _CHARGE_PCT_PER_MIN.get(self.max_charge_current, _CHARGE_PCT_PER_MIN["max"])
+
+    def minutes_to_full(self) -> int:
+        if not self.charging or self.battery_level is None:
+            return 0
+        return math.ceil((100.0 - self.battery_level) / self.charge_rate())
+
+    def can_climate(self) -> bool:
+        """Climate and defrost run only on shore power or with unplugged climate enabled."""
+        return bool(self.plugged_in) or self.unplugged_climate
+
+    # ---- commands ------------------------------------------------------------------
+
+    def _apply(self, t: float, command: str, value: Any) -> None:
+        before = self._fingerprint()
+        if command == "lock":
+            self.locked = bool(value)
+        elif command == "charge":
+            if not value:
+                self.charging = False
+            elif self.ev and self.plugged_in and (self.battery_level or 0) < 100:
+                self.charging = True
+            # otherwise accepted but nothing happens, as with the real car
+        elif command == "max_charge_current":
+            self.max_charge_current = value
+        elif command == "defrost":
+            self.defrost_on = bool(value) and self.can_climate()
+        elif command == "climate":
+            active, target = value
+            if target is not None:
+                self.target_temperature = target
+            self.climate_on = bool(active) and self.can_climate()
+        elif command == "unplugged_climate":
+            self.unplugged_climate = bool(value)
+        elif command == "fresh":
+            self.timestamp = t
+        elif command == "health_fresh":
+            self.vhr_timestamp = t
+        # horn_and_lights changes nothing that the status reports
+        if self._fingerprint() != before:
+            self.timestamp = t
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (self.locked, self.charging, self.max_charge_current, self.defrost_on,
+                self.climate_on, self.target_temperature, self.unplugged_climate)
+
+    # ---- inspection and direct changes (the /_sim/ API) -----------------------------
+
+    def sim_state(self) -> dict[str, Any]:
+        """The full simulated state, for ``GET /_sim/vehicles``."""
+        return {
+            "vin": self.vin,
+            "account": self.account,
+            "vehicleId": self.vehicle_id,
+            "tspAccountNum": self.tsp_account,
+            "model_name": self.model_name,
+            "model_year": self.model_year,
+            "ev": self.ev,
+            "units": self.units,
+            "mileage": self.mileage,
+            "battery_level": (None if self.battery_level is None
+                              else round(self.battery_level, 3)),
+            "fuel_level": self.fuel_level,
+            "plugged_in": self.plugged_in,
+            "charging": self.charging,
+            "minutes_to_full": self.minutes_to_full(),
+            "max_charge_current": self.max_charge_current,
+            "doors": dict(self.doors),
+            "windows": dict(self.windows),
+            "lights": dict(self.lights),
+            "locked": self.locked,
+            "climate_on": self.climate_on,
+            "defrost_on": self.defrost_on,
+            "unplugged_climate": self.unplugged_climate,
+            "target_temperature": self.target_temperature,
+            "outdoor_temperature": self.outdoor_temperature,
+            "location": dict(self.location),
+            "last_parked_location": dict(self.last_parked),
+            "timestamp": int(self.timestamp * 1000),
+            "vhr_timestamp": int(self.vhr_timestamp * 1000),
+            "pending": [{"due": int(due * 1000), "command": cmd} for due, cmd, _ in self.pending],
+        }
+
+    def patch(self, changes: dict[str, Any], now: float) -> None:
+        """Apply a partial state at once; raises ValueError naming what is wrong."""
+        unknown = sorted(set(changes) - set(PATCHABLE))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; accepted: {sorted(PATCHABLE)}")
+        saved = {name: copy.copy(getattr(self, name)) for name in self.__slots__}
+        try:
+            for key, value in changes.items():
+                PATCHABLE[key](self, value)
+        except ValueError:
+            for name, value in saved.items():  # all or nothing
+                setattr(self, name, value)
+            raise
+        if self.charging and not (self.ev and self.plugged_in):
+            self.charging = False
+        if (self.climate_on or self.defrost_on) and not self.can_climate():
+            self.climate_on = self.defrost_on = False
+        self.timestamp = now
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a boolean")
+    return value
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low} to {high}")
+    return value
+
+
+def _parts(name: str, current: dict[str, str], value: Any, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be an object")
+    for part, state in value.items():
+        if part not in current:
+            raise ValueError(f"{name}: unknown part {part!r}; known: {sorted(current)}")
+        if state not in (*allowed, UNSUPPORTED, NA):
+            raise ValueError(f"{name}.{part} must be one of {[*allowed, UNSUPPORTED, NA]}")
+    current.update(value)
+
+
+def _ev_only(vehicle: Vehicle, name: str) -> None:
+    if not vehicle.ev:
+        raise ValueError(f"{name} applies to electric vehicles only")
+
+
+def _set_plugged(v: Vehicle, value: Any) -> None:
+    _ev_only(v, "plugged_in")
+    v.plugged_in = _bool("plugged_in", value)
+
+
+def _set_charging(v: Vehicle, value: Any) -> None:
+    _ev_only(v, "charging")
+    v.charging = _bool("charging", value)
+
+
+def _set_battery(v: Vehicle, value: Any) -> None:
+    _ev_only(v, "battery_level")
+    v.battery_level = float(_number("battery_level", value, 0, 100))
+
+
+def _set_fuel(v: Vehicle, value: Any) -> None:
+    if v.ev:
+        raise ValueError("fuel_level applies to combustion vehicles only")
+    v.fuel_level = int(_number("fuel_level", value, 0, 100))
+
+
+def _set_location(v: Vehicle, value: Any) -> None:
+    if not isinstance(value, dict) or set(value) != {"latitude", "longitude"}:
+        raise ValueError("location must be {\"latitude\": …, \"longitude\": …}")
+    location = {"latitude": _number("latitude", value["latitude"], -90, 90),
+                "longitude": _number("longitude", value["longitude"], -180, 180)}
+    v.location = location
+    v.last_parked = dict(location)  # a car that moved has parked there
+
+
+def _set_current(v: Vehicle, value: Any) -> None:
+    if value not in CHARGE_CURRENTS or isinstance(value, bool):
+        raise ValueError(f"max_charge_current must be one of {list(CHARGE_CURRENTS)}")
+    v.max_charge_current = value
+
+
+def _setter(attr: str, low: float, high: float) -> Any:
+    def set_number(v: Vehicle, value: Any) -> None:
+        setattr(v, attr, _number(attr, value, low, high))
+    return set_number
+
+
+def _flag(attr: str) -> Any:
+    def set_flag(v: Vehicle, value: Any) -> None:
+        setattr(v, attr, _bool(attr, value))
+    return set_flag
+
+
+PATCHABLE: dict[str, Any] = {
+    "plugged_in": _set_plugged,
+    "charging": _set_charging,
+    "battery_level": _set_battery,
+    "fuel_level": _set_fuel,
+    "doors": lambda v, value: _parts("doors", v.doors, value, OPEN_CLOSED),
+    "windows": lambda v, value: _parts("windows", v.windows, value, (*OPEN_CLOSED, "VENTED")),
+    "lights": lambda v, value: _parts("lights", v.lights, value, ("ON", "OFF")),
+    "locked": _flag("locked"),
+    "location": _set_location,
+    "mileage": lambda v, value: setattr(v, "mileage", int(_number("mileage", value, 0, 1e7))),
+    "climate_on": _flag("climate_on"),
+    "defrost_on": _flag("defrost_on"),
+    "unplugged_climate": _flag("unplugged_climate"),
+    "target_temperature": _setter("target_temperature", 15, 90),
+    "outdoor_temperature": _setter("outdoor_temperature", -60, 130),
+    "max_charge_current": _set_current,
+}

@@ -1,0 +1,86 @@
+"""What the bridge knows about each vehicle and account while it runs.
+
+The vehicle's published values are three layers, in this order of precedence: values
+shown while a command is being verified (``pending``), values only the bridge knows
+(``assumed``: the charge current it last set, the poll interval), and what the vendor
+reported at the last poll (``state``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from carnet.api import CarNetClient, Vehicle
+from carnet.config import AccountConfig
+from carnet.executor import Executor
+from carnet.scheduler import SerialWorker
+from carnet.state import RawVehicleData, VehicleState
+
+DAY = 86400.0
+
+
+@dataclass
+class VehicleRuntime:
+    name: str  # the topic level
+    api: Vehicle
+    account: AccountRuntime
+    poll_interval: int
+    raw: RawVehicleData = field(default_factory=RawVehicleData)
+    state: VehicleState | None = None
+    pending: dict[str, Any] = field(default_factory=dict)
+    pending_owner: dict[str, int] = field(default_factory=dict)  # which command set it
+    assumed: dict[str, Any] = field(default_factory=dict)
+    online: bool = False
+    failures: int = 0
+    climate_read_at: float | None = None
+    health_read_at: float | None = None
+    climate_wanted: bool = False  # a command touched the climate: read its details next poll
+    wakeups: deque[float] = field(default_factory=deque)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def values(self) -> dict[str, Any]:
+        with self.lock:
+            merged = dict(self.state.values) if self.state else {}
+            merged.update(self.assumed)
+            merged.update(self.pending)
+            return merged
+
+    def published_state(self) -> VehicleState:
+        """The state as published: vendor values overlaid with the bridge's own."""
+        with self.lock:
+            if self.state is None:
+                return VehicleState(values=self.values(), units={})
+            return VehicleState(self.values(), dict(self.state.units), dict(self.state.attributes))
+
+    def active(self) -> bool:
+        """Charging or climate running: poll faster."""
+        values = self.values()
+        return any(values.get(key) is True for key in ("charging", "climate", "defrost"))
+
+    def take_wakeup(self, per_day: int, now: float | None = None) -> bool:
+        """Spend one of the day's modem wake-ups; False when the day's budget is used up."""
+        now = time.time() if now is None else now
+        with self.lock:
+            while self.wakeups and now - self.wakeups[0] > DAY:
+                self.wakeups.popleft()
+            if len(self.wakeups) >= per_day:
+                return False
+            self.wakeups.append(now)
+            return True
+
+
+@dataclass
+class AccountRuntime:
+    config: AccountConfig
+    client: CarNetClient
+    reads: SerialWorker
+    commands: Executor | None = None
+    vehicles: list[VehicleRuntime] = field(default_factory=list)
+    error: str | None = None  # shown in bridge/info while the login is refused
+    login_failures: int = 0
+    login_retry_at: float = 0.0  # monotonic time before which no login is tried
+    enrolled: bool = False

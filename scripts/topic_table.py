@@ -1,0 +1,114 @@
+"""Print the README's topic table, generated from the entity catalog.
+
+    python scripts/topic_table.py            # print the Markdown table
+    python scripts/topic_table.py --write    # replace the block between the markers in README.md
+    python scripts/topic_table.py --check    # exit 1 when README.md is stale
+
+The table lives between ``<!-- topics:start -->`` and ``<!-- topics:end -->`` so the
+README cannot drift from what the bridge really publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from carnet.entities import ENTITIES, Encoding, Entity, static_unit  # noqa: E402
+
+START = "<!-- topics:start -->"
+END = "<!-- topics:end -->"
+
+_PAYLOADS = {
+    Encoding.NUMBER: "number",
+    Encoding.SWITCH: "`ON` / `OFF`",
+    Encoding.OPEN_CLOSED: "`OPEN` / `CLOSED`",
+    Encoding.BOOLEAN: "`true` / `false`",
+    Encoding.TIMESTAMP: "ISO 8601 timestamp",
+    Encoding.LOCATION: '`{"latitude":…,"longitude":…}`',
+}
+_DYNAMIC_UNITS = {
+    "distance": "km or mi, as the car reports",
+    "temperature": "°F or °C, as the account",
+}
+
+
+def _payload(item: Entity) -> str:
+    if item.key == "lock":
+        return "`LOCKED` / `UNLOCKED` / `LOCKING` / `UNLOCKING`"
+    if item.device_class == "lock":
+        return "`LOCKED` / `UNLOCKED`"
+    if item.options:
+        return " / ".join(f"`{option}`" for option in item.options)
+    text = _PAYLOADS.get(item.encoding, "")
+    unit = static_unit(item) or (_DYNAMIC_UNITS.get(item.device_class or "") if item.unit else None)
+    return f"{text} ({unit})" if text and unit else text
+
+
+def _ha(item: Entity) -> str:
+    return f"{item.component} ({item.device_class})" if item.device_class else item.component
+
+
+def _row(item: Entity) -> str:
+    buttons = [e for e in ENTITIES if e.writes == item.key]
+    if item.source is None and item.command is None:
+        topic = "—"
+        kind = f"{_ha(item)} over " + ", ".join(f"`{key}`" for key in item.requires)
+    else:
+        topic = f"`<base>/<vehicle>/{item.key}`" if item.encoding is not Encoding.NONE else "—"
+        kind = _ha(item)
+        if buttons:
+            kind = f"buttons: {item.name.lower()}, " + ", ".join(b.name.lower() for b in buttons)
+    accepts = item.command.accepts if item.command else ""
+    return f"| `{item.key}` | {topic} | {kind} | {_payload(item)} | {accepts} |"
+
+
+def table() -> str:
+    """The Markdown table of every attribute, in catalog order."""
+    lines = [
+        "| attribute | state topic | Home Assistant | payload | `/set` accepts |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [_row(item) for item in ENTITIES if item.writes is None]
+    return "\n".join(lines)
+
+
+def render(readme: str) -> str:
+    """``readme`` with the block between the markers replaced by the current table."""
+    start, end = readme.find(START), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {START} … {END} block")
+    return f"{readme[: start + len(START)]}\n{table()}\n{readme[end:]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help="rewrite the block in README.md")
+    group.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args(argv)
+    if not (args.write or args.check):
+        print(table())
+        return 0
+    try:
+        current = args.readme.read_text(encoding="utf-8")
+        wanted = render(current)
+    except (OSError, ValueError) as exc:
+        print(f"{args.readme}: {exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        if current != wanted:
+            print(f"{args.readme} is stale: run python scripts/topic_table.py --write",
+                  file=sys.stderr)
+            return 1
+        return 0
+    args.readme.write_text(wanted, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

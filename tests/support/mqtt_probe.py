@@ -1,0 +1,112 @@
+"""A paho client that records everything it receives, for asserting what the bridge published."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    properties: Properties | None = None
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode()
+
+
+class Probe:
+    """Subscribes to a filter and keeps every message, in order."""
+
+    def __init__(self, port: int, topic_filter: str = "#", client_id: str = "probe") -> None:
+        self.messages: list[Received] = []
+        self._lock = threading.Condition()
+        self._filter = topic_filter
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self._subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not self._subscribed.wait(5):
+            raise RuntimeError("probe could not subscribe")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        client.subscribe(self._filter, qos=1)
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._lock:
+            self.messages.append(
+                Received(
+                    message.topic,
+                    message.payload,
+                    bool(message.retain),
+                    getattr(message, "properties", None),
+                )
+            )
+            self._lock.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[Received], bool], timeout: float = 10.0, count: int = 1
+    ) -> list[Received]:
+        """Wait until ``count`` received messages satisfy ``predicate``; return them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [m for m in self.messages if predicate(m)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = sorted({m.topic for m in self.messages})
+                    raise AssertionError(
+                        f"timed out waiting for {count} matching message(s); topics seen: {seen}"
+                    )
+                self._lock.wait(remaining)
+
+    def wait_topic(self, topic: str, timeout: float = 10.0) -> Received:
+        return self.wait_for(lambda m: m.topic == topic, timeout)[-1]
+
+    def latest(self) -> dict[str, Received]:
+        """The last message of each topic."""
+        with self._lock:
+            return {m.topic: m for m in self.messages}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        retain: bool = False,
+        response_topic: str | None = None,
+        correlation_data: bytes | None = None,
+    ) -> None:
+        properties = None
+        if response_topic is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ResponseTopic = response_topic
+            if correlation_data is not None:
+                properties.CorrelationData = correlation_data
+        self.client.publish(
+            topic, payload, qos=1, retain=retain, properties=properties
+        ).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

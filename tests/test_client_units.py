@@ -1,0 +1,361 @@
+"""Client pieces that need no server: redaction, token files, error mapping, parsing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import stat
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from carnet import redact
+from carnet.api import error_for_response, parse_retry_after
+from carnet.auth import (
+    Authenticator,
+    _template_model,
+    make_pkce,
+    parse_page,
+    run_token_helper,
+)
+from carnet.config import AccountConfig, VendorConfig
+from carnet.errors import (
+    AuthError,
+    BadRequest,
+    LoginChanged,
+    PinRefused,
+    RateLimited,
+    VendorUnavailable,
+)
+from carnet.tokens import TokenSet, TokenStore
+
+
+def _response(status: int, body: str = "", headers: dict[str, str] | None = None,
+              url: str = "https://api.example/mps/v1/vehicles/1/status/fresh?x=1"
+              ) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode()
+    response.headers.update(headers or {})
+    response.url = url
+    return response
+
+
+def _tokens(**overrides: object) -> TokenSet:
+    values: dict[str, object] = {
+        "access_token": "acc-" + "a" * 20,
+        "id_token": "idt-" + "b" * 20,
+        "refresh_token": "ref-" + "c" * 20,
+        "expires_at": time.time() + 1800,
+        "code_verifier": "d" * 64,
+        "refresh_expires_at": time.time() + 86400,
+    }
+    values.update(overrides)
+    return TokenSet(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- redact
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("GET /oidc/v1/token?code=abcdef0123456789&state=s HTTP/1.1", "abcdef0123456789"),
+        ("car-net:///oauth-callback?state=x&code=0ae3dcb147ff2c12", "0ae3dcb147ff2c12"),
+        ("/account/v1/enrollment/status?idToken=eyJhbGciOi.xyz", "eyJhbGciOi.xyz"),
+        ("grant_type=refresh_token&refresh_token=r3fr3sh-t0k3n&client_id=c", "r3fr3sh-t0k3n"),
+        ("code_verifier=v3r1f13r0123456789&grant_type=x", "v3r1f13r0123456789"),
+        ('{"tspPin": "9876", "tsp": "VZT"}', "9876"),
+        ('{"tspPin": 9876}', "9876"),
+        ("{'password': 'hunter2-long'}", "hunter2-long"),
+        ("headers={'Authorization': 'Bearer eyJabc.def-ghi'}", "eyJabc.def-ghi"),
+        ("Authorization: Bearer eyJabc.def-ghi", "eyJabc.def-ghi"),
+        ('{"tsp_token": "3c7773736", "email": "a@b"}', "3c7773736"),
+        ("play_integrity_token=pit-secret-value&x=1", "pit-secret-value"),
+    ],
+)
+def test_redact_masks_secret_shapes(text: str, secret: str) -> None:
+    masked = redact.redact(text)
+    assert secret not in masked
+    assert redact.MASK in masked
+
+
+def test_redact_keeps_harmless_values() -> None:
+    text = "GET /oidc/v1/authorize?code_challenge=abc%3D&state=5f0e-9c1a&scope=openid"
+    assert redact.redact(text) == text
+
+
+def test_registered_secret_is_masked_anywhere() -> None:
+    redact.register_secret("S3cr3t-Value-For-Test")
+    assert "S3cr3t" not in redact.redact("prefixS3cr3t-Value-For-Testsuffix")
+    redact.register_secret("4321")
+    assert redact.redact("pin 4321 here") == "pin *** here"
+    assert redact.redact("port 54321") == "port 54321"  # short secrets: whole words only
+
+
+def test_filter_rewrites_record_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("carnet.test_redact")
+    redact.protect([logger])
+    redact.register_secret("Very-Secret-Password-1")
+    with caplog.at_level(logging.DEBUG, logger="carnet.test_redact"):
+        logger.debug("sending %s", {"password": "Very-Secret-Password-1"})
+        try:
+            raise ValueError("boom Very-Secret-Password-1")
+        except ValueError:
+            logger.exception("failed")
+    assert "Very-Secret-Password-1" not in caplog.text
+    assert "failed" in caplog.text and "sending" in caplog.text
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_store_round_trip_mode_and_atomic_write(tmp_path: Path) -> None:
+    directory = tmp_path / "state" / "nested"
+    store = TokenStore(directory)
+    tokens = _tokens()
+    store.save("Owner@Example.com", "client", "https://api", tokens)
+    path = store.path_for("owner@example.com")
+    assert path.exists()
+    assert "owner" not in path.name.lower() and "example" not in path.name
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert [p.name for p in directory.iterdir()] == [path.name]  # no temp file left behind
+    assert store.load("owner@example.com", "client", "https://api") == tokens
+    assert "acc-" not in repr(tokens) and "ref-" not in str(tokens)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": 1, "account": "x"}', "another account"),
+        ("[]", "unknown format"),
+    ],
+)
+def test_store_discards_bad_files_with_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str, reason: str
+) -> None:
+    store = TokenStore(tmp_path)
+    path = store.path_for("a@b.c")
+    path.write_text(content)
+    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+        assert store.load("a@b.c", "client", "https://api") is None
+    assert reason in caplog.text
+    assert not path.exists()
+
+
+def test_store_discards_tokens_of_other_client_or_host(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "client-1", "https://api", _tokens())
+    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+        assert store.load("a@b.c", "client-2", "https://api") is None
+    assert "another client_id" in caplog.text
+    store.save("a@b.c", "client-1", "https://api", _tokens())
+    assert store.load("a@b.c", "client-1", "https://other") is None
+
+
+def test_store_other_account_file_is_separate(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "c", "h", _tokens())
+    assert store.load("x@y.z", "c", "h") is None
+    assert store.load("a@b.c", "c", "h") is not None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_retry_after_seconds_date_and_absent() -> None:
+    assert parse_retry_after("42") == 42.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    future = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    assert 100 < (parse_retry_after(future) or 0) <= 121
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=120), usegmt=True)
+    assert parse_retry_after(past) == 0.0
+
+
+def test_error_mapping_is_typed() -> None:
+    limited = error_for_response(_response(429, headers={"Retry-After": "30"}), "tsp")
+    assert isinstance(limited, RateLimited) and limited.retry_after == 30.0
+    assert error_for_response(_response(429), "api").retry_after is None  # type: ignore[attr-defined]
+    assert isinstance(error_for_response(_response(503), "api"), VendorUnavailable)
+    assert isinstance(error_for_response(_response(401), "api"), AuthError)
+    assert isinstance(error_for_response(_response(403), "api"), AuthError)
+    assert isinstance(error_for_response(_response(401), "session"), PinRefused)
+    pin = error_for_response(_response(403, '{"error":{"code":"INVALID_PIN"}}'), "session")
+    assert isinstance(pin, PinRefused)
+    bearer = error_for_response(
+        _response(401, '{"error":{"code":"UNAUTHORIZED"}}',
+                  headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}), "session")
+    assert isinstance(bearer, AuthError)
+    locked = error_for_response(_response(403, '{"error":{"code":"PIN_LOCKED"}}'), "tsp")
+    assert isinstance(locked, PinRefused)
+    bad = error_for_response(
+        _response(400, json.dumps({"error": {"errorCode": "INVALID_VALUE",
+                                             "description": "max_charge_current"}})), "tsp")
+    assert isinstance(bad, BadRequest)
+    assert "INVALID_VALUE" in str(bad) and "max_charge_current" in str(bad)
+    assert "x=1" not in str(bad)  # no query strings in messages
+    changed = error_for_response(
+        _response(401, '{"error":"INVALID_REQUEST"}', url="https://api/oidc/v1/token"), "token")
+    assert isinstance(changed, LoginChanged)
+    assert "token_helper" in str(changed) and "changed its login" in str(changed)
+    refused = error_for_response(_response(400, '{"error":"invalid_grant"}'), "refresh")
+    assert isinstance(refused, AuthError) and not isinstance(refused, LoginChanged)
+    assert refused.step == "refresh"
+
+
+# --------------------------------------------------------------------------- login parsing
+
+
+def test_pkce_challenge_is_padded_s256() -> None:
+    verifier, challenge = make_pkce()
+    assert len(verifier) == 64 and all(c in "0123456789abcdef" for c in verifier)
+    assert challenge.endswith("=")
+    digest = hashlib.sha256(verifier.encode()).digest()
+    assert base64.urlsafe_b64decode(challenge) == digest
+
+
+def test_parser_reads_hidden_inputs_with_sloppy_markup() -> None:
+    page = parse_page(
+        "<html><body><form class=content id=emailPasswordForm method=POST "
+        "action='/signin-service/v1/app/login/identifier'>"
+        "<input type=hidden name=_csrf value=c1><input type=hidden name=relayState value=r1>"
+        "<input type=hidden id=hmac name=hmac value=h1><input name=email>"
+    )
+    form = page.form("emailPasswordForm")
+    assert form is not None
+    assert form.action == "/signin-service/v1/app/login/identifier"
+    assert form.fields["_csrf"] == "c1" and form.fields["hmac"] == "h1"
+
+
+def test_template_model_variant() -> None:
+    page = parse_page(
+        "<html><head><script>window._IDK = {\n templateModel: {\"hmac\":\"h2\","
+        "\"relayState\":\"r2\",\"postAction\":\"login/authenticate\",\"x\":{\"y\":\"}\"}},\n"
+        " csrf_token: 'c2',\n};</script></head><body></body></html>"
+    )
+    model = _template_model(page.scripts)
+    assert model is not None
+    assert model["hmac"] == "h2" and model["relayState"] == "r2"
+    assert model["postAction"] == "login/authenticate" and model["_csrf"] == "c2"
+
+
+# --------------------------------------------------------------------------- token helper
+
+
+def _script(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "helper.py"
+    path.write_text(body)
+    return f"{sys.executable} {path}"
+
+
+def test_token_helper_output_is_returned(tmp_path: Path) -> None:
+    command = _script(tmp_path, 'import json; print(json.dumps({"play_integrity_token": "x"}))')
+    assert run_token_helper(command, 10, "token") == {"play_integrity_token": "x"}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("import sys; sys.exit(3)", "exit status 3"),
+        ("print('not json')", "not JSON"),
+        ("print('[1, 2]')", "JSON object of string values"),
+        ("import time; time.sleep(5)", "did not finish"),
+    ],
+)
+def test_token_helper_failures_are_clear(tmp_path: Path, body: str, expected: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        run_token_helper(_script(tmp_path, body), 1.0, "token")
+    assert expected in str(caught.value)
+    assert caught.value.step == "token"
+
+
+def test_token_helper_missing_program() -> None:
+    with pytest.raises(AuthError, match="could not be started"):
+        run_token_helper("/nonexistent/helper --flag", 1.0, "refresh")
+
+
+def test_token_helper_is_not_run_through_a_shell(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    command = _script(tmp_path, 'import json, sys; print(json.dumps({"a": sys.argv[1]}))')
+    values = run_token_helper(f"{command} '$(touch {marker})'", 10, "token")
+    assert values == {"a": f"$(touch {marker})"}
+    assert not os.path.exists(marker)
+
+
+# --------------------------------------------------------------------------- login steps
+
+
+EMAIL_PAGE = (
+    '<form id="emailPasswordForm" method="POST" action="/signin-service/v1/app/login/identifier">'
+    '<input type="hidden" name="_csrf" value="c"/><input type="hidden" name="relayState" '
+    'value="r"/><input type="hidden" name="hmac" value="h"/><input name="email"/></form>'
+)
+PASSWORD_PAGE = (
+    '<form id="credentialsForm" method="POST" action="/signin-service/v1/app/login/authenticate">'
+    '<input type="hidden" name="hmac" value="h2"/><input name="password"/></form>'
+)
+
+
+class FakeSender:
+    """Answers each request with the next prepared (status, body, headers)."""
+
+    def __init__(self, *answers: tuple[int, str, dict[str, str]]) -> None:
+        self.answers = list(answers)
+        self.sent: list[tuple[str, str, dict[str, object]]] = []
+
+    def __call__(self, session: requests.Session, method: str, url: str, *, step: str,
+                 check: bool = True, **kwargs: object) -> requests.Response:
+        self.sent.append((method, url, kwargs))
+        status, body, headers = self.answers.pop(0)
+        response = _response(status, body, headers, url="https://id.example/page")
+        if check and status >= 400:
+            raise error_for_response(response, step)
+        return response
+
+
+def _authenticator(sender: FakeSender, **vendor: object) -> Authenticator:
+    return Authenticator(VendorConfig(api_base="https://api.example", **vendor),  # type: ignore[arg-type]
+                         AccountConfig(email="a@b.c", password="pw-123456"), sender)
+
+
+def test_login_page_without_forms_is_a_login_change() -> None:
+    with pytest.raises(LoginChanged) as caught:
+        _authenticator(FakeSender((200, "<html><p>New sign-in</p></html>", {}))).login()
+    assert caught.value.step == "authorize"
+    assert "carnet.token_helper" in str(caught.value)
+
+
+def test_page_after_email_without_any_form_is_a_login_change() -> None:
+    sender = FakeSender((200, EMAIL_PAGE, {}), (200, "<html><p>Something new</p></html>", {}))
+    with pytest.raises(LoginChanged) as caught:
+        _authenticator(sender).login()
+    assert caught.value.step == "identifier"
+
+
+def test_state_mismatch_is_refused() -> None:
+    sender = FakeSender(
+        (200, EMAIL_PAGE, {}),
+        (200, PASSWORD_PAGE, {}),
+        (302, "", {"Location": "car-net:///oauth-callback?state=other&code=" + "a" * 96}),
+    )
+    with pytest.raises(AuthError) as caught:
+        _authenticator(sender).login()
+    assert caught.value.step == "authenticate" and "state" in str(caught.value)
+    method, url, kwargs = sender.sent[2]
+    assert method == "POST" and url.endswith("/login/authenticate")
+    assert kwargs["allow_redirects"] is False
+    assert kwargs["data"] == {"_csrf": "c", "relayState": "r", "email": "a@b.c", "hmac": "h2",
+                              "password": "pw-123456"}
+    assert len(sender.sent) == 3  # the custom-scheme redirect is never requested

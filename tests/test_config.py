@@ -1,0 +1,600 @@
+"""The configuration loader: the example file, every kind of error, and the summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from carnet.config import (
+    AccountConfig,
+    CommandsConfig,
+    Config,
+    DiscoveryConfig,
+    MqttConfig,
+    PollingConfig,
+    TlsConfig,
+    VehicleConfig,
+    VendorConfig,
+    load_config,
+    mask_email,
+    parse_config,
+    summary,
+)
+from carnet.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
+ENV = {"CARNET_PASSWORD": "pw-Sekr1t", "CARNET_PIN": "0123"}
+
+
+def minimal(**sections: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"accounts": [{"email": "daniel@example.com", "password": "pw"}]}
+    data.update(sections)
+    return data
+
+
+def problems_of(data: Any, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, environ or {})
+    return caught.value.problems
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ the example
+
+
+def test_example_loads_with_the_real_defaults() -> None:
+    config = load_config(EXAMPLE, ENV)
+    assert config.mqtt == MqttConfig()
+    assert config.carnet == VendorConfig()
+    assert config.polling == PollingConfig()
+    assert config.commands == CommandsConfig()
+    assert config.state_dir == Config.__dataclass_fields__["state_dir"].default
+    assert config.log_level == "info"
+    (account,) = config.accounts
+    assert account.password == "pw-Sekr1t"
+    assert account.pin == "0123"
+    assert account.temperature_unit == "auto"
+    assert account.vehicles == {
+        "WVWZZZAUZGW000001": VehicleConfig(name="egolf", poll_interval=300, enabled=True)
+    }
+
+
+def test_example_state_dir_follows_the_environment() -> None:
+    config = load_config(EXAMPLE, {**ENV, "CARNET2MQTT_STATE_DIR": "/state"})
+    assert config.state_dir == "/state"
+
+
+def _known_keys(cls: type, prefix: str = "") -> set[str]:
+    """Every key path the loader accepts, from the dataclasses themselves."""
+    keys: set[str] = set()
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.name}"
+        keys.add(path)
+        hint = typing.get_type_hints(cls)[f.name]
+        args = typing.get_args(hint)
+        if dataclasses.is_dataclass(hint):
+            keys |= _known_keys(hint, path + ".")
+        elif typing.get_origin(hint) is tuple:
+            keys |= _known_keys(args[0], path + "[].")
+        elif typing.get_origin(hint) is dict:
+            keys |= _known_keys(args[1], path + ".*.")
+    return keys
+
+
+def _example_keys(data: Any, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            level = "*" if prefix.endswith("vehicles.") else str(key)
+            path = f"{prefix}{level}"
+            if level != "*":
+                keys.add(path)
+            keys |= _example_keys(value, path + ".")
+    elif isinstance(data, list):
+        for value in data:
+            keys |= _example_keys(value, prefix[:-1] + "[].")
+    return keys
+
+
+def test_every_known_key_is_in_the_example_and_nothing_else() -> None:
+    known = _known_keys(Config)
+    in_example = _example_keys(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))
+    assert "accounts[].vehicles.*.poll_interval" in known
+    assert "carnet.login_retry_max" in known
+    assert known - in_example == set(), "missing from config.example.yaml"
+    assert in_example - known == set(), "in config.example.yaml but unknown to the loader"
+
+
+def test_every_example_key_has_a_comment() -> None:
+    for number, line in enumerate(EXAMPLE.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith(":") and not stripped.startswith("- "):
+            continue  # a section heading or a VIN key
+        assert " # " in line, f"line {number} has no comment: {line!r}"
+
+
+# -------------------------------------------------------------------- defaults
+
+
+def test_minimal_config_takes_the_defaults() -> None:
+    config = parse_config(minimal(), {})
+    assert config.mqtt == MqttConfig()
+    assert config.state_dir == "./state"
+    assert config.accounts[0] == AccountConfig(email="daniel@example.com", password="pw")
+
+
+def test_missing_state_dir_follows_the_environment() -> None:
+    config = parse_config(minimal(), {"CARNET2MQTT_STATE_DIR": "/var/lib/carnet2mqtt"})
+    assert config.state_dir == "/var/lib/carnet2mqtt"
+
+
+def test_port_defaults_to_8883_with_tls_only_when_not_given() -> None:
+    tls = parse_config(minimal(mqtt={"tls": {"enabled": True}}), {})
+    assert tls.mqtt.port == 8883
+    assert tls.mqtt.tls == TlsConfig(enabled=True)
+    explicit = parse_config(minimal(mqtt={"port": 8884, "tls": {"enabled": True}}), {})
+    assert explicit.mqtt.port == 8884
+    assert parse_config(minimal(mqtt={"tls": {"enabled": False}}), {}).mqtt.port == 1883
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(5, "5"), ("5", "5"), ("3.1.1", "3.1.1"), ("v3.1.1", "3.1.1")]
+)
+def test_protocol_forms(given: object, expected: str) -> None:
+    assert parse_config(minimal(mqtt={"protocol": given}), {}).mqtt.protocol == expected
+
+
+def test_unquoted_protocol_in_yaml(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "mqtt: {protocol: 3.1.1}\naccounts: [{email: a@b.example, password: p}]\n"
+    )
+    assert load_config(path, {}).mqtt.protocol == "3.1.1"
+
+
+def test_values_from_the_environment_are_coerced() -> None:
+    data = minimal(
+        mqtt={"port": "${PORT}", "qos": "${QOS:-0}", "tls": {"enabled": "${TLS}"}},
+        commands={"max_age": "${AGE}"},
+    )
+    config = parse_config(data, {"PORT": "1884", "TLS": "true", "AGE": "90.5"})
+    assert config.mqtt.port == 1884
+    assert config.mqtt.qos == 0
+    assert config.mqtt.tls.enabled is True
+    assert config.commands.max_age == 90.5
+
+
+def test_enums_are_case_insensitive_and_canonical() -> None:
+    data = minimal(log_level="DEBUG", mqtt={"output": "JSON", "discovery": {"mode": "Device"}})
+    data["accounts"][0]["temperature_unit"] = "f"
+    config = parse_config(data, {})
+    assert config.log_level == "debug"
+    assert config.mqtt.output == "json"
+    assert config.mqtt.discovery == DiscoveryConfig(mode="device")
+    assert config.accounts[0].temperature_unit == "F"
+
+
+def test_empty_sections_and_vehicle_entries_take_defaults() -> None:
+    data = minimal(mqtt=None, polling={})
+    data["accounts"][0]["vehicles"] = {"WVWZZZAUZGW000002": None, 12345: {"name": "golf"}}
+    config = parse_config(data, {})
+    assert config.polling == PollingConfig()
+    assert config.accounts[0].vehicles == {
+        "WVWZZZAUZGW000002": VehicleConfig(),
+        "12345": VehicleConfig(name="golf"),
+    }
+
+
+# ------------------------------------------------------------ ${VAR} substitution
+
+
+def test_unset_variable_names_it_and_the_key_path() -> None:
+    data = minimal()
+    data["accounts"][0]["password"] = "${CARNET_PASSWORD}"
+    assert problems_of(data) == [
+        "accounts[0].password: environment variable CARNET_PASSWORD is not set "
+        "(set it, or give a default with ${CARNET_PASSWORD:-default})"
+    ]
+
+
+def test_default_applies_when_unset_or_empty() -> None:
+    data = minimal(mqtt={"host": "${MQTT_HOST:-broker.lan}", "client_id": "cn-${SUFFIX:-x}-1"})
+    assert parse_config(data, {}).mqtt.host == "broker.lan"
+    assert parse_config(data, {"MQTT_HOST": ""}).mqtt.host == "broker.lan"
+    config = parse_config(data, {"MQTT_HOST": "mqtt", "SUFFIX": "a"})
+    assert (config.mqtt.host, config.mqtt.client_id) == ("mqtt", "cn-a-1")
+
+
+def test_empty_default_means_null_for_optional_keys() -> None:
+    data = minimal(mqtt={"password": "${MQTT_PASSWORD:-}"})
+    data["accounts"][0]["pin"] = "${CARNET_PIN:-}"
+    config = parse_config(data, {})
+    assert config.mqtt.password is None
+    assert config.accounts[0].pin is None
+
+
+def test_doubled_dollar_is_a_literal() -> None:
+    data = minimal()
+    data["accounts"][0]["password"] = "a$${b}c"
+    assert parse_config(data, {}).accounts[0].password == "a${b}c"
+
+
+def test_malformed_reference() -> None:
+    (problem,) = problems_of(minimal(mqtt={"host": "${1BAD}"}))
+    assert problem.startswith("mqtt.host: malformed variable reference (")
+    (problem,) = problems_of(minimal(mqtt={"host": "${OPEN"}))
+    assert problem.startswith("mqtt.host: malformed variable reference (")
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def test_unknown_key_suggests_the_closest_and_lists_the_accepted() -> None:
+    (problem,) = problems_of(minimal(mqtt={"hots": "broker"}))
+    assert problem.startswith("mqtt.hots: unknown key; did you mean 'host'? (accepted here: host, ")
+    assert "base_topic" in problem
+
+
+def test_unknown_keys_at_every_level() -> None:
+    data = minimal(mqt={}, polling={"intervall": 600})
+    data["accounts"][0]["vehicles"] = {"VIN1": {"nmae": "x"}}
+    data["accounts"][0]["pinn"] = "1"
+    problems = problems_of(data)
+    assert len(problems) == 4
+    assert any(p.startswith("mqt: unknown key; did you mean 'mqtt'?") for p in problems)
+    assert any(
+        p.startswith("polling.intervall: unknown key; did you mean 'interval'?") for p in problems
+    )
+    assert any(
+        p.startswith("accounts[0].vehicles.VIN1.nmae: unknown key; did you mean 'name'?")
+        for p in problems
+    )
+    assert any(p.startswith("accounts[0].pinn: unknown key; did you mean 'pin'?") for p in problems)
+
+
+def test_unknown_key_without_a_close_match() -> None:
+    (problem,) = problems_of(minimal(commands={"zzzz": 1}))
+    assert problem.startswith("commands.zzzz: unknown key (accepted here: unlock, ")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            minimal(mqtt={"port": "abc"}),
+            "mqtt.port: 'abc' is not a whole number (a port number, 1..65535)",
+        ),
+        (
+            minimal(mqtt={"port": True}),
+            "mqtt.port: true is not a whole number (a port number, 1..65535)",
+        ),
+        (minimal(mqtt={"qos": 1.5}), "mqtt.qos: 1.5 is not a whole number (0, 1 or 2)"),
+        (
+            minimal(mqtt={"host": 42}),
+            "mqtt.host: 42 is a number; put it in quotes to make it text (a host name or address)",
+        ),
+        (
+            minimal(mqtt={"tls": {"enabled": "maybe"}}),
+            "mqtt.tls.enabled: 'maybe' is not true or false (true or false)",
+        ),
+        (
+            minimal(mqtt={"tls": [1]}),
+            "mqtt.tls: a list is not a mapping "
+            "(keys: enabled, ca_certs, certfile, keyfile, insecure)",
+        ),
+        (
+            minimal(mqtt={"protocol": 4}),
+            'mqtt.protocol: 4 is not an MQTT protocol version (5 or "3.1.1")',
+        ),
+        (
+            minimal(commands={"max_age": "soon"}),
+            "commands.max_age: 'soon' is not a number (seconds, greater than 0)",
+        ),
+        (
+            minimal(commands={"min_interval": "nan"}),
+            "commands.min_interval: 'nan' is not a finite number (seconds, 0 or more)",
+        ),
+        (
+            {"accounts": {"email": "x"}},
+            "accounts: a mapping is not a list "
+            "(a list of at least one account with email and password)",
+        ),
+        (
+            [1, 2],
+            "(top level): a list is not a mapping "
+            "(keys: accounts, mqtt, carnet, polling, commands, state_dir, log_level)",
+        ),
+        (
+            minimal(carnet={"api_base": "ftp://x"}),
+            "carnet.api_base: 'ftp://x' is not an http(s) URL (an http(s) URL)",
+        ),
+    ],
+)
+def test_bad_types(data: Any, expected: str) -> None:
+    assert problems_of(data) == [expected]
+
+
+def _with_account(**fields: Any) -> dict[str, Any]:
+    account = {"email": "daniel@example.com", "password": "pw", **fields}
+    return {"accounts": [{k: v for k, v in account.items() if v is not ...}]}
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "accepted"),
+    [
+        (minimal(mqtt={"qos": 3}), "mqtt.qos", "(0, 1 or 2)"),
+        (minimal(mqtt={"qos": -1}), "mqtt.qos", "(0, 1 or 2)"),
+        (minimal(mqtt={"port": 0}), "mqtt.port", "(a port number, 1..65535)"),
+        (minimal(mqtt={"port": 65536}), "mqtt.port", "(a port number, 1..65535)"),
+        (minimal(mqtt={"keepalive": 0}), "mqtt.keepalive", "(whole seconds, 1..65535)"),
+        (minimal(mqtt={"output": "xml"}), "mqtt.output", "(json, attribute or attribute_and_json)"),
+        (
+            minimal(mqtt={"discovery": {"mode": "entity"}}),
+            "mqtt.discovery.mode",
+            "(component or device)",
+        ),
+        (minimal(mqtt={"base_topic": "car/+"}), "mqtt.base_topic", "(topic levels without +, #"),
+        (minimal(mqtt={"base_topic": "car/#"}), "mqtt.base_topic", "(topic levels without +, #"),
+        (minimal(mqtt={"base_topic": "/car"}), "mqtt.base_topic", "(topic levels without +, #"),
+        (minimal(mqtt={"base_topic": "car/"}), "mqtt.base_topic", "(topic levels without +, #"),
+        (minimal(mqtt={"base_topic": ""}), "mqtt.base_topic", "(topic levels without +, #"),
+        (minimal(mqtt={"discovery": {"prefix": "ha/#"}}), "mqtt.discovery.prefix", "(topic levels"),
+        (minimal(mqtt={"discovery": {"prefix": "/ha"}}), "mqtt.discovery.prefix", "(topic levels"),
+        (minimal(mqtt={"client_id": " "}), "mqtt.client_id", "(non-empty text)"),
+        (minimal(polling={"interval": 59}), "polling.interval", "(whole seconds, 60..86400)"),
+        (minimal(polling={"interval": 86401}), "polling.interval", "(whole seconds, 60..86400)"),
+        (
+            minimal(polling={"active_interval": 0}),
+            "polling.active_interval",
+            "(whole seconds, 60..86400)",
+        ),
+        (
+            minimal(polling={"health_interval": 60}),
+            "polling.health_interval",
+            "(whole seconds, 3600 or more)",
+        ),
+        (
+            minimal(polling={"wakeups_per_day": -1}),
+            "polling.wakeups_per_day",
+            "(a whole number, 0..48",
+        ),
+        (minimal(commands={"max_age": 0}), "commands.max_age", "(seconds, greater than 0)"),
+        (
+            minimal(commands={"min_interval": -5}),
+            "commands.min_interval",
+            "(seconds, 0 or more)",
+        ),
+        (
+            minimal(commands={"verify_after": -1}),
+            "commands.verify_after",
+            "(seconds, 0 or more)",
+        ),
+        (minimal(commands={"queue_size": 0}), "commands.queue_size", "(a whole number, 1..1000)"),
+        (minimal(carnet={"timeout": 0}), "carnet.timeout", "(seconds, greater than 0)"),
+        (
+            minimal(carnet={"login_retry": 900, "login_retry_max": 60}),
+            "carnet.login_retry_max",
+            "(seconds, not less than login_retry)",
+        ),
+        (minimal(log_level="loud"), "log_level", "(debug, info, warning or error)"),
+        ({"accounts": []}, "accounts", "(a list of at least one account"),
+        ({}, "accounts", "(a list of at least one account"),
+        (_with_account(email=...), "accounts[0].email", "(the Car-Net login e-mail address)"),
+        (_with_account(email="nobody"), "accounts[0].email", "(the Car-Net login e-mail address)"),
+        (_with_account(password=...), "accounts[0].password", "(the Car-Net password"),
+        (_with_account(password=""), "accounts[0].password", "(the Car-Net password"),
+        (_with_account(pin="12a4"), "accounts[0].pin", '(digits only, quoted like "1234"'),
+        (_with_account(temperature_unit="K"), "accounts[0].temperature_unit", "(auto, F or C)"),
+        (
+            _with_account(vehicles={"VIN1": {"name": "My Golf"}}),
+            "accounts[0].vehicles.VIN1.name",
+            "(lower-case letters, digits, _ and -",
+        ),
+        (
+            _with_account(vehicles={"VIN1": {"name": "a/b"}}),
+            "accounts[0].vehicles.VIN1.name",
+            "(lower-case letters",
+        ),
+        (
+            _with_account(vehicles={"VIN1": {"poll_interval": 30}}),
+            "accounts[0].vehicles.VIN1.poll_interval",
+            "(whole seconds, 60..86400, or null",
+        ),
+        (
+            _with_account(vehicles=["VIN1"]),
+            "accounts[0].vehicles",
+            "(a mapping of VIN or vehicleId",
+        ),
+        (
+            minimal(mqtt={"tls": {"keyfile": "/k.pem"}}),
+            "mqtt.tls.keyfile",
+            "(a client certificate in certfile",
+        ),
+    ],
+)
+def test_ranges_and_required_values(data: Any, path: str, accepted: str) -> None:
+    (problem,) = problems_of(data)
+    assert problem.startswith(f"{path}: ")
+    assert accepted in problem
+
+
+def test_duplicate_vehicle_names_across_accounts() -> None:
+    data = {
+        "accounts": [
+            {"email": "a@example.com", "password": "p", "vehicles": {"VIN1": {"name": "golf"}}},
+            {"email": "b@example.com", "password": "p", "vehicles": {"VIN2": {"name": "golf"}}},
+        ]
+    }
+    assert problems_of(data) == [
+        "accounts[1].vehicles.VIN2.name: vehicle name 'golf' is already used by "
+        "accounts[0].vehicles.VIN1.name (a name unique across all accounts)"
+    ]
+
+
+def test_duplicate_accounts() -> None:
+    data = {"accounts": [{"email": "a@example.com", "password": "p"}] * 2}
+    assert problems_of(data) == [
+        "accounts[1].email: the same account as accounts[0].email (each account once)"
+    ]
+
+
+def test_all_problems_are_collected_one_line_each() -> None:
+    data = minimal(mqtt={"qos": 7, "port": "x", "hots": 1}, polling={"interval": 1}, log_level=3)
+    data["accounts"][0]["password"] = "${UNSET}"
+    problems = problems_of(data)
+    assert len(problems) == 6
+    for problem in problems:
+        assert "\n" not in problem
+        path, _, rest = problem.partition(": ")
+        assert path and " " not in path, problem
+        assert rest.endswith(")"), problem
+
+
+# --------------------------------------------------------------------- secrets
+
+SECRETS = ("hunter2-Sekr1t", "98765x", "unlock-Sekr1t", "mqtt-Sekr1t")
+
+
+def test_no_secret_value_in_any_message() -> None:
+    data = {
+        "mqtt": {"password": ["mqtt-Sekr1t"]},
+        "commands": {"unlock_code": {"code": "unlock-Sekr1t"}},
+        "accounts": [
+            {"email": "a@example.com", "password": 123456789, "pin": "98765x"},
+            {"email": "b@example.com", "password": ["hunter2-Sekr1t"], "pin": 98765},
+        ],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, {})
+    problems = caught.value.problems
+    assert len(problems) == 6
+    text = str(caught.value) + "\n".join(problems)
+    for secret in (*SECRETS, "123456789", "98765"):
+        assert secret not in text
+    assert "accounts[1].pin: the value is a number; put it in quotes" in text
+
+
+def test_no_secret_in_yaml_syntax_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, 'accounts:\n  - email: a@example.com\n    password: "hunter2-Sekr1t\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert "hunter2-Sekr1t" not in str(caught.value)
+
+
+# ------------------------------------------------------------------------ files
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "mqtt:\n  host: a\n   port: 1883\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}: YAML syntax error at line 3, column 8: ")
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "mqtt:\n  host: a\nmqtt:\n  port: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert caught.value.problems == [
+        f"{path}: YAML syntax error at line 3, column 1: found duplicate key 'mqtt'; "
+        "while reading a mapping (valid YAML)"
+    ]
+
+
+def test_yaml_merge_keys_still_work(tmp_path: Path) -> None:
+    text = (
+        "x-account: &acc {email: a@example.com, password: p}\n"
+        "accounts: [{<<: *acc, email: b@example.com}]\n"
+    )
+    with pytest.raises(ConfigError) as caught:  # x-account is unknown, nothing else is wrong
+        load_config(write(tmp_path, text), {})
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("x-account: unknown key")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing, {})
+    assert caught.value.problems == [
+        f"{missing}: file not found (a YAML file; copy config.example.yaml to start)"
+    ]
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, {})
+    assert caught.value.problems == [f"{tmp_path}: is a directory (a YAML file)"]
+
+
+def test_empty_file_says_accounts_are_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, "# nothing yet\n"), {})
+    assert caught.value.problems == [
+        "accounts: missing (a list of at least one account with email and password)"
+    ]
+
+
+def test_load_config_uses_os_environ_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARNET_PASSWORD", "from-env")
+    monkeypatch.setenv("CARNET_PIN", "1111")
+    assert load_config(EXAMPLE).accounts[0].password == "from-env"
+
+
+# ---------------------------------------------------------------------- summary
+
+
+def test_mask_email() -> None:
+    assert mask_email("daniel@example.com") == "d***@example.com"
+    assert mask_email("x@y.example") == "x***@y.example"
+    assert mask_email("not-an-address") == "***"
+
+
+def test_summary_masks_and_hides_secrets() -> None:
+    data = minimal(
+        mqtt={"username": "mqtt-user", "password": "mqtt-Sekr1t"},
+        commands={"unlock_code": "unlock-Sekr1t"},
+        carnet={"token_helper": "/usr/local/bin/helper --key hunter2-Sekr1t"},
+    )
+    data["accounts"][0].update(
+        password="hunter2-Sekr1t", pin="98765", vehicles={"VIN1": {"name": "golf"}}
+    )
+    info = summary(parse_config(data, {}))
+    text = json.dumps(info)
+    for secret in (*SECRETS, "98765", "mqtt-user", "daniel@"):
+        assert secret not in text
+    assert info["accounts"] == [
+        {
+            "email": "d***@example.com",
+            "commands": True,
+            "temperature_unit": "auto",
+            "vehicles": {"VIN1": {"name": "golf", "poll_interval": None, "enabled": True}},
+        }
+    ]
+    assert info["mqtt"]["authenticated"] is True
+    assert info["commands"]["unlock_code"] is True
+    assert info["carnet"]["token_helper"] is True
+    assert info["mqtt"]["base_topic"] == "carnet2mqtt"
+    assert info["polling"] == dataclasses.asdict(PollingConfig())
+
+
+def test_summary_of_a_read_only_account() -> None:
+    info = summary(parse_config(minimal(), {}))
+    assert info["accounts"][0]["commands"] is False
+    assert info["commands"]["unlock_code"] is False
+    assert info["mqtt"]["authenticated"] is False
