@@ -223,13 +223,29 @@ class AmqttBroker:
     async def _start(self) -> None:
         from amqtt.broker import Broker
 
+        class _Broker(Broker):  # type: ignore[misc]
+            """amqtt 0.11.2 and later, on every CONNECT, send the new client the retained
+            messages matching *every* client's subscriptions, not only its own: after a
+            ``mosquitto_sub -t 'carnet2mqtt/#'`` each later client, the bridge's
+            ``mosquitto_pub`` included, is flooded with the whole tree and its publish
+            gets lost. Only a client's own subscriptions may bring it retained messages."""
+
+            async def _publish_retained_messages_for_subscription(
+                self, subscription: tuple[str, int], session: Any
+            ) -> None:
+                subscribers = self._subscriptions.get(subscription[0], ())
+                if any(other.client_id == session.client_id for other, _qos in subscribers):
+                    await super()._publish_retained_messages_for_subscription(
+                        subscription, session
+                    )
+
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
             },
         }
-        broker = Broker(config)
+        broker = _Broker(config)
         await broker.start()
         self._broker = broker
 

@@ -65,6 +65,10 @@ class MqttLink:
         )
         # Messages queued while the broker is away are sent after the reconnect.
         self._client.max_queued_messages_set(10000)
+        # With a cap on messages in flight, paho sends some from its queue later and lets
+        # newer ones overtake them: LOCKED could then arrive before LOCKING. Without a cap
+        # every message leaves in the order it was published.
+        self._client.max_inflight_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=60)
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)

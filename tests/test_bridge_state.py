@@ -1,0 +1,262 @@
+"""The daemon against the simulator and a real mosquitto: state, availability, discovery."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import EV_VIN, GAS_VIN, SimControl
+from tests.support.broker import Broker
+from tests.support.mqtt_probe import Probe, Received
+
+BASE = "carnet2mqtt"
+
+EGOLF_STATE = {
+    "lock": "LOCKED",
+    "battery_level": "80",
+    "range": None,  # present, value from the simulator
+    "plug_connected": "true",
+    "charging": "OFF",
+    "minutes_to_full_charge": "0",
+    "climate": "OFF",
+    "climate_target_temperature": "72",
+    "defrost": "OFF",
+    "unplugged_climate": "OFF",
+    "door_front_left": "CLOSED",
+    "trunk": "CLOSED",
+    "hood": "CLOSED",
+    "window_front_left": "CLOSED",
+    "health": "ok",
+    "poll_interval": "600",
+}
+
+
+def wait_online(probe: Probe, *vehicles: str, timeout: float = 15.0) -> None:
+    for vehicle in vehicles:
+        probe.wait_for(
+            lambda m, v=vehicle: m.topic == f"{BASE}/{v}/availability" and m.text == "online",
+            timeout,
+        )
+
+
+def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Received]:
+    """Everything the broker holds retained under ``topic_filter``, read by a new client."""
+    late = Probe(broker.port, topic_filter, client_id="late-reader")
+    try:
+        # A marker published after subscribing arrives after every retained message.
+        late.publish("test/marker", "x")
+        late.wait_topic("test/marker", timeout=5)
+        return {m.topic: m for m in late.messages if m.retain and m.payload}
+    finally:
+        late.close()
+
+
+def vehicle_topics(snapshot: dict[str, Received], vehicle: str) -> dict[str, str]:
+    prefix = f"{BASE}/{vehicle}/"
+    return {t[len(prefix):]: m.text for t, m in snapshot.items() if t.startswith(prefix)}
+
+
+def test_publishes_retained_state_of_both_vehicles(make_config, run_bridge, probe, broker, sim):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    snapshot = retained_snapshot(broker)
+
+    assert json.loads(snapshot[f"{BASE}/bridge/state"].text) == {"state": "online"}
+    egolf = vehicle_topics(snapshot, "egolf")
+    for key, expected in EGOLF_STATE.items():
+        assert key in egolf, f"egolf/{key} not published"
+        if expected is not None:
+            assert egolf[key] == expected, key
+    # An EV reports no fuel; NOTAVAILABLE values are never published.
+    assert "fuel_level" not in egolf
+    assert not any("NOTAVAILABLE" in v or "UNSUPPORTED" in v for v in egolf.values())
+    assert json.loads(egolf["location"]).keys() == {"latitude", "longitude"}
+    assert egolf["availability"] == "online"
+
+    jetta = vehicle_topics(snapshot, "jetta")
+    assert jetta["fuel_level"] == "62"
+    assert "battery_level" not in jetta and "plug_connected" not in jetta
+    assert "max_charge_current" not in jetta  # only cars with a battery can be told amps
+    assert not any("NOTAVAILABLE" in v or "UNSUPPORTED" in v for v in jetta.values())
+
+    # The JSON topic carries the same values as the attribute topics.
+    document = json.loads(snapshot[f"{BASE}/egolf"].text)
+    assert document["battery_level"] == 80
+    assert document["lock"] == "LOCKED"
+    plain_keys = {k for k in egolf if "/" not in k and k != "availability"}
+    assert set(document) == plain_keys
+
+    # Nothing else was published under the base topic.
+    allowed_roots = {f"{BASE}/bridge", f"{BASE}/egolf", f"{BASE}/jetta"}
+    for topic in snapshot:
+        if topic.startswith(f"{BASE}/"):
+            assert "/".join(topic.split("/")[:2]) in allowed_roots, topic
+    info = json.loads(snapshot[f"{BASE}/bridge/info"].text)
+    assert {v["name"] for v in info["vehicles"]} == {"egolf", "jetta"}
+    assert info["accounts"][0]["email"] == "d***@example.com"
+    assert "demo" not in json.dumps(info["config"]).replace("d***", "")
+
+
+def discovery_configs(snapshot: dict[str, Received]) -> dict[str, dict[str, Any]]:
+    return {t: json.loads(m.text) for t, m in snapshot.items() if t.startswith("homeassistant/")}
+
+
+def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    configs = discovery_configs(retained_snapshot(broker))
+
+    node = f"carnet2mqtt_{EV_VIN.lower()}"
+    lock = configs[f"homeassistant/lock/{node}/lock/config"]
+    assert lock["command_topic"] == f"{BASE}/egolf/lock/set"
+    assert lock["state_topic"] == f"{BASE}/egolf/lock"
+    assert lock["availability_mode"] == "all"
+    assert {a["topic"] for a in lock["availability"]} == {
+        f"{BASE}/bridge/state",
+        f"{BASE}/egolf/availability",
+    }
+    assert lock["device"]["identifiers"] and lock["device"]["manufacturer"] == "Volkswagen"
+    assert lock["origin"]["name"] == "carnet2mqtt"
+    assert "code_format" not in lock  # no unlock code configured
+
+    unique_ids = [c["unique_id"] for c in configs.values()]
+    assert len(unique_ids) == len(set(unique_ids))
+    for topic, config in configs.items():
+        assert config["default_entity_id"], topic
+        component = topic.split("/")[1]
+        if component not in ("button", "device_tracker", "climate"):
+            assert config["state_topic"].startswith(f"{BASE}/"), topic
+    # No fuel entity for the EV, no battery entity for the combustion car.
+    assert f"homeassistant/sensor/{node}/fuel_level/config" not in configs
+    gas = f"carnet2mqtt_{GAS_VIN.lower()}"
+    assert f"homeassistant/sensor/{gas}/battery_level/config" not in configs
+    assert f"homeassistant/sensor/{gas}/fuel_level/config" in configs
+
+
+def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim: SimControl):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/lock")
+    sim.patch_vehicle(EV_VIN, doors={"frontLeft": "OPEN"})
+    probe.clear()
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf", "transaction": 7}))
+    response = json.loads(probe.wait_topic(f"{BASE}/bridge/response/poll").text)
+    assert response["status"] == "ok" and response["transaction"] == 7
+    published = {m.topic for m in probe.messages} - {
+        f"{BASE}/bridge/request/poll",
+        f"{BASE}/bridge/response/poll",
+    }
+    assert published == {
+        f"{BASE}/egolf/door_front_left",
+        f"{BASE}/egolf",
+        f"{BASE}/egolf/last_update",
+    }
+    assert probe.latest()[f"{BASE}/egolf/door_front_left"].text == "OPEN"
+
+
+def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/lock")
+    probe.clear()
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    probe.wait_topic(f"{BASE}/bridge/response/poll")
+    assert {m.topic for m in probe.messages} == {
+        f"{BASE}/bridge/request/poll",
+        f"{BASE}/bridge/response/poll",
+    }
+
+
+def test_broker_restart_republishes_everything(make_config, run_bridge, probe, broker):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    before = retained_snapshot(broker)
+    probe.close()
+    broker.restart()  # no persistence: the broker forgets every retained message
+
+    fresh = Probe(broker.port, client_id="after-restart")
+    try:
+        wait_online(fresh, "egolf", "jetta", timeout=30)
+        fresh.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=len(
+            discovery_configs(before)), timeout=30)
+        fresh.wait_for(lambda m: m.topic == f"{BASE}/jetta/window_rear_right", timeout=30)
+    finally:
+        fresh.close()
+    after = retained_snapshot(broker)
+    assert set(after) >= set(before) - {"test/marker"}
+    assert json.loads(after[f"{BASE}/bridge/state"].text) == {"state": "online"}
+
+
+def test_home_assistant_online_resends_discovery(make_config, run_bridge, probe):
+    def is_config(m: Received) -> bool:
+        return m.topic.startswith("homeassistant/") and m.topic.endswith("/config")
+
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(is_config, count=60)
+    count = len({m.topic for m in probe.messages if is_config(m)})
+    probe.clear()
+    probe.publish("homeassistant/status", "online")
+    again = probe.wait_for(lambda m: is_config(m) and bool(m.payload), count=count)
+    assert len({m.topic for m in again}) == count
+
+
+@pytest.mark.parametrize(
+    ("output", "attribute_topics", "json_topic"),
+    [("json", False, True), ("attribute", True, False), ("attribute_and_json", True, True)],
+)
+def test_output_modes(make_config, run_bridge, probe, broker, output, attribute_topics,
+                      json_topic):
+    run_bridge(make_config(mqtt={"output": output, "discovery": {"enabled": False}}))
+    wait_online(probe, "egolf", "jetta")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/bridge/info")
+    snapshot = retained_snapshot(broker)
+    assert (f"{BASE}/egolf/battery_level" in snapshot) is attribute_topics
+    assert (f"{BASE}/egolf" in snapshot) is json_topic
+    assert not any(t.startswith("homeassistant/") for t in snapshot)
+
+
+def test_disabled_vehicle_is_not_polled_and_its_discovery_is_cleared(
+    make_config, run_bridge, probe, sim: SimControl
+):
+    config = make_config(
+        accounts=[
+            {
+                "email": "demo@example.com",
+                "password": "demo",
+                "pin": "1234",
+                "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"enabled": False}},
+            }
+        ]
+    )
+    run_bridge(config)
+    wait_online(probe, "egolf")
+    gas = f"carnet2mqtt_{GAS_VIN.lower()}"
+    cleared = probe.wait_for(
+        lambda m: m.topic == f"homeassistant/sensor/{gas}/fuel_level/config" and not m.payload
+    )
+    assert cleared
+    jetta_id = sim.vehicles()[GAS_VIN]["vehicleId"]
+    assert not sim.requests(f"/rvs/v1/vehicle/{jetta_id}")
+    assert not any(m.topic.startswith(f"{BASE}/{GAS_VIN.lower()}/") for m in probe.messages)
+
+
+def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
+    make_config, run_bridge, probe, sim: SimControl
+):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    sim.fault(kind="outage", status=503)
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline",
+                   timeout=20)
+    sim.clear_faults()
+    probe.clear()
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online",
+                   timeout=20)

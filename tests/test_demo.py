@@ -1,0 +1,291 @@
+"""``python bridge.py --demo`` as a newcomer runs it: a real process, a real broker (an
+embedded one, or one already listening), the commands it prints, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from carnet import demo, embedded_broker
+from tests.support.broker import Broker, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LAST_HINT = "Ctrl+C stops the demo."
+START_TIMEOUT = 20.0
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    hints: list[str]
+    stderr: Path
+
+    def hint(self, label: str) -> str:
+        for line in self.hints:
+            if line.strip().startswith(f"{label}:"):
+                return line.split(":", 1)[1].strip()
+        raise AssertionError(f"no '{label}:' line in {self.hints}")
+
+    def log(self) -> str:
+        return self.stderr.read_text(encoding="utf-8", errors="replace")
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(
+                f"the demo did not exit within {timeout}s of SIGTERM; log:\n{self.log()}"
+            ) from None
+
+
+@pytest.fixture
+def start_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
+    started: list[Demo] = []
+
+    def start(port: int, broker_choice: str | None = None) -> Demo:
+        config = tmp_path / "config.yaml"
+        config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {port}\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != embedded_broker.CHOICE_ENV}
+        if broker_choice is not None:
+            env[embedded_broker.CHOICE_ENV] = broker_choice
+        stderr = tmp_path / f"demo-{len(started)}.log"
+        with stderr.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "bridge.py", "--demo", "--config", str(config)],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+            )
+        running = Demo(process, [], stderr)
+        started.append(running)
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no hints within {START_TIMEOUT}s; log:\n{running.log()}"
+                ) from None
+            if line is None:
+                raise AssertionError(
+                    f"the demo exited ({process.wait()}) before its hints; log:\n{running.log()}"
+                )
+            running.hints.append(line)
+            if line.strip() == LAST_HINT:
+                return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+class Client:
+    """A plain MQTT 3.1.1 client (both embedded brokers speak it) keeping the last
+    payload of each topic and every payload of the result topics."""
+
+    def __init__(self, host: str, port: int, topic_filter: str) -> None:
+        self.last: dict[str, bytes] = {}
+        self.results: list[dict[str, object]] = []
+        self._changed = threading.Condition()
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"demo-test-{os.getpid()}",
+            protocol=paho.MQTTv311,
+        )
+        subscribed = threading.Event()
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *args: subscribed.set()
+        self._client.connect(host, port)
+        self._client.loop_start()
+        self._client.subscribe(topic_filter, qos=1)
+        assert subscribed.wait(5), "could not subscribe"
+
+    def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
+        with self._changed:
+            self.last[message.topic] = message.payload
+            if message.topic.endswith("/result"):
+                self.results.append(json.loads(message.payload))
+            self._changed.notify_all()
+
+    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out waiting for {what}; seen: {sorted(self.last)}")
+                self._changed.wait(remaining)
+
+    def wait_topic(self, topic: str, timeout: float = 20.0) -> bytes:
+        self.wait(lambda: topic in self.last, topic, timeout)
+        return self.last[topic]
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+def publish_as_printed(command: str) -> None:
+    """Run the printed ``mosquitto_pub`` line with a new paho connection: a fresh client
+    connecting after others subscribed is exactly what a user's second terminal does."""
+    words = shlex.split(command)
+    assert words[0] == "mosquitto_pub"
+    options = dict(zip(words[1::2], words[2::2], strict=True))
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client.connect(options["-h"], int(options["-p"]))
+    client.loop_start()
+    client.publish(options["-t"], options["-m"], qos=1).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+
+
+def check_demo_round_trip(running: Demo, port: int) -> Client:
+    assert running.hint("base topic") == "carnet2mqtt"
+    watch = running.hint("watch")
+    assert watch == f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'carnet2mqtt/#' -v"
+    assert running.hint("results on") == "carnet2mqtt/egolf/result"
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:\d+ \(the cars as simulated: http://127\.0\.0\.1:\d+/_sim/vehicles\)",
+        running.hint("simulator"),
+    )
+
+    words = shlex.split(watch)
+    client = Client(words[2], int(words[4]), words[6])
+    assert json.loads(client.wait_topic("carnet2mqtt/bridge/state")) == {"state": "online"}
+    assert int(client.wait_topic("carnet2mqtt/egolf/battery_level")) == 80
+    assert int(client.wait_topic("carnet2mqtt/jetta/fuel_level")) == 62
+    assert client.wait_topic("carnet2mqtt/egolf/climate") == b"OFF"
+
+    command = running.hint("try a command")
+    assert command == f"mosquitto_pub -h 127.0.0.1 -p {port} -t carnet2mqtt/egolf/climate/set -m ON"
+    publish_as_printed(command)
+    client.wait(lambda: bool(client.results), "a result on carnet2mqtt/egolf/result", 30)
+    result = client.results[0]
+    assert result["attribute"] == "climate"
+    assert result["status"] == "ok", result
+    client.wait(lambda: client.last.get("carnet2mqtt/egolf/climate") == b"ON", "climate ON")
+    return client
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "amqtt"])
+def test_demo_starts_an_embedded_broker_and_stops_it(
+    start_demo: Callable[..., Demo], kind: str
+) -> None:
+    port = free_port()
+    assert not port_answers(port)
+    began = time.monotonic()
+    running = start_demo(port, broker_choice=kind)
+    assert time.monotonic() - began < 10, "start-up took too long"
+    assert running.hint("MQTT broker") == f"127.0.0.1:{port} (embedded {kind}, stopped with the demo)"
+    assert port_answers(port)
+
+    client = check_demo_round_trip(running, port)
+    info = json.loads(client.wait_topic("carnet2mqtt/bridge/info"))
+    assert info["config"]["mqtt"]["protocol"] == ("3.1.1" if kind == "amqtt" else "5")
+    client.close()
+
+    assert running.terminate() == 0, running.log()
+    assert not port_answers(port), "the embedded broker outlived the demo"
+    assert "Traceback" not in running.log()
+
+
+def test_demo_uses_a_broker_that_already_listens(start_demo: Callable[..., Demo]) -> None:
+    broker = Broker().start()
+    try:
+        running = start_demo(broker.port)
+        assert running.hint("MQTT broker") == f"127.0.0.1:{broker.port} (already running, used as is)"
+        assert "embedded" not in running.log()
+
+        client = check_demo_round_trip(running, broker.port)
+        assert running.terminate() == 0, running.log()
+        client.wait(
+            lambda: json.loads(client.last["carnet2mqtt/bridge/state"]) == {"state": "offline"},
+            "bridge/state offline after SIGTERM",
+        )
+        client.close()
+        assert port_answers(broker.port), "the demo stopped a broker it did not start"
+    finally:
+        broker.close()
+
+
+def test_demo_without_a_broker_to_start_says_how_to_install_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(embedded_broker.CHOICE_ENV, raising=False)
+    monkeypatch.setattr(embedded_broker, "mosquitto_binary", lambda: None)
+    monkeypatch.setattr(embedded_broker, "amqtt_available", lambda: False)
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"mqtt: {{host: 127.0.0.1, port: {port}}}\n", encoding="utf-8")
+
+    assert demo.run_demo(str(config)) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"no MQTT broker answers at 127.0.0.1:{port}" in lines[0]
+    assert "apt-get install mosquitto" in lines[0]
+    assert "pip install 'carnet2mqtt[demo]'" in lines[0]
+
+
+def test_demo_reports_a_bad_mqtt_section_and_ignores_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "mqtt: {port: many}\naccounts: [{email: x, password: '${UNSET_VARIABLE}'}]\n",
+        encoding="utf-8",
+    )
+    assert demo.run_demo(str(config)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("mqtt.port: ")
+
+
+def test_demo_config_takes_only_mqtt_from_the_file() -> None:
+    config = demo.demo_config(
+        {"mqtt": {"host": "broker.lan", "base_topic": "cars"}}, "/tmp/demo-state", environ={}
+    )
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.base_topic) == (
+        "broker.lan", 1883, "cars",
+    )
+    (account,) = config.accounts
+    assert account.email == "demo@example.com"
+    assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta"}
+    assert config.state_dir == "/tmp/demo-state"
+    assert config.polling.interval == 60
