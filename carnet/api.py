@@ -10,7 +10,8 @@ Three kinds of request, three policies:
   back-off when the vendor is unavailable, and once after renewing the tokens when
   the access token is refused.
 * TSP requests (every ``/mps/`` endpoint) are rate-limited by the vendor per account:
-  they go one at a time, at least ``min_interval`` apart, and after a 429 none is
+  they go one at a time, at least ``min_interval`` apart and at most
+  ``max_per_minute`` in any minute, and after a 429 none is
   sent until ``Retry-After`` has passed. A command is never retried blindly; only a
   refused token (nothing was executed) leads to one more attempt with fresh tokens.
 * The TSP session request carries the PIN: after one refusal it is never sent again
@@ -28,6 +29,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +39,7 @@ import requests
 
 from carnet import redact
 from carnet.auth import CHANGED_HINT, Authenticator
-from carnet.config import AccountConfig, VendorConfig
+from carnet.config import AccountConfig, VendorConfig, mask_email
 from carnet.errors import (
     AuthError,
     BadRequest,
@@ -261,11 +263,6 @@ def _data(response: requests.Response, what: str, key: str = "data") -> dict[str
     return data
 
 
-def _mask_email(address: str) -> str:
-    name, _, domain = address.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else "***"
-
-
 # --------------------------------------------------------------------------- client
 
 
@@ -284,6 +281,7 @@ class CarNetClient:
         account: AccountConfig,
         store: TokenStore,
         min_interval: float = 0.0,
+        max_per_minute: int = 60,
     ) -> None:
         redact.protect()
         redact.register_secret(account.password)
@@ -292,6 +290,7 @@ class CarNetClient:
         self._account = account
         self._store = store
         self._min_interval = max(0.0, float(min_interval))
+        self._max_per_minute = max(1, int(max_per_minute))
         self._base = vendor.api_base.rstrip("/")
         self._http = Http(vendor.timeout)
         self._session = requests.Session()
@@ -305,7 +304,7 @@ class CarNetClient:
             for secret in (self._tokens.access_token, self._tokens.id_token,
                            self._tokens.refresh_token, self._tokens.code_verifier):
                 redact.register_secret(secret)
-            _LOG.debug("Using stored tokens for %s", _mask_email(account.email))
+            _LOG.debug("Using stored tokens for %s", mask_email(account.email))
 
         self._profile_lock = threading.Lock()
         self._user_id: str | None = None
@@ -313,12 +312,12 @@ class CarNetClient:
 
         self._tsp_lock = threading.Lock()
         self._tsp_tokens: dict[str, tuple[str, float]] = {}
-        self._last_tsp_request: float | None = None
+        self._recent_tsp: deque[float] = deque()  # when the TSP requests of the last minute went
         self._blocked_until = 0.0
         self._commands_enabled = bool(account.pin)
 
     def __repr__(self) -> str:
-        return f"CarNetClient(account={_mask_email(self._account.email)!r})"
+        return f"CarNetClient(account={mask_email(self._account.email)!r})"
 
     @property
     def commands_enabled(self) -> bool:
@@ -470,12 +469,24 @@ class CarNetClient:
             )
 
     def _wait_turn(self) -> None:
-        """Space TSP requests ``min_interval`` apart (called with the TSP lock held)."""
-        if self._last_tsp_request is not None:
-            wait = self._last_tsp_request + self._min_interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-        self._last_tsp_request = time.monotonic()
+        """Wait until the next TSP request may go (called with the TSP lock held).
+
+        Requests are spaced ``min_interval`` apart, and no more than ``max_per_minute``
+        go out in any 60 s: the vendor counts per account and answers 429 past about 7.
+        """
+        now = time.monotonic()
+        while self._recent_tsp and now - self._recent_tsp[0] >= 60.0:
+            self._recent_tsp.popleft()
+        waits = [0.0]
+        if self._recent_tsp:
+            waits.append(self._recent_tsp[-1] + self._min_interval - now)
+        if len(self._recent_tsp) >= self._max_per_minute:
+            waits.append(self._recent_tsp[0] + 60.0 - now)
+        wait = max(waits)
+        if wait > 0:
+            _LOG.debug("waiting %.1f s for the account's request budget", wait)
+            time.sleep(wait)
+        self._recent_tsp.append(time.monotonic())
 
     def _disable_commands(self) -> None:
         if not self._commands_enabled:

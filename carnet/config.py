@@ -110,6 +110,7 @@ class CommandsConfig:
     max_age: float = 120.0
     queue_size: int = 20
     min_interval: float = 5.0
+    max_per_minute: int = 6  # TSP-token requests per account per minute (vendor: about 7)
     verify_after: float = 25.0
 
 
@@ -308,6 +309,7 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (CommandsConfig, "unlock_code"): _Rule("text, or null for no code"),
     (CommandsConfig, "max_age"): _SECONDS,
     (CommandsConfig, "queue_size"): _Rule("a whole number, 1..1000", _range(1, 1000)),
+    (CommandsConfig, "max_per_minute"): _Rule("a whole number, 1..60", _range(1, 60)),
     (CommandsConfig, "min_interval"): _DELAY,
     (CommandsConfig, "verify_after"): _DELAY,
     (Config, "accounts"): _Rule(
@@ -800,6 +802,7 @@ def summary(config: Config) -> dict[str, Any]:
             "unlock_code": config.commands.unlock_code is not None,
             "max_age": config.commands.max_age,
             "queue_size": config.commands.queue_size,
+            "max_per_minute": config.commands.max_per_minute,
             "min_interval": config.commands.min_interval,
             "verify_after": config.commands.verify_after,
         },

@@ -77,6 +77,7 @@ class Bridge:
                 account_config,
                 store,
                 min_interval=self.config.commands.min_interval,
+                max_per_minute=self.config.commands.max_per_minute,
             )
             name = mask_email(account_config.email)
             account = AccountRuntime(account_config, client, SerialWorker(name))

@@ -135,7 +135,7 @@ class Client:
         self._client.subscribe(topic_filter, qos=1)
         assert subscribed.wait(5), "could not subscribe"
 
-    def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
+    def _on_message(self, client, userdata, message) -> None:
         with self._changed:
             self.last[message.topic] = message.payload
             if message.topic.endswith("/result"):
@@ -160,18 +160,14 @@ class Client:
         self._client.disconnect()
 
 
-def publish_as_printed(command: str) -> None:
-    """Run the printed ``mosquitto_pub`` line with a new paho connection: a fresh client
-    connecting after others subscribed is exactly what a user's second terminal does."""
-    words = shlex.split(command)
-    assert words[0] == "mosquitto_pub"
-    options = dict(zip(words[1::2], words[2::2], strict=True))
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    client.connect(options["-h"], int(options["-p"]))
-    client.loop_start()
-    client.publish(options["-t"], options["-m"], qos=1).wait_for_publish(5)
-    client.loop_stop()
-    client.disconnect()
+def run_as_printed(command: str, *extra: str) -> str:
+    """Run a printed command line exactly as a user pastes it (plus ``extra`` options so
+    it ends by itself); its standard output."""
+    done = subprocess.run(
+        [*shlex.split(command), *extra], capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, f"{command!r} failed: {done.stderr}"
+    return done.stdout
 
 
 def check_demo_round_trip(running: Demo, port: int) -> Client:
@@ -184,6 +180,9 @@ def check_demo_round_trip(running: Demo, port: int) -> Client:
         running.hint("simulator"),
     )
 
+    seen = run_as_printed(watch, "-C", "5").splitlines()
+    assert len(seen) == 5 and all(line.startswith("carnet2mqtt/") for line in seen), seen
+
     words = shlex.split(watch)
     client = Client(words[2], int(words[4]), words[6])
     assert json.loads(client.wait_topic("carnet2mqtt/bridge/state")) == {"state": "online"}
@@ -193,7 +192,7 @@ def check_demo_round_trip(running: Demo, port: int) -> Client:
 
     command = running.hint("try a command")
     assert command == f"mosquitto_pub -h 127.0.0.1 -p {port} -t carnet2mqtt/egolf/climate/set -m ON"
-    publish_as_printed(command)
+    run_as_printed(command)
     client.wait(lambda: bool(client.results), "a result on carnet2mqtt/egolf/result", 30)
     result = client.results[0]
     assert result["attribute"] == "climate"
@@ -211,7 +210,8 @@ def test_demo_starts_an_embedded_broker_and_stops_it(
     began = time.monotonic()
     running = start_demo(port, broker_choice=kind)
     assert time.monotonic() - began < 10, "start-up took too long"
-    assert running.hint("MQTT broker") == f"127.0.0.1:{port} (embedded {kind}, stopped with the demo)"
+    expected = f"127.0.0.1:{port} (embedded {kind}, stopped with the demo)"
+    assert running.hint("MQTT broker") == expected
     assert port_answers(port)
 
     client = check_demo_round_trip(running, port)
@@ -228,7 +228,8 @@ def test_demo_uses_a_broker_that_already_listens(start_demo: Callable[..., Demo]
     broker = Broker().start()
     try:
         running = start_demo(broker.port)
-        assert running.hint("MQTT broker") == f"127.0.0.1:{broker.port} (already running, used as is)"
+        expected = f"127.0.0.1:{broker.port} (already running, used as is)"
+        assert running.hint("MQTT broker") == expected
         assert "embedded" not in running.log()
 
         client = check_demo_round_trip(running, broker.port)
