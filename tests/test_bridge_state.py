@@ -55,7 +55,7 @@ def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Rece
 
 def vehicle_topics(snapshot: dict[str, Received], vehicle: str) -> dict[str, str]:
     prefix = f"{BASE}/{vehicle}/"
-    return {t[len(prefix):]: m.text for t, m in snapshot.items() if t.startswith(prefix)}
+    return {t[len(prefix) :]: m.text for t, m in snapshot.items() if t.startswith(prefix)}
 
 
 def test_publishes_retained_state_of_both_vehicles(make_config, run_bridge, probe, broker, sim):
@@ -182,8 +182,11 @@ def test_broker_restart_republishes_everything(make_config, run_bridge, probe, b
     fresh = Probe(broker.port, client_id="after-restart")
     try:
         wait_online(fresh, "egolf", "jetta", timeout=30)
-        fresh.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=len(
-            discovery_configs(before)), timeout=30)
+        fresh.wait_for(
+            lambda m: m.topic.startswith("homeassistant/"),
+            count=len(discovery_configs(before)),
+            timeout=30,
+        )
         fresh.wait_for(lambda m: m.topic == f"{BASE}/jetta/window_rear_right", timeout=30)
     finally:
         fresh.close()
@@ -210,8 +213,7 @@ def test_home_assistant_online_resends_discovery(make_config, run_bridge, probe)
     ("output", "attribute_topics", "json_topic"),
     [("json", False, True), ("attribute", True, False), ("attribute_and_json", True, True)],
 )
-def test_output_modes(make_config, run_bridge, probe, broker, output, attribute_topics,
-                      json_topic):
+def test_output_modes(make_config, run_bridge, probe, broker, output, attribute_topics, json_topic):
     run_bridge(make_config(mqtt={"output": output, "discovery": {"enabled": False}}))
     wait_online(probe, "egolf", "jetta")
     probe.wait_for(lambda m: m.topic == f"{BASE}/bridge/info")
@@ -253,10 +255,12 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
     wait_online(probe, "egolf", "jetta")
     sim.fault(kind="outage", status=503)
     probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
-    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline",
-                   timeout=20)
+    probe.wait_for(
+        lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline", timeout=20
+    )
     sim.clear_faults()
     probe.clear()
     probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
-    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online",
-                   timeout=20)
+    probe.wait_for(
+        lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online", timeout=20
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -30,7 +31,9 @@ def wait_for_port(port: int, timeout: float = 5.0) -> None:
 class Broker:
     """mosquitto with anonymous access, no persistence, on 127.0.0.1:<port>."""
 
-    def __init__(self, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self, port: int | None = None, extra_config: str = "", anonymous: bool = True
+    ) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
@@ -40,9 +43,12 @@ class Broker:
         self._conf = self._dir / "mosquitto.conf"
         self._conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
             "persistence false\n"
-            f"log_dest file {self._dir / 'mosquitto.log'}\n"
+            # As root mosquitto drops to its own user, which cannot read the test's
+            # private temporary files (password file, certificates).
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + f"log_dest file {self._dir / 'mosquitto.log'}\n"
             "log_type error\nlog_type warning\n" + extra_config
         )
         self._process: subprocess.Popen[bytes] | None = None

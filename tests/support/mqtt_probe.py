@@ -28,7 +28,13 @@ class Received:
 class Probe:
     """Subscribes to a filter and keeps every message, in order."""
 
-    def __init__(self, port: int, topic_filter: str = "#", client_id: str = "probe") -> None:
+    def __init__(
+        self,
+        port: int,
+        topic_filter: str = "#",
+        client_id: str = "probe",
+        configure: Callable[[paho.Client], None] | None = None,
+    ) -> None:
         self.messages: list[Received] = []
         self._lock = threading.Condition()
         self._filter = topic_filter
@@ -39,6 +45,8 @@ class Probe:
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: self._subscribed.set()
+        if configure is not None:  # credentials, TLS
+            configure(self.client)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         if not self._subscribed.wait(5):
