@@ -612,6 +612,15 @@ def _post_mqtt(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _
     tls = values.get("tls")
     if "port" not in raw and isinstance(tls, TlsConfig) and tls.enabled:
         values["port"] = 8883
+    discovery = values.get("discovery", DiscoveryConfig())
+    if values.get("output") == "json" and getattr(discovery, "enabled", False):
+        # Home Assistant's entities read the per-attribute topics.
+        ctx.problems.append(
+            f"{_join(path, 'output')}: json leaves Home Assistant discovery without the "
+            "per-attribute topics it reads (attribute or attribute_and_json, or set "
+            "mqtt.discovery.enabled: false)"
+        )
+        return False
     return True
 
 

@@ -177,11 +177,11 @@ def test_values_from_the_environment_are_coerced() -> None:
 
 
 def test_enums_are_case_insensitive_and_canonical() -> None:
-    data = minimal(log_level="DEBUG", mqtt={"output": "JSON", "discovery": {"mode": "Device"}})
+    data = minimal(log_level="DEBUG", mqtt={"output": "ATTRIBUTE", "discovery": {"mode": "Device"}})
     data["accounts"][0]["temperature_unit"] = "f"
     config = parse_config(data, {})
     assert config.log_level == "debug"
-    assert config.mqtt.output == "json"
+    assert config.mqtt.output == "attribute"
     assert config.mqtt.discovery == DiscoveryConfig(mode="device")
     assert config.accounts[0].temperature_unit == "F"
 
@@ -598,3 +598,14 @@ def test_summary_of_a_read_only_account() -> None:
     assert info["accounts"][0]["commands"] is False
     assert info["commands"]["unlock_code"] is False
     assert info["mqtt"]["authenticated"] is False
+
+
+def test_json_output_needs_discovery_off() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(mqtt={"output": "json"}), {})
+    assert caught.value.problems == [
+        "mqtt.output: json leaves Home Assistant discovery without the per-attribute topics "
+        "it reads (attribute or attribute_and_json, or set mqtt.discovery.enabled: false)"
+    ]
+    config = parse_config(minimal(mqtt={"output": "json", "discovery": {"enabled": False}}), {})
+    assert config.mqtt.output == "json"
