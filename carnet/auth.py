@@ -451,6 +451,7 @@ class Authenticator:
             "password": self._account.password,
         }
         url = values["action"]
+        self._check_identity_host(url)
         response = self._send(
             session, "POST", url, step="authenticate", data=data, allow_redirects=False
         )
@@ -482,6 +483,24 @@ class Authenticator:
                 "(new terms to accept, locked account)"
             )
         raise AuthError(f"Login step 3 (password) failed: {cause}", step="authenticate")
+
+    def _check_identity_host(self, url: str) -> None:
+        """The password only ever goes to the configured identity host.
+
+        A sign-in form that posts elsewhere means the vendor moved its login, or a
+        redirect was tampered with; either way the user decides by changing
+        ``carnet.identity_base``, not the bridge by following it.
+        """
+        expected = urlsplit(self._vendor.identity_base)
+        actual = urlsplit(url)
+        if (actual.scheme, actual.netloc) != (expected.scheme, expected.netloc):
+            raise LoginChanged(
+                f"Login step 3 (password) stopped: the sign-in form posts to "
+                f"{actual.scheme}://{actual.netloc}, not to carnet.identity_base "
+                f"{self._vendor.identity_base}; the password was not sent. If the vendor "
+                "moved its sign-in pages, set carnet.identity_base to the new address",
+                step="authenticate",
+            )
 
     def _is_callback(self, location: str) -> bool:
         redirect_uri = self._vendor.redirect_uri

@@ -326,8 +326,19 @@ class FakeSender:
 
 
 def _authenticator(sender: FakeSender, **vendor: object) -> Authenticator:
-    return Authenticator(VendorConfig(api_base="https://api.example", **vendor),  # type: ignore[arg-type]
+    settings = {"api_base": "https://api.example", "identity_base": "https://id.example", **vendor}
+    return Authenticator(VendorConfig(**settings),  # type: ignore[arg-type]
                          AccountConfig(email="a@b.c", password="pw-123456"), sender)
+
+
+def test_password_goes_only_to_the_configured_identity_host() -> None:
+    sender = FakeSender((200, EMAIL_PAGE, {}), (200, PASSWORD_PAGE, {}))
+    with pytest.raises(LoginChanged) as caught:
+        _authenticator(sender, identity_base="https://identity.na.vwgroup.io").login()
+    assert caught.value.step == "authenticate"
+    assert "carnet.identity_base" in str(caught.value)
+    assert "pw-123456" not in str(caught.value)
+    assert len(sender.sent) == 2  # e-mail sent, password never
 
 
 def test_login_page_without_forms_is_a_login_change() -> None:
