@@ -19,6 +19,7 @@ from carnet.api import CarNetClient, Vehicle
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
+from carnet.entities import ApiState
 from carnet.errors import AuthError, CarNetError
 from carnet.executor import Executor
 from carnet.mqtt import Inbound, MqttLink
@@ -230,13 +231,14 @@ class Bridge:
         self.publisher.availability(vehicle.name, vehicle.online)
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
-        self.publisher.availability(vehicle.name, False)
+        self.publish_vehicle(vehicle)  # offline, with the reason in api_state
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
         wait = self.poller.login_refused(account, exc)
         for vehicle in account.vehicles:
             vehicle.online = False
-            self.publisher.availability(vehicle.name, False)
+            vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)
+            self.publish_vehicle(vehicle)
         self.publish_info()
         self.scheduler.later(wait, lambda: self._retry_login(account))
 

@@ -85,11 +85,14 @@ def origin_block() -> dict[str, Any]:
     return {"name": ORIGIN_NAME, "sw_version": __version__, "support_url": SUPPORT_URL}
 
 
-def availability(device: DeviceInfo, topics: Topics) -> list[dict[str, str]]:
-    return [
-        {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"},
-        {"topic": topics.availability(device.name)},
-    ]
+def availability(device: DeviceInfo, topics: Topics, item: Entity | None = None) -> list[
+    dict[str, str]
+]:
+    """The bridge must be online, and the vehicle too unless the entity says why it is not."""
+    bridge = {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"}
+    if item is not None and item.stays_available:
+        return [bridge]
+    return [bridge, {"topic": topics.availability(device.name)}]
 
 
 def code_format(code: str) -> str:
@@ -205,7 +208,7 @@ def entity_payload(
         "name": item.name,
         "unique_id": unique_id(device, item),
         "default_entity_id": default_entity_id(device, item),
-        "availability": availability(device, topics),
+        "availability": availability(device, topics, item),
         "availability_mode": "all",
     }
     config.update(_specifics(item, device, state, topics, unlock_code))
@@ -218,7 +221,7 @@ def entity_payload(
         "icon": item.icon,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
-    if item.attributes is not None:
+    if item.attributes is not None or item.key in state.attributes:
         config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
     return config
 

@@ -582,6 +582,18 @@ class Entity:
     payload_press: str | None = None  # buttons
     options: tuple[str, ...] = ()  # select options, enum sensor states
     attributes: Getter | None = None  # extra details published as JSON attributes
+    # Available while the vehicle is offline, because it tells why (the API state).
+    stays_available: bool = False
+
+
+class ApiState(enum.StrEnum):
+    """How the last read of a vehicle went: the ``api_state`` diagnostic entity."""
+
+    OK = "ok"
+    UNAVAILABLE = "unavailable"  # 5xx, timeouts, connection errors
+    RATE_LIMITED = "rate_limited"  # 429: the account's budget is spent for now
+    LOGIN_REFUSED = "login_refused"  # wrong password or a vendor login change
+    ERROR = "error"  # the vendor refused the request itself
 
 
 def _door(key: str, name: str, field_name: str) -> Entity:
@@ -687,6 +699,10 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("last_update", "Last update", "sensor",
            lambda raw: _epoch(_walk(raw.status, "timestamp")), Encoding.TIMESTAMP,
            device_class="timestamp", entity_category="diagnostic"),
+    Entity("api_state", "Car-Net connection", "sensor", None, Encoding.TEXT,
+           device_class="enum", entity_category="diagnostic", icon="mdi:cloud-check-outline",
+           options=tuple(state.value for state in ApiState), stays_available=True,
+           requires=("api_state",)),  # the bridge's own value: discovered once it has one
     Entity("poll_interval", "Poll interval", "number", None, Encoding.NUMBER,
            device_class="duration", unit="s", entity_category="config", icon="mdi:timer-outline",
            command=POLL_INTERVAL_COMMAND),

@@ -20,7 +20,14 @@ from collections.abc import Callable
 import schedule
 
 from carnet.config import Config, mask_email
-from carnet.errors import AuthError, CarNetError, LoginChanged, RateLimited
+from carnet.entities import ApiState
+from carnet.errors import (
+    AuthError,
+    CarNetError,
+    LoginChanged,
+    RateLimited,
+    VendorUnavailable,
+)
 from carnet.scheduler import Scheduler
 from carnet.state import RawVehicleData, parse_state
 from carnet.vehicle import AccountRuntime, VehicleRuntime
@@ -30,6 +37,16 @@ _LOG = logging.getLogger(__name__)
 FIRST_RETRY = (
     30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
 )
+
+
+def api_state_for(exc: CarNetError) -> ApiState:
+    if isinstance(exc, AuthError):
+        return ApiState.LOGIN_REFUSED
+    if isinstance(exc, RateLimited):
+        return ApiState.RATE_LIMITED
+    if isinstance(exc, VendorUnavailable):
+        return ApiState.UNAVAILABLE
+    return ApiState.ERROR
 
 
 class Poller:
@@ -141,6 +158,7 @@ class Poller:
             vehicle.state = state
             vehicle.online = True
             vehicle.failures = 0
+        vehicle.set_api_state(ApiState.OK)
         self.login_succeeded(account)
         self.reschedule(vehicle)
         self._on_polled(vehicle)
@@ -188,6 +206,7 @@ class Poller:
             vehicle.failures += 1
             vehicle.online = False
             failures = vehicle.failures
+        vehicle.set_api_state(api_state_for(exc), str(exc))
         wait = min(FIRST_RETRY * 2 ** (failures - 1), float(vehicle.poll_interval))
         if isinstance(exc, RateLimited) and exc.retry_after:
             wait = max(wait, exc.retry_after)

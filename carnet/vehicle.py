@@ -16,6 +16,7 @@ from typing import Any
 
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
+from carnet.entities import ApiState
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
 from carnet.state import RawVehicleData, VehicleState
@@ -34,6 +35,7 @@ class VehicleRuntime:
     pending: dict[str, Any] = field(default_factory=dict)
     pending_owner: dict[str, int] = field(default_factory=dict)  # which command set it
     assumed: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # bridge-side JSON details
     online: bool = False
     failures: int = 0
     climate_read_at: float | None = None
@@ -52,9 +54,16 @@ class VehicleRuntime:
     def published_state(self) -> VehicleState:
         """The state as published: vendor values overlaid with the bridge's own."""
         with self.lock:
-            if self.state is None:
-                return VehicleState(values=self.values(), units={})
-            return VehicleState(self.values(), dict(self.state.units), dict(self.state.attributes))
+            units = dict(self.state.units) if self.state else {}
+            attributes = dict(self.state.attributes) if self.state else {}
+            attributes.update(self.notes)
+            return VehicleState(self.values(), units, attributes)
+
+    def set_api_state(self, state: ApiState, error: str | None = None) -> None:
+        """Record how the last read went, with the reason when it failed."""
+        with self.lock:
+            self.assumed["api_state"] = state.value
+            self.notes["api_state"] = {"error": error} if error else {}
 
     def active(self) -> bool:
         """Charging or climate running: poll faster."""

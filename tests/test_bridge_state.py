@@ -258,9 +258,14 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
     probe.wait_for(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline", timeout=20
     )
+    # The diagnostic entity says why, and stays available to say it.
+    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "unavailable"
+    details = json.loads(probe.wait_topic(f"{BASE}/egolf/api_state/attributes").text)
+    assert "503" in details["error"] or "unavailable" in details["error"].lower()
     sim.clear_faults()
     probe.clear()
     probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
     probe.wait_for(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online", timeout=20
     )
+    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "ok"

@@ -60,7 +60,10 @@ COMMON = {"name", "unique_id", "default_entity_id", "availability", "availabilit
 def full_state() -> VehicleState:
     """Every entity present: the example, plus what only a combustion car or the bridge has."""
     state = parse_state(example())
-    for key, value in (("fuel_level", 64), ("max_charge_current", 13), ("poll_interval", 600)):
+    bridge_side = (
+        ("fuel_level", 64), ("max_charge_current", 13), ("poll_interval", 600), ("api_state", "ok")
+    )
+    for key, value in bridge_side:
         state = state.with_value(key, value)
     return state
 

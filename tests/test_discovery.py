@@ -19,7 +19,7 @@ from carnet.discovery import (
     removal,
 )
 from carnet.entities import ENTITIES, entity
-from carnet.state import RawVehicleData, parse_state
+from carnet.state import RawVehicleData, VehicleState, parse_state
 from carnet.topics import Topics
 from tests.test_state import CLIMATE, GAS_STATUS, example
 
@@ -247,3 +247,17 @@ def test_default_entity_id_is_a_valid_entity_id() -> None:
         domain, object_id = payload["default_entity_id"].split(".")
         assert domain == topic.split("/")[1]
         assert re.fullmatch(r"(?!_)(?!.*__)[a-z0-9_]+(?<!_)", object_id), object_id
+
+
+def test_api_state_stays_available_while_the_vehicle_is_offline() -> None:
+    device = DeviceInfo(vin="VIN1", name="egolf")
+    state = VehicleState({"api_state": "unavailable", "lock": "LOCKED"}, {})
+    topics = Topics("carnet2mqtt")
+    api = entity_payload(entity("api_state"), device, state, topics)
+    assert [a["topic"] for a in api["availability"]] == ["carnet2mqtt/bridge/state"]
+    assert api["options"][0] == "ok" and api["entity_category"] == "diagnostic"
+    lock = entity_payload(entity("lock"), device, state, topics)
+    assert [a["topic"] for a in lock["availability"]] == [
+        "carnet2mqtt/bridge/state",
+        "carnet2mqtt/egolf/availability",
+    ]
