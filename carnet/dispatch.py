@@ -10,6 +10,7 @@ vehicle's result topic; it is logged and dropped.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from carnet.bridge_requests import BridgeRequests
@@ -17,8 +18,7 @@ from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.entities import entity, find, json_value
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
-from carnet.state import RawVehicleData
-from carnet.vehicle import VehicleRuntime
+from carnet.vehicle import VehicleRuntime, from_climate_details
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge
@@ -26,22 +26,22 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 
-def reads_climate(attribute: str, raw: RawVehicleData) -> bool:
-    """Whether the attribute's value comes from the climate details (a TSP-token read)."""
-    source = entity(attribute).source
-    if source is None or raw.climate is None:
-        return False
-    try:
-        return source(RawVehicleData(climate=raw.climate)) is not None
-    except (ValueError, TypeError, AttributeError):
-        return False
-
-
 class Dispatcher:
     def __init__(self, bridge: Bridge) -> None:
         self._bridge = bridge
         self._topics = bridge.topics
         self.requests = BridgeRequests(bridge)
+        # Commands the vendor accepted whose verification re-poll has not reported yet:
+        # at shutdown the scheduler and readers stop, and these must still get a result.
+        self._verifying: set[CommandListener] = set()
+        self._verifying_lock = threading.Lock()
+
+    def abandon_verifications(self) -> None:
+        """At shutdown: report every command still waiting for its verification."""
+        with self._verifying_lock:
+            waiting, self._verifying = list(self._verifying), set()
+        for listener in waiting:
+            listener.finish("unconfirmed", "the bridge stopped before the car confirmed it")
 
     def subscriptions(self) -> list[str]:
         return [
@@ -182,9 +182,21 @@ class CommandListener:
         self._bridge = dispatcher._bridge
         self._vehicle = vehicle
         self._command = command
+        self._finished = False
+        self._lock = threading.Lock()
+
+    def finish(self, status: str, detail: str) -> None:
+        """Send the command's one result; later calls (a late verification) do nothing."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        with self._dispatcher._verifying_lock:
+            self._dispatcher._verifying.discard(self)
+        self._dispatcher.result(self._command, status, detail)
 
     def done(self, job: Job, outcome: Outcome) -> None:
-        self._dispatcher.result(self._command, outcome.status, outcome.detail)
+        self.finish(outcome.status, outcome.detail)
 
     def sent(self, job: Job) -> None:
         """The vendor accepted it: show the pending value, verify after ``verify_after``."""
@@ -192,7 +204,7 @@ class CommandListener:
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
-        climate = reads_climate(command.attribute, vehicle.raw)
+        climate = from_climate_details(command.attribute, vehicle.raw)
         with vehicle.lock:
             if pending is not None and confirmed is None:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
@@ -211,6 +223,8 @@ class CommandListener:
         if confirmed is None:  # horn, lights, charge current: nothing to read back
             self._dispatcher.result(command, "ok", "accepted by the vendor")
             return
+        with self._dispatcher._verifying_lock:
+            self._dispatcher._verifying.add(self)
         bridge.scheduler.later(
             delay,
             lambda: bridge.poller.poll(
@@ -228,14 +242,11 @@ class CommandListener:
             online = vehicle.online
         self._bridge.publish_vehicle(vehicle)
         if reported == confirmed:
-            self._dispatcher.result(command, "ok", "confirmed by the car")
+            self.finish("ok", "confirmed by the car")
         elif not online:
-            self._dispatcher.result(
-                command, "unconfirmed", "the status could not be read to confirm it"
-            )
+            self.finish("unconfirmed", "the status could not be read to confirm it")
         else:
-            self._dispatcher.result(
-                command,
+            self.finish(
                 "unconfirmed",
                 f"the car still reports {reported!r} "
                 f"{self._bridge.config.commands.verify_after:g} s after the command",

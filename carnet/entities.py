@@ -584,6 +584,8 @@ class Entity:
     attributes: Getter | None = None  # extra details published as JSON attributes
     # Available while the vehicle is offline, because it tells why (the API state).
     stays_available: bool = False
+    # While this is ON the car changes by the minute: poll at polling.active_interval.
+    speeds_polling: bool = False
 
 
 class ApiState(enum.StrEnum):
@@ -655,7 +657,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("plug_connected", "Plug", "binary_sensor", _plug_connected, Encoding.BOOLEAN,
            device_class="plug"),
     Entity("charging", "Charging", "switch", _charging, Encoding.SWITCH,
-           icon="mdi:ev-station",
+           icon="mdi:ev-station", speeds_polling=True,
            command=_switch(lambda client, vehicle, value, _s: client.set_charging(vehicle, value))),
     Entity("minutes_to_full_charge", "Time to full charge", "sensor", _minutes_to_full,
            Encoding.NUMBER, device_class="duration", state_class="measurement", unit="min"),
@@ -663,7 +665,7 @@ ENTITIES: tuple[Entity, ...] = (
            entity_category="config", icon="mdi:current-ac", requires=("battery_level",),
            options=("5", "10", "13", "max"), command=CHARGE_CURRENT_COMMAND),
     _climate("climate", "Climate", "climate_on", icon="mdi:air-conditioner",
-             command=CLIMATE_COMMAND),
+             command=CLIMATE_COMMAND, speeds_polling=True),
     Entity("climate_control", "Climate control", "climate", None, Encoding.NONE,
            requires=("climate", "climate_target_temperature")),
     Entity("climate_target_temperature", "Target temperature", "number",
@@ -673,7 +675,7 @@ ENTITIES: tuple[Entity, ...] = (
            number_at("climate", "outdoor_temperature"), Encoding.NUMBER,
            device_class="temperature", state_class="measurement", unit=_temperature_unit),
     _climate("defrost", "Defrost", "defrost_on", icon="mdi:car-defrost-front",
-             command=_switch(
+             speeds_polling=True, command=_switch(
                  lambda client, vehicle, value, _s: client.set_defrost(vehicle, value))),
     _climate("unplugged_climate", "Climate on battery", "unplugged_climate_control_enabled",
              entity_category="config", icon="mdi:power-plug-off",

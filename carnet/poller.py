@@ -189,11 +189,9 @@ class Poller:
         return RawVehicleData(status=status, climate=climate, health=health)
 
     def _climate_due(self, vehicle: VehicleRuntime, now: float) -> bool:
-        values = vehicle.values()
-        running = values.get("climate") is True or values.get("defrost") is True
         return (
             vehicle.climate_wanted
-            or running
+            or vehicle.climate_running()
             or self._due(vehicle.climate_read_at, self._config.polling.health_interval, now)
         )
 

@@ -16,12 +16,23 @@ from typing import Any
 
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
-from carnet.entities import ApiState
+from carnet.entities import ENTITIES, ApiState, entity
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
 from carnet.state import RawVehicleData, VehicleState
 
 DAY = 86400.0
+
+
+def from_climate_details(key: str, raw: RawVehicleData) -> bool:
+    """Whether the attribute's value comes from the climate details (a TSP-token read)."""
+    source = entity(key).source
+    if source is None or raw.climate is None:
+        return False
+    try:
+        return source(RawVehicleData(climate=raw.climate)) is not None
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 @dataclass
@@ -68,7 +79,16 @@ class VehicleRuntime:
     def active(self) -> bool:
         """Charging or climate running: poll faster."""
         values = self.values()
-        return any(values.get(key) is True for key in ("charging", "climate", "defrost"))
+        return any(values.get(item.key) is True for item in ENTITIES if item.speeds_polling)
+
+    def climate_running(self) -> bool:
+        """Climate or defrost on: their state is only in the climate details."""
+        values = self.values()
+        return any(
+            values.get(item.key) is True and from_climate_details(item.key, self.raw)
+            for item in ENTITIES
+            if item.speeds_polling
+        )
 
     def take_wakeup(self, per_day: int, now: float | None = None) -> bool:
         """Spend one of the day's modem wake-ups; False when the day's budget is used up."""
