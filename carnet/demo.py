@@ -180,20 +180,19 @@ class _StopSignals:
 def run_demo(config_path: str | None) -> int:
     """Run the demo until SIGINT or SIGTERM. Returns the exit code: 0 after a signal,
     2 for a bad ``mqtt`` section, 1 when no broker is reachable or none can be started."""
-    state_dir = tempfile.mkdtemp(prefix="carnet-demo-")
-    try:
-        config = demo_config(read_mqtt_section(config_path), state_dir)
-    except ConfigError as exc:
-        shutil.rmtree(state_dir, ignore_errors=True)
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
     signals = _StopSignals()
     signals.install()
+    state_dir = tempfile.mkdtemp(prefix="carnet-demo-")
     broker: EmbeddedBroker | None = None
     simulator: Any = None
     bridge: Any = None
     try:
+        try:
+            config = demo_config(read_mqtt_section(config_path), state_dir)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 2
         mqtt = config.mqtt
         if broker_answers(mqtt.host, mqtt.port, _PROBE_TIMEOUT):
             broker_note = "already running, used as is"

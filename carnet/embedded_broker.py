@@ -25,6 +25,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -105,17 +106,35 @@ def mosquitto_binary() -> str | None:
     return None
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM when the demo dies, even
-    by SIGKILL, so no broker is ever left behind. Linux only; elsewhere a no-op."""
+def _user_name() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry, as in some containers
+        return str(os.getuid())
+
+
+def _load_prctl() -> Any:
+    """libc's prctl, looked up in the parent: the child between fork and exec must not
+    run anything as heavy as ``find_library``."""
     name = ctypes.util.find_library("c")
     if name is None:
-        return
+        return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        return ctypes.CDLL(name, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _parent_death_signal(prctl: Any) -> Any:
+    """A ``preexec_fn`` with which the kernel sends the child SIGTERM when the demo dies,
+    even by SIGKILL, so no broker is ever left behind. Linux only; elsewhere None."""
+    if prctl is None:
+        return None
+
+    def set_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+    return set_signal
 
 
 class MosquittoBroker:
@@ -134,6 +153,9 @@ class MosquittoBroker:
             f"listener {port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence false\n"
+            # Run as the demo's own user: started as root, mosquitto would switch to the
+            # "mosquitto" user, which also clears the parent-death signal set below.
+            f"user {_user_name()}\n"
             f"log_dest file {self._log}\n"
             "log_type error\nlog_type warning\n",
             encoding="utf-8",
@@ -144,7 +166,7 @@ class MosquittoBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl+C in the terminal must not reach it first
-            preexec_fn=_die_with_parent,
+            preexec_fn=_parent_death_signal(_load_prctl()),
             close_fds=True,
         )
         process = self._process

@@ -24,8 +24,8 @@ from carnet.config import MqttConfig
 
 _LOG = logging.getLogger(__name__)
 
-ONLINE = json.dumps({"state": "online"})
-OFFLINE = json.dumps({"state": "offline"})
+ONLINE = json.dumps({"state": "online"}, separators=(",", ":"))
+OFFLINE = json.dumps({"state": "offline"}, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class MqttLink:
         self._on_connected = on_connected
         self._filters: list[str] = []
         self._last: paho.MQTTMessageInfo | None = None
+        self._stopping = False
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self._v5 = config.protocol == "5"
@@ -128,6 +129,7 @@ class MqttLink:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Say ``offline`` (retained) and disconnect cleanly."""
+        self._stopping = True
         if self.connected.is_set():
             info = self._client.publish(
                 self._state_topic, OFFLINE, qos=self._config.qos, retain=True
@@ -162,7 +164,7 @@ class MqttLink:
         self._on_connected()
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stopping:
             _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
         self.connected.clear()
 
