@@ -86,6 +86,7 @@ class Bridge:
                 name,
                 self.config.commands.max_age,
                 self.config.commands.queue_size,
+                budget=client.request_wait,
             )
             self.accounts.append(account)
             self.enroll(account)
@@ -95,9 +96,8 @@ class Bridge:
     def run(self) -> None:
         """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
         sdnotify.ready()
-        while not self._stop_requested.wait(
-            HEARTBEAT_EVERY if self.link.connected.is_set() else 1.0
-        ):
+        self.beat()
+        while not self._stop_requested.wait(HEARTBEAT_EVERY):
             self.beat()
 
     def request_stop(self) -> None:
@@ -105,9 +105,16 @@ class Bridge:
         self._stop_requested.set()
 
     def beat(self) -> None:
-        if self.link.connected.is_set():
+        """Tell Docker and systemd the daemon is alive: its working threads still run.
+
+        A broker or vendor outage is not a reason to restart: the daemon rides those out
+        by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
+        """
+        if self.scheduler.alive() and self._dispatch_thread.is_alive():
             health.touch(self._heartbeat)
             sdnotify.watchdog()
+        else:
+            _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
 
     def stop(self) -> None:
         """Finish or report commands, publish ``offline``, disconnect."""
@@ -123,6 +130,8 @@ class Bridge:
         for account in self.accounts:
             account.reads.stop(timeout=5)
             account.client.close()
+        # Verification re-polls died with the scheduler and readers: report those commands.
+        self.dispatcher.abandon_verifications()
         self._inbox.put(None)
         self._dispatch_thread.join(5)
         for vehicle in self.vehicles.values():
@@ -225,6 +234,9 @@ class Bridge:
     def _polled(self, vehicle: VehicleRuntime) -> None:
         self.discovery.publish_vehicle(vehicle)
         self.publish_vehicle(vehicle)
+        # bridge/info shows each vehicle's availability and whether commands work (a
+        # refused PIN is found during a poll); only a changed document is sent.
+        self.publish_info()
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
         self.publisher.publish(vehicle.name, vehicle.published_state())
@@ -232,6 +244,7 @@ class Bridge:
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state
+        self.publish_info()
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
         wait = self.poller.login_refused(account, exc)

@@ -34,6 +34,9 @@ class Scheduler:
     def start(self) -> None:
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def every(self, seconds: float, task: Task) -> schedule.Job:
         with self._lock:
             job = self._schedule.every(seconds).seconds.do(self._guarded, task)

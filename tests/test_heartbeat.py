@@ -1,0 +1,26 @@
+"""The heartbeat that Docker's HEALTHCHECK and systemd's watchdog read."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from carnet.health import check
+
+
+def test_heartbeat_is_written_while_the_daemon_runs(make_config, run_bridge, tmp_path: Path):
+    config = make_config()
+    bridge = run_bridge(config)
+    heartbeat = Path(config.state_dir) / "heartbeat"
+    deadline = time.monotonic() + 5
+    while not heartbeat.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    healthy, reason = check(heartbeat, max_age=120)
+    assert healthy, reason
+    assert heartbeat.stat().st_mode & 0o777 == 0o600
+
+    # A dead scheduler thread stops the heartbeat, so a supervisor restarts the daemon.
+    bridge.scheduler.stop()
+    heartbeat.unlink()
+    bridge.beat()
+    assert not heartbeat.exists()
