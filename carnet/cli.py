@@ -119,9 +119,13 @@ def dump(config: Config) -> int:
             failed = True
             continue
         result.update(vehicles)
-    json.dump(result, sys.stdout, indent=2, sort_keys=True, default=str)
+    json.dump(result, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
     return 1 if failed else 0
+
+
+ONCE_CONNECT_TIMEOUT = 30.0
+"""Seconds ``--once`` waits for the broker: it has nowhere to publish without one."""
 
 
 def run_once(config: Config) -> int:
@@ -129,8 +133,18 @@ def run_once(config: Config) -> int:
 
     bridge = Bridge(config)
     bridge.start()
-    ok = bridge.wait_first_cycle(timeout=config.carnet.timeout * 4 + 30)
-    bridge.stop()
+    try:
+        if not bridge.link.connected.wait(ONCE_CONNECT_TIMEOUT):
+            mqtt = config.mqtt
+            _LOG.error(
+                "no connection to the MQTT broker at %s:%d within %.0f s; check mqtt.host, "
+                "mqtt.port, mqtt.username/password and mqtt.tls",
+                mqtt.host, mqtt.port, ONCE_CONNECT_TIMEOUT,
+            )
+            return 1
+        ok = bridge.wait_first_cycle(timeout=config.carnet.timeout * 4 + 30)
+    finally:
+        bridge.stop()
     if not ok:
         _LOG.error("not every vehicle could be polled and published; see the lines above")
         return 1

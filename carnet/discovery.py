@@ -29,7 +29,6 @@ from carnet.topics import Topics
 _LOG = logging.getLogger(__name__)
 
 ORIGIN_NAME = "carnet2mqtt"
-SUPPORT_URL = "https://github.com/carnet2mqtt/carnet2mqtt"
 
 _PAYLOADS_ON_OFF = {
     Encoding.OPEN_CLOSED: ("OPEN", "CLOSED"),
@@ -82,7 +81,7 @@ def device_block(device: DeviceInfo) -> dict[str, Any]:
 
 
 def origin_block() -> dict[str, Any]:
-    return {"name": ORIGIN_NAME, "sw_version": __version__, "support_url": SUPPORT_URL}
+    return {"name": ORIGIN_NAME, "sw_version": __version__}
 
 
 def availability(device: DeviceInfo, topics: Topics, item: Entity | None = None) -> list[

@@ -12,6 +12,7 @@ from typing import Any
 
 from carnet.api import CarNetClient
 from carnet.config import Config, mask_email
+from carnet.entities import ENTITIES, json_value
 from carnet.errors import AuthError, CarNetError
 from carnet.state import RawVehicleData, parse_state
 from carnet.tokens import TokenStore
@@ -21,7 +22,11 @@ _LOG = logging.getLogger(__name__)
 
 
 def read_all(config: Config) -> Iterator[tuple[str, dict[str, Any] | CarNetError]]:
-    """Per account: its masked e-mail and {vehicle name: state}, or the error that stopped it."""
+    """Per account: its masked e-mail and {vehicle name: details}, or the error that stopped it.
+
+    The details are the VIN, model, model year, the state as the vehicle's JSON topic
+    would carry it (``CLOSED``, ``ON``, ISO 8601 timestamps) and the unit of each number.
+    """
     store = TokenStore(config.state_dir)
     for account in config.accounts:
         client = CarNetClient(
@@ -54,11 +59,17 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
             status=client.status(vehicle), climate=climate, health=client.health(vehicle)
         )
         state = parse_state(raw, temperature_unit=account.temperature_unit)
+        values = state.values
         result[name] = {
             "vin": vehicle.vin,
             "model": vehicle.model_name,
             "model_year": vehicle.model_year,
-            "values": state.values,
-            "units": state.units,
+            # As the ``<base>/<vehicle>`` JSON topic carries them, in catalog order.
+            "state": {
+                item.key: json_value(item, values[item.key])
+                for item in ENTITIES
+                if values.get(item.key) is not None
+            },
+            "units": dict(sorted(state.units.items())),
         }
     return result

@@ -54,7 +54,7 @@ def _ha(item: Entity) -> str:
 
 def _row(item: Entity) -> str:
     buttons = [e for e in ENTITIES if e.writes == item.key]
-    if item.source is None and item.command is None:
+    if item.encoding is Encoding.NONE and item.command is None:  # a view over other values
         topic = "—"
         kind = f"{_ha(item)} over " + ", ".join(f"`{key}`" for key in item.requires)
     else:

@@ -140,7 +140,7 @@ def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker):
 def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim: SimControl):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
-    probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/lock")
+    probe.settle()
     sim.patch_vehicle(EV_VIN, doors={"frontLeft": "OPEN"})
     probe.clear()
     probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf", "transaction": 7}))
@@ -161,7 +161,7 @@ def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim
 def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
-    probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/lock")
+    probe.settle()
     probe.clear()
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
     probe.wait_topic(f"{BASE}/bridge/response/poll")

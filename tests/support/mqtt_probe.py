@@ -85,6 +85,17 @@ class Probe:
                     )
                 self._lock.wait(remaining)
 
+    def settle(self, quiet: float = 0.5, timeout: float = 10.0) -> None:
+        """Wait until nothing has arrived for ``quiet`` seconds (the start-up burst is over)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while time.monotonic() < deadline:
+                count = len(self.messages)
+                self._lock.wait(quiet)
+                if len(self.messages) == count:
+                    return
+        raise AssertionError(f"messages kept arriving for {timeout}s")
+
     def wait_topic(self, topic: str, timeout: float = 10.0) -> Received:
         return self.wait_for(lambda m: m.topic == topic, timeout)[-1]
 
