@@ -313,6 +313,8 @@ class CarNetClient:
         self._tsp_lock = threading.Lock()
         self._tsp_tokens: dict[str, tuple[str, float]] = {}
         self._recent_tsp: deque[float] = deque()  # when the TSP requests of the last minute went
+        # Guards _recent_tsp: the executor asks for the next free slot without the TSP lock.
+        self._budget_lock = threading.Lock()
         self._blocked_until = 0.0
         self._commands_enabled = bool(account.pin)
 
@@ -468,13 +470,22 @@ class CarNetClient:
                 f"Car-Net rate limit: not sending for another {remaining:.0f} s", remaining
             )
 
-    def _wait_turn(self) -> None:
-        """Wait until the next TSP request may go (called with the TSP lock held).
+    def request_wait(self) -> float:
+        """Seconds until a TSP request may go out (0: now), without taking the slot.
+
+        The command executor waits this long with the command still queued, where a
+        newer command can replace it and ``max_age`` still applies.
+        """
+        with self._budget_lock:
+            now = time.monotonic()
+            return max(self._budget_wait(now), self._blocked_until - now)
+
+    def _budget_wait(self, now: float) -> float:
+        """Seconds from ``now`` until the request budget allows one more (budget lock held).
 
         Requests are spaced ``min_interval`` apart, and no more than ``max_per_minute``
         go out in any 60 s: the vendor counts per account and answers 429 past about 7.
         """
-        now = time.monotonic()
         while self._recent_tsp and now - self._recent_tsp[0] >= 60.0:
             self._recent_tsp.popleft()
         waits = [0.0]
@@ -482,11 +493,19 @@ class CarNetClient:
             waits.append(self._recent_tsp[-1] + self._min_interval - now)
         if len(self._recent_tsp) >= self._max_per_minute:
             waits.append(self._recent_tsp[0] + 60.0 - now)
-        wait = max(waits)
-        if wait > 0:
+        return max(waits)
+
+    def _wait_turn(self) -> None:
+        """Wait until the next TSP request may go, and take that slot (TSP lock held)."""
+        while True:
+            with self._budget_lock:
+                now = time.monotonic()
+                wait = self._budget_wait(now)
+                if wait <= 0:
+                    self._recent_tsp.append(now)
+                    return
             _LOG.debug("waiting %.1f s for the account's request budget", wait)
             time.sleep(wait)
-        self._recent_tsp.append(time.monotonic())
 
     def _disable_commands(self) -> None:
         if not self._commands_enabled:

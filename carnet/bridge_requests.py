@@ -210,4 +210,5 @@ class BridgeRequests:
                 reply.error(f"{outcome.status}: {outcome.detail}")
 
         assert vehicle.account.commands is not None
-        vehicle.account.commands.submit(Job(command, send, Listener()))
+        gated = bridge.poller.gated(vehicle.account, send)
+        vehicle.account.commands.submit(Job(command, gated, Listener()))

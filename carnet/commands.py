@@ -226,7 +226,7 @@ def parse_set(
     try:
         text = _decode(payload, MAX_PLAIN_BYTES)
     except InvalidPayload as exc:
-        return message.reject(attribute, "", str(exc))
+        return message.reject(attribute, "", _problem_detail(attribute, str(exc)))
     shown = _mask(text.strip())
     if retained:
         return message.reject(attribute, shown, "retained command ignored")
@@ -234,6 +234,15 @@ def parse_set(
     if not text:
         return message.reject(attribute, shown, _empty_detail(attribute))
     return _validate(message, attribute, text, shown)
+
+
+def _problem_detail(attribute: str, problem: str) -> str:
+    """``problem``, followed by what the attribute accepts (or why it accepts nothing)."""
+    item = _entity_for(attribute)
+    if isinstance(item, str):
+        return f"{problem}; {item}"
+    assert item.command is not None
+    return f"{problem}; accepted: {item.command.accepts}"
 
 
 def _empty_detail(attribute: str) -> str:

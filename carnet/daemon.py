@@ -232,11 +232,11 @@ class Bridge:
     # poll outcomes (account reader threads) ---------------------------------
 
     def _polled(self, vehicle: VehicleRuntime) -> None:
-        self.discovery.publish_vehicle(vehicle)
-        self.publish_vehicle(vehicle)
         # bridge/info shows each vehicle's availability and whether commands work (a
         # refused PIN is found during a poll); only a changed document is sent.
         self.publish_info()
+        self.discovery.publish_vehicle(vehicle)
+        self.publish_vehicle(vehicle)
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
         self.publisher.publish(vehicle.name, vehicle.published_state())

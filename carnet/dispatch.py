@@ -4,7 +4,8 @@ Runs on the dispatcher thread, never on paho's. Every ``/set`` message addressed
 known vehicle ends in exactly one result per command in it: ``rejected`` at once when it
 is invalid, retained, or not allowed, else whatever the executor and the verification
 re-poll make of it. A message that names no known vehicle cannot be answered on a
-vehicle's result topic; it is logged and dropped.
+vehicle's result topic; it is logged and dropped. Retained ``/set`` messages are refused
+and deleted whatever vehicle they name: they arrive before the vehicles are known.
 """
 
 from __future__ import annotations
@@ -35,6 +36,22 @@ class Dispatcher:
         # at shutdown the scheduler and readers stop, and these must still get a result.
         self._verifying: set[CommandListener] = set()
         self._verifying_lock = threading.Lock()
+        # The last command sent per (vehicle, attribute): a verification that finds another
+        # value learns whether a newer command, not the car, changed it.
+        self._latest: dict[tuple[str, str], Command] = {}
+        # Set topics whose retained command the bridge deleted. With MQTT 3.1.1 the deletion
+        # comes back as a live empty message, which is no command. Dispatcher thread only.
+        self._cleared: set[str] = set()
+
+    def note_sent(self, command: Command) -> None:
+        with self._verifying_lock:
+            self._latest[(command.vehicle, command.attribute)] = command
+
+    def newer_than(self, command: Command) -> Command | None:
+        """The command sent after ``command`` for the same attribute, if any."""
+        with self._verifying_lock:
+            latest = self._latest.get((command.vehicle, command.attribute))
+        return None if latest is None or latest is command else latest
 
     def abandon_verifications(self) -> None:
         """At shutdown: report every command still waiting for its verification."""
@@ -66,6 +83,14 @@ class Dispatcher:
             _LOG.warning("ignoring message on %s: not a topic the bridge answers", message.topic)
             return
         name, attribute = target
+        if not message.payload and message.topic in self._cleared:
+            self._cleared.discard(message.topic)  # our own deletion of a retained command
+            return
+        if message.retain:
+            # Refused whatever the vehicle: retained commands arrive at every (re)connect,
+            # before the vehicles are known, and must neither act nor stay on the broker.
+            self._retained(name, attribute, message)
+            return
         vehicle = self._bridge.vehicles.get(name)
         if vehicle is None:
             _LOG.warning(
@@ -75,17 +100,32 @@ class Dispatcher:
                 ", ".join(sorted(self._bridge.vehicles)) or "none",
             )
             return
-        if message.retain and not message.payload:
-            return  # a retained message being deleted, not a command
         commands = self._parse(vehicle, attribute, message)
         for command in commands:
             if isinstance(command, Rejection):
                 self._reject(command)
             else:
                 self._route(vehicle, command)
-        if message.retain:
-            # A retained command would be refused again at every restart: delete it.
-            self._bridge.link.publish(message.topic, b"", True)
+
+    def _retained(self, name: str, attribute: str | None, message: Inbound) -> None:
+        if not message.payload:
+            self._cleared.discard(message.topic)
+            return  # a retained message being deleted (by us), not a command
+        options: dict[str, Any] = {
+            "retained": True,
+            "response_topic": message.response_topic,
+            "correlation_data": message.correlation_data,
+        }
+        if attribute is None:
+            rejections = parse_vehicle_set(name, message.payload, **options)
+        else:
+            rejections = [parse_set(name, attribute, message.payload, **options)]
+        for rejection in rejections:
+            if isinstance(rejection, Rejection):  # always, with retained=True
+                self._reject(rejection)
+        # A retained command would be refused again at every restart: delete it.
+        self._cleared.add(message.topic)
+        self._bridge.link.publish(message.topic, b"", True)
 
     def _parse(
         self, vehicle: VehicleRuntime, attribute: str | None, message: Inbound
@@ -163,7 +203,8 @@ class Dispatcher:
 
         listener = CommandListener(self, vehicle, command)
         assert vehicle.account.commands is not None
-        vehicle.account.commands.submit(Job(command, send, listener))
+        gated = bridge.poller.gated(vehicle.account, send)
+        vehicle.account.commands.submit(Job(command, gated, listener))
 
     def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
         with vehicle.lock:
@@ -201,6 +242,7 @@ class CommandListener:
     def sent(self, job: Job) -> None:
         """The vendor accepted it: show the pending value, verify after ``verify_after``."""
         command, vehicle, bridge = self._command, self._vehicle, self._bridge
+        self._dispatcher.note_sent(command)
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
@@ -241,8 +283,14 @@ class CommandListener:
             reported = vehicle.state.values.get(command.attribute) if vehicle.state else None
             online = vehicle.online
         self._bridge.publish_vehicle(vehicle)
+        newer = self._dispatcher.newer_than(command)
         if reported == confirmed:
             self.finish("ok", "confirmed by the car")
+        elif newer is not None:
+            # Not the car's refusal: a newer command changed the value before this check.
+            self.finish(
+                "superseded", f"replaced by {newer.raw!r}, sent before this one was confirmed"
+            )
         elif not online:
             self.finish("unconfirmed", "the status could not be read to confirm it")
         else:

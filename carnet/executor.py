@@ -65,11 +65,16 @@ class Executor:
         max_age: float,
         queue_size: int,
         clock: Callable[[], float] = time.monotonic,
+        budget: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._name = name
         self._max_age = max_age
         self._queue_size = queue_size
         self._clock = clock
+        # Seconds until the account's client may send (its per-minute budget). Waited out
+        # here, not inside the request, so that a waiting command can still be superseded
+        # or expire.
+        self._budget = budget
         self._queue: list[Job] = []
         self._in_flight: Job | None = None
         self._not_before = 0.0  # set by a 429: nothing is sent before this time
@@ -135,16 +140,29 @@ class Executor:
                     self._in_flight = None
 
     def _next_job(self) -> Job | None:
-        with self._condition:
-            while True:
+        while True:
+            with self._condition:
                 if self._stopping:
                     return None
-                wait = self._not_before - self._clock()
-                if self._queue and wait <= 0:
-                    job = self._queue.pop(0)
-                    self._in_flight = job
-                    return job
-                self._condition.wait(timeout=wait if self._queue else None)
+                now = self._clock()
+                expired = [job for job in self._queue if now - job.command.received > self._max_age]
+                if not expired:
+                    wait = max(self._not_before - now, self._budget()) if self._queue else 0.0
+                    if self._queue and wait <= 0:
+                        job = self._queue.pop(0)
+                        self._in_flight = job
+                        return job
+                    timeout = None
+                    if self._queue:
+                        # Wake up for the budget, or when the oldest queued command expires.
+                        oldest = min(job.command.received for job in self._queue)
+                        timeout = max(0.01, min(wait, oldest + self._max_age - now + 0.01))
+                    self._condition.wait(timeout=timeout)
+                    continue
+                gone = {id(job) for job in expired}
+                self._queue = [job for job in self._queue if id(job) not in gone]
+            for job in expired:
+                self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
 
     def _age(self, job: Job) -> float:
         return self._clock() - job.command.received

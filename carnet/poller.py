@@ -110,6 +110,27 @@ class Poller:
     def login_blocked(self, account: AccountRuntime) -> bool:
         return self._clock() < account.login_retry_at
 
+    def gated(self, account: AccountRuntime, request: Callable[[], None]) -> Callable[[], None]:
+        """``request`` (a command) behind the account's login gate.
+
+        A command needs valid tokens too, so while logins are blocked it must not log in,
+        and a login it finds refused blocks the account like a refused poll does.
+        """
+
+        def run() -> None:
+            if self.login_blocked(account):
+                wait = account.login_retry_at - self._clock()
+                raise AuthError(
+                    f"the Car-Net login is refused; next attempt in {wait:.0f} s ({account.error})"
+                )
+            try:
+                request()
+            except AuthError as exc:
+                self._on_login_refused(account, exc)
+                raise
+
+        return run
+
     def login_refused(self, account: AccountRuntime, exc: AuthError) -> float:
         """Block the account's logins for the next back-off step; returns the wait."""
         vendor = self._config.carnet
