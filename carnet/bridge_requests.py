@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from carnet.commands import Command
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
-from carnet.vehicle import VehicleRuntime
+from carnet.vehicle import VehicleRuntime, WakeupsUsedUp
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge
@@ -144,14 +144,12 @@ class BridgeRequests:
         assert vehicle is not None
         self._require_commands(vehicle)
         per_day = self._bridge.config.polling.wakeups_per_day
-        if not vehicle.take_wakeup(per_day):
-            raise RequestError(
-                f"wake-up budget used up ({per_day} per day, "
-                "polling.wakeups_per_day); the status is still read on schedule"
-            )
-        client = vehicle.account.client
+        try:
+            vehicle.check_wakeup(per_day)
+        except WakeupsUsedUp as exc:
+            raise RequestError(str(exc)) from None
         self._through_executor(
-            vehicle, "refresh", lambda: client.refresh_status(vehicle.api), reply, lambda: None
+            vehicle, "refresh", lambda: vehicle.wake(per_day), reply, lambda: None
         )
 
     def _health_refresh(self, body: dict[str, Any], reply: Reply) -> None:

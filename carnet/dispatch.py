@@ -19,7 +19,7 @@ from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.entities import entity, find, json_value
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
-from carnet.vehicle import VehicleRuntime, from_climate_details
+from carnet.vehicle import VehicleRuntime, WakeupsUsedUp, from_climate_details
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge
@@ -184,16 +184,14 @@ class Dispatcher:
             return
         if command.attribute == "refresh":
             per_day = bridge.config.polling.wakeups_per_day
-            if not vehicle.take_wakeup(per_day):
-                self.result(
-                    command,
-                    "rejected",
-                    f"wake-up budget used up ({per_day} per day, polling.wakeups_per_day)",
-                )
+            try:
+                vehicle.check_wakeup(per_day)
+            except WakeupsUsedUp as exc:
+                self.result(command, "rejected", str(exc))
                 return
 
             def send() -> None:
-                client.refresh_status(vehicle.api)
+                vehicle.wake(per_day)
         else:
             spec = entity(command.attribute).command
             assert spec is not None and spec.send is not None  # parse_set only accepts writable

@@ -17,11 +17,16 @@ from typing import Any
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
 from carnet.entities import ENTITIES, ApiState, entity
+from carnet.errors import CarNetError
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
 from carnet.state import RawVehicleData, VehicleState
 
 DAY = 86400.0
+
+
+class WakeupsUsedUp(CarNetError):
+    """The day's wake-ups are spent: waking the modem again would drain the 12 V battery."""
 
 
 def from_climate_details(key: str, raw: RawVehicleData) -> bool:
@@ -90,16 +95,32 @@ class VehicleRuntime:
             if item.speeds_polling
         )
 
-    def take_wakeup(self, per_day: int, now: float | None = None) -> bool:
-        """Spend one of the day's modem wake-ups; False when the day's budget is used up."""
+    def wakeups_left(self, per_day: int, now: float | None = None) -> int:
+        """How many of the day's modem wake-ups are left (a rolling 24 hours)."""
         now = time.time() if now is None else now
         with self.lock:
             while self.wakeups and now - self.wakeups[0] > DAY:
                 self.wakeups.popleft()
-            if len(self.wakeups) >= per_day:
-                return False
-            self.wakeups.append(now)
-            return True
+            return max(per_day - len(self.wakeups), 0)
+
+    def wake(self, per_day: int) -> None:
+        """Ask the car for a fresh status (``status/fresh``), within the day's budget.
+
+        The wake-up is counted when it is sent, so a refresh that was superseded or
+        expired in the queue costs nothing.
+        """
+        with self.lock:
+            self.check_wakeup(per_day)
+            self.wakeups.append(time.time())
+        self.account.client.refresh_status(self.api)
+
+    def check_wakeup(self, per_day: int) -> None:
+        """Raise ``WakeupsUsedUp`` when none of the day's wake-ups is left."""
+        if not self.wakeups_left(per_day):
+            raise WakeupsUsedUp(
+                f"wake-up budget used up ({per_day} per day, polling.wakeups_per_day); "
+                "the status is still read on schedule"
+            )
 
 
 @dataclass

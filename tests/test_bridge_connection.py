@@ -197,3 +197,15 @@ def test_poll_interval_entity_and_active_interval(make_config, run_bridge, probe
     result = json.loads(probe.wait_topic(f"{BASE}/egolf/result").text)
     assert result["status"] == "ok"
     assert bridge.poller.interval(vehicle) == 120
+
+
+def test_a_superseded_refresh_spends_no_wakeup(make_config, run_bridge, probe, sim: SimControl):
+    run_bridge(make_config(polling={"wakeups_per_day": 2}, commands={"min_interval": 1}))
+    online(probe, "egolf")
+    probe.clear()
+    for _ in range(3):
+        probe.publish(f"{BASE}/egolf/refresh/set", "PRESS")
+    results = probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/result", count=3)
+    statuses = sorted(json.loads(m.text)["status"] for m in results)
+    assert statuses == ["ok", "ok", "superseded"]
+    assert len(sim.requests("/status/fresh", "PUT")) == 2
