@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The bridge daemon, as ``bridge.py --config FILE`` runs it, with time compressed.
+
+``--scale K`` divides every interval of the bridge by K: the polling intervals, the
+health interval, the enrollment refresh, the token-refresh margin, the TSP token
+lifetime the bridge assumes and the spacing of TSP requests (``commands.min_interval``).
+Paired with a simulator whose token lifetimes are divided
+by the same K (and whose clock runs K times faster), K simulated hours pass in one real
+hour with the same ratios between the bridge's and the vendor's timers. Configuration
+validation refuses intervals under 60 s, so the scaled values are applied to the loaded
+configuration with ``dataclasses.replace``; nothing else in the bridge changes.
+
+``--overrides JSON`` sets fields past validation too, e.g.
+``{"commands": {"max_per_minute": 100000}}``, for benchmarks that must not be throttled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from carnet import cli, daemon, poller
+from carnet.api import CarNetClient
+from carnet.config import Config, load_config
+
+
+def scaled(config: Config, k: float) -> Config:
+    """Divide the bridge's intervals by ``k`` (see the module docstring)."""
+    if k == 1:
+        return config
+    daemon.ENROLLMENT_EVERY /= k
+    poller.FIRST_RETRY /= k
+    CarNetClient.TOKEN_MARGIN /= k
+    CarNetClient.TSP_TOKEN_TTL /= k
+    polling = config.polling
+    return replace(
+        config,
+        # TSP requests are spaced min_interval apart: unscaled, that spacing would outlast
+        # the scaled token lifetimes.
+        commands=replace(config.commands, min_interval=config.commands.min_interval / k),
+        polling=replace(
+            polling,
+            interval=polling.interval / k,
+            active_interval=polling.active_interval / k,
+            health_interval=polling.health_interval / k,
+        ),
+    )
+
+
+def overridden(config: Config, overrides: dict[str, Any]) -> Config:
+    changes: dict[str, Any] = {}
+    for section, values in overrides.items():
+        current = getattr(config, section)
+        changes[section] = replace(current, **values) if isinstance(values, dict) else values
+    return replace(config, **changes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--overrides", default="{}")
+    args = parser.parse_args()
+    config = overridden(scaled(load_config(args.config), args.scale), json.loads(args.overrides))
+    cli.setup_logging(config.log_level)
+    return cli.run_daemon(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

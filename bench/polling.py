@@ -1,0 +1,105 @@
+"""Poll cost (figure 2): vendor requests per vehicle per hour, MQTT messages per poll.
+
+Time is compressed by a factor K on both sides: the bridge runs with every interval
+divided by K (``bench/daemon.py --scale``), the simulator with its token lifetimes
+divided by K and its clock K times faster. The count of every kind of request over the
+window is what a K times longer run at the default settings would send. The window
+starts one interval after the first complete publish, so the start-up (login, first
+reads) is reported apart from the steady state; in full mode it lasts one simulated
+day, so the once-a-day reads (enrollment, health report, climate details and their TSP
+session) fall into it exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.common import BASE, EV_VIN, Lab, Table, wait_published
+
+CATEGORIES = (  # (label, test on a request-log entry), first match wins
+    ("status", lambda r: r["path"].startswith("/rvs/")),
+    ("token", lambda r: r["path"] == "/oidc/v1/token"),
+    ("login pages", lambda r: r["host"] == "identity" or r["path"].startswith("/oidc/")),
+    ("enrollment", lambda r: r["path"].startswith("/account/")),
+    ("health", lambda r: r["path"].startswith("/vhs/")),
+    ("climate details", lambda r: r["path"].endswith("/climate/details")),
+    ("TSP session", lambda r: r["path"].startswith("/ss/")),
+    ("other", lambda r: True),
+)
+
+
+def categorise(entries: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {label: 0 for label, _ in CATEGORIES}
+    for entry in entries:
+        for label, test in CATEGORIES:
+            if test(entry):
+                counts[label] += 1
+                break
+    return counts
+
+
+def poll_cost(table: Table, quick: bool) -> None:
+    k = 1440.0 if quick else 480.0
+    hours = 3.0 if quick else 24.0
+    interval = 600 / k
+    with Lab(token_ttl=1800 / k, tsp_ttl=2700 / k, time_scale=k) as lab:
+        daemon = lab.daemon(lab.config(), scale=k)
+        first = wait_published(lab, ["egolf", "jetta"], 30)
+        if first is None:
+            raise RuntimeError("bridge did not start:\n" + daemon.tail())
+        start = first + interval
+        end = start + hours * 3600 / k
+        time.sleep(max(0.0, end - time.time()))
+        log = lab.log()
+        startup = categorise([r for r in log if r["time"] < start])
+        window = categorise([r for r in log if start <= r["time"] < end])
+        messages = [m for m in lab.messages(start) if m.at < end]  # type: ignore[attr-defined]
+        total = sum(window.values())
+        per_hour = total / 2 / hours
+        minimum = 3600 / 600
+        label = f"{hours:g} simulated h, x{k:g} time"
+        table.add("poll", f"requests/vehicle/hour ({label})", per_hour,
+                  "<= 6.6 (min 6 +10%)", per_hour <= minimum * 1.1,
+                  ratio=f"{per_hour / minimum:.2f}x min")
+        table.add("poll", "  of which", ", ".join(
+            f"{name} {count / 2 / hours:.3g}" for name, count in window.items() if count))
+        table.add("poll", "start-up requests (2 vehicles)", ", ".join(
+            f"{name} {count}" for name, count in startup.items() if count))
+        polls = window["status"]
+        extra = [m.topic for m in messages]
+        table.add("poll", "MQTT messages per poll, nothing changed", len(extra) / max(polls, 1),
+                  "0", not extra)
+        if extra:
+            table.add("poll", "  topics repeated", ", ".join(sorted(set(extra))[:6]))
+
+        # One value changes: a door opens.
+        before = time.time()
+        lab.patch_vehicle(EV_VIN, doors={"frontLeft": "OPEN"})
+        time.sleep(2.5 * interval)
+        changed = [m.topic.removeprefix(f"{BASE}/") for m in lab.messages(before)]
+        table.add("poll", "MQTT messages after one door opened", len(changed), "<= 3",
+                  len(changed) <= 3)
+        table.add("poll", "  topics", ", ".join(changed))
+        table.add("poll", "bridge CPU per poll cycle, 2 vehicles (ms)",
+                  daemon.cpu_seconds() * 1000 / max(1.0, (time.time() - first) / interval))
+        naive_line = naive_comparison(lab)
+        bridge_per_poll = total / max(polls / 2, 1)
+        table.add("poll", "requests per poll cycle (2 vehicles)", bridge_per_poll,
+                  baseline=naive_line["requests"],
+                  ratio=f"{bridge_per_poll / naive_line['requests']:.2f}x")
+        quiet = len(extra) / max(polls / 2, 1)
+        table.add("poll", "messages per poll cycle, nothing changed", quiet,
+                  baseline=naive_line["messages"],
+                  ratio=f"{quiet / naive_line['messages']:.2f}x")
+
+
+def naive_comparison(lab: Lab) -> dict[str, Any]:
+    """Requests and messages of one naive poll of the demo account."""
+    from bench.baseline import run_naive
+
+    since = time.time()
+    figures = run_naive(lab, [("demo@example.com", "demo")])
+    figures["requests"] = len(lab.log(since))
+    return figures
+

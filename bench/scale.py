@@ -1,0 +1,90 @@
+"""One process, many vehicles (figure 5): the simulator's fleet of 50 accounts with 4
+vehicles each, polled at a 10-minute interval, compressed by a factor K like the poll
+cost (``bench/daemon.py --scale``), for 2 (the demo account), 20 and 200 vehicles. The
+simulator's rate limit is lifted: its one-minute window is not compressed, so at K times
+the speed the start-up's climate reads would meet it K times sooner than for real.
+
+Per size: the first cycle (process start to every vehicle published: logins, enrollment,
+first reads), the largest gap between two status reads of one vehicle over the interval
+(at most 1.0 means every vehicle was polled within its interval), the CPU time per
+steady poll cycle, RSS and peak threads. The naive script polls the same accounts once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from bench.baseline import run_naive
+from bench.common import Lab, Table, demo_account, fleet_accounts, ratio, wait_until
+
+SIZES = ((1, 2), (5, 4), (50, 4))  # accounts, vehicles each; 2 vehicles: the demo account
+
+
+def scale(table: Table, quick: bool) -> None:
+    k = 200.0 if quick else 40.0
+    cycles = 2 if quick else 4
+    interval = 600 / k
+    with Lab(fleet=(50, 4), token_ttl=1800 / k, tsp_ttl=2700 / k, time_scale=k,
+             rate_limit=1000, daily_budget=100_000) as lab:
+        for accounts, per_account in SIZES:
+            one_size(lab, table, accounts, per_account, k, interval, cycles, quick)
+
+
+def one_size(lab: Lab, table: Table, accounts: int, per_account: int, k: float,
+             interval: float, cycles: int, quick: bool) -> None:
+    n = accounts * per_account
+    label = f"{n} vehicles"
+    fleet = fleet_accounts(accounts) if per_account == 4 else [demo_account()]
+    emails = {a["email"] for a in fleet}
+    lab.clear_log()
+    lab.probe.clear()
+    daemon = lab.daemon(lab.config(accounts=fleet, mqtt={"client_id": f"carnet2mqtt-{n}"}),
+                        scale=k)
+
+    documents: set[str] = set()
+    scanned = 0
+
+    def published() -> int:
+        """Vehicles whose state document arrived; scans only what is new, because the
+        probe holds thousands of discovery messages and shares this process's GIL with
+        the simulator."""
+        nonlocal scanned
+        with lab.probe._lock:
+            fresh = lab.probe.messages[scanned:]
+            scanned += len(fresh)
+        documents.update(m.topic for m in fresh if m.topic.count("/") == 1)
+        return len(documents)
+
+    if not wait_until(lambda: published() >= n, 180, 0.2):
+        raise RuntimeError(f"only {published()} of {n} vehicles published:\n{daemon.tail()}")
+    first = time.time() - daemon.started
+    cpu0, t0 = daemon.cpu_seconds(), time.time()
+    time.sleep(cycles * interval)
+    cpu_per_cycle = (daemon.cpu_seconds() - cpu0) / ((time.time() - t0) / interval) * 1000
+    rss = daemon.rss_mb()
+    reads: dict[str, list[float]] = {}
+    for entry in lab.log(t0):
+        if entry["path"].startswith("/rvs/") and entry["account"] in emails:
+            reads.setdefault(entry["path"], []).append(entry["time"])
+    gaps = [max(b - a for a, b in itertools.pairwise(times))
+            for times in reads.values() if len(times) > 1]
+    worst = max(gaps) / interval if gaps and len(reads) == n else float("nan")
+    daemon.stop()
+    lab.daemons.remove(daemon)
+    naive: dict[str, Any] | None = None
+    if n <= (2 if quick else 20):
+        naive = run_naive(lab, [(a["email"], a["password"]) for a in fleet])
+    table.add("scale", f"{label}: first cycle incl. logins (s)", first,
+              baseline=naive["wall"] if naive else "",
+              ratio=ratio(first, naive["wall"]) if naive else "")
+    table.add("scale", f"{label}: CPU per poll cycle (ms)", cpu_per_cycle,
+              baseline=naive["cpu"] * 1000 if naive else "",
+              ratio=ratio(cpu_per_cycle, naive["cpu"] * 1000) if naive else "")
+    table.add("scale", f"{label}: vehicles read / largest gap (x interval)",
+              f"{len(reads)}/{n}, {worst:.2f}", "all, <= 1.1", len(reads) == n and worst <= 1.1)
+    table.add("scale", f"{label}: RSS (MB)", rss, "< 80 MB" if n == 200 else "",
+              (rss < 80) if n == 200 else None,
+              naive["rss_mb"] if naive else "", ratio(rss, naive["rss_mb"]) if naive else "")
+    table.add("scale", f"{label}: peak threads", daemon.peak_threads)
