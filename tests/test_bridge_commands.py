@@ -595,7 +595,8 @@ def test_unlock_code_is_required_checked_and_never_shown(
     make_config, run_bridge, probe, broker, sim: SimControl, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    code, wrong = "4711", "9999"
+    # Long enough that no port number, timestamp or token contains them by chance.
+    code, wrong = "735190264", "528037641"
     bridge = start(run_bridge, make_config, probe, commands={"unlock_code": code})
     probe.wait_for(lambda m: m.topic.startswith("homeassistant/lock/"))
     wait_idle(bridge)
@@ -612,7 +613,7 @@ def test_unlock_code_is_required_checked_and_never_shown(
     configs = retained_snapshot(broker)
     node = f"carnet2mqtt_{EV_VIN.lower()}"
     lock_config = json.loads(configs[f"homeassistant/lock/{node}/lock/config"].text)
-    assert lock_config["code_format"] == r"^\d{4}$"
+    assert lock_config["code_format"] == r"^\d{9}$"
     template = lock_config["command_template"]
     rendered = template.replace("{{ value }}", "UNLOCK").replace("{{ code }}", code)
     json.loads(rendered)
