@@ -19,9 +19,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from carnet.commands import Command
+from carnet.errors import WakeupsUsedUp
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
-from carnet.vehicle import VehicleRuntime, WakeupsUsedUp
+from carnet.vehicle import VehicleRuntime
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from carnet.bridge_requests import BridgeRequests
 from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.entities import entity, find, json_value
+from carnet.errors import WakeupsUsedUp
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
-from carnet.vehicle import VehicleRuntime, WakeupsUsedUp, from_climate_details
+from carnet.vehicle import VehicleRuntime, from_climate_details
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge

@@ -48,6 +48,10 @@ class BadRequest(CarNetError):
     """A 4xx other than 401/403/429: the request itself was wrong; never retried."""
 
 
+class WakeupsUsedUp(CarNetError):
+    """The day's wake-ups are spent: waking the modem again would drain the 12 V battery."""
+
+
 class ConfigError(Exception):
     """The configuration is invalid. ``problems`` holds one line per problem."""
 

@@ -17,16 +17,12 @@ from typing import Any
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
 from carnet.entities import ENTITIES, ApiState, entity
-from carnet.errors import CarNetError
+from carnet.errors import WakeupsUsedUp
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
 from carnet.state import RawVehicleData, VehicleState
 
 DAY = 86400.0
-
-
-class WakeupsUsedUp(CarNetError):
-    """The day's wake-ups are spent: waking the modem again would drain the 12 V battery."""
 
 
 def from_climate_details(key: str, raw: RawVehicleData) -> bool:
