@@ -579,6 +579,9 @@ class CarNetClient:
         user_id, vw_id = self._profile()
         retried = False
         while True:
+            # Wait for the account's turn first: the wait can be long, and tokens taken
+            # before it could expire while waiting.
+            self._wait_turn()
             tokens = self._current_tokens()
             try:
                 tsp_token = self._tsp_token(vehicle, tokens, user_id, retried)
@@ -596,7 +599,6 @@ class CarNetClient:
                 "x-user-agent": "mobile-ios",
                 "x-app-uuid": self._app_uuid,
             }
-            self._wait_turn()
             try:
                 response = self._http(self._session, method, url, step="tsp",
                                       data=json.dumps(payload), headers=headers)

@@ -266,11 +266,19 @@ class CommandListener:
             return
         with self._dispatcher._verifying_lock:
             self._dispatcher._verifying.add(self)
-        bridge.scheduler.later(
-            delay,
-            lambda: bridge.poller.poll(
-                vehicle, then=lambda: self._verify(confirmed), climate=climate
-            ),
+        bridge.scheduler.later(delay, lambda: self._check_later(confirmed, climate))
+
+    def _check_later(self, confirmed: Any, climate: bool) -> None:
+        """Re-read the car to confirm, unless a newer command replaced this one meanwhile:
+        that one's check reads the car, and a climate read costs the account's budget."""
+        newer = self._dispatcher.newer_than(self._command)
+        if newer is not None:
+            self.finish(
+                "superseded", f"replaced by {newer.raw!r}, sent before this one was checked"
+            )
+            return
+        self._bridge.poller.poll(
+            self._vehicle, then=lambda: self._verify(confirmed), climate=climate
         )
 
     def _verify(self, confirmed: Any) -> None:

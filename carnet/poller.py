@@ -165,14 +165,24 @@ class Poller:
         account = vehicle.account
         if self.login_blocked(account):
             return
+        # A command being verified needs the climate details in this very read; a
+        # scheduled climate read waits behind the status reads of the other vehicles,
+        # because it is spaced by the account's command budget (seconds per request).
+        climate_now = vehicle.climate_wanted
         try:
-            raw = self._fetch(vehicle)
+            raw = self._fetch(vehicle, climate_now)
         except AuthError as exc:
             self._on_login_refused(account, exc)
             return
         except CarNetError as exc:
             self._failed(vehicle, exc)
             return
+        self._accept(vehicle, raw)
+        if not climate_now and self._climate_due(vehicle, self._clock()):
+            account.reads.enqueue(f"climate:{vehicle.name}", lambda: self._read_climate(vehicle))
+
+    def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
+        account = vehicle.account
         state = parse_state(raw, temperature_unit=account.config.temperature_unit)
         with vehicle.lock:
             vehicle.raw = raw
@@ -184,20 +194,41 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle)
 
-    def _fetch(self, vehicle: VehicleRuntime) -> RawVehicleData:
+    def _read_climate(self, vehicle: VehicleRuntime) -> None:
+        """The climate details on their own, after the status was published."""
+        if self.login_blocked(vehicle.account) or not vehicle.online:
+            return
+        try:
+            climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)
+        except AuthError as exc:
+            self._on_login_refused(vehicle.account, exc)
+            return
+        raw = vehicle.raw
+        self._accept(vehicle, RawVehicleData(status=raw.status, climate=climate, health=raw.health))
+
+    def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
+        """Read the climate details; on failure keep the last ones (the status matters more)."""
+        client = vehicle.account.client
+        if not client.commands_enabled:
+            return last
+        try:
+            climate = client.climate_details(vehicle.api)
+        except AuthError:
+            raise
+        except CarNetError as exc:
+            _LOG.warning("climate details of %s not read: %s", vehicle.name, exc)
+            return last
+        vehicle.climate_read_at = now
+        vehicle.climate_wanted = False
+        return climate
+
+    def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> RawVehicleData:
         client = vehicle.account.client
         now = self._clock()
         status = client.status(vehicle.api)
         climate = vehicle.raw.climate
-        if client.commands_enabled and self._climate_due(vehicle, now):
-            try:
-                climate = client.climate_details(vehicle.api)
-                vehicle.climate_read_at = now
-                vehicle.climate_wanted = False
-            except AuthError:
-                raise
-            except CarNetError as exc:  # keep the last climate values; the status is what matters
-                _LOG.warning("climate details of %s not read: %s", vehicle.name, exc)
+        if climate_now:
+            climate = self._climate(vehicle, now, climate)
         health = vehicle.raw.health
         if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
             try:
