@@ -35,15 +35,18 @@ RUN useradd --system --no-log-init --user-group --uid 10001 \
 COPY bridge.py ./
 COPY carnet ./carnet
 
+# Polls and other periodic jobs are timed on the local wall clock: in UTC a daylight
+# saving change cannot hold them back an hour or run them all at once.
 ENV PYTHONPATH=/app \
     CARNET2MQTT_CONFIG=/config/config.yaml \
-    CARNET2MQTT_STATE_DIR=/state
+    CARNET2MQTT_STATE_DIR=/state \
+    TZ=UTC
 
 VOLUME ["/config", "/state"]
 USER 10001:10001
 
 # Healthy only while the daemon itself says so: it touches /state/heartbeat every 30 s
-# while MQTT is connected and the scheduler runs.
+# while its working threads run (a broker or vendor outage does not stop it).
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "-m", "carnet.health", "/state/heartbeat", "--max-age", "120"]
 

@@ -284,8 +284,8 @@ class CarNetClient:
         max_per_minute: int = 60,
     ) -> None:
         redact.protect()
-        redact.register_secret(account.password)
-        redact.register_secret(account.pin)
+        redact.register_secret(account.password, permanent=True)
+        redact.register_secret(account.pin, permanent=True)
         self._vendor = vendor
         self._account = account
         self._store = store

@@ -314,7 +314,7 @@ class Authenticator:
         self._vendor = vendor
         self._account = account
         self._send = send
-        redact.register_secret(account.password)
+        redact.register_secret(account.password, permanent=True)
 
     def __repr__(self) -> str:
         return f"Authenticator(client_id={self._vendor.client_id!r})"

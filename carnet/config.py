@@ -29,7 +29,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from carnet import redact
 from carnet.errors import ConfigError
+from carnet.topics import _NAME as _VEHICLE_NAME  # the topic-level rule, kept in one place
+from carnet.topics import BRIDGE, check_topic
 
 _LOG = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class MqttConfig:
     host: str = "localhost"
     port: int = 1883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     client_id: str = "carnet2mqtt"
     base_topic: str = "carnet2mqtt"
     protocol: str = "5"  # "5" | "3.1.1"
@@ -73,7 +76,7 @@ class VendorConfig:
     client_id: str = "2dae49f6-830b-4180-9af9-59dd0d060916@apps_vw-dilab_com"
     redirect_uri: str = "car-net:///oauth-callback"
     user_agent: str = "Car-Net/60 CFNetwork/1121.2.2 Darwin/19.3.0"
-    token_helper: str | None = None
+    token_helper: str | None = field(default=None, repr=False)  # may carry a secret
     timeout: float = 30.0
     login_retry: float = 900.0  # first wait after a refused login; doubles up to login_retry_max
     login_retry_max: float = 21600.0
@@ -89,8 +92,8 @@ class VehicleConfig:
 @dataclass(frozen=True)
 class AccountConfig:
     email: str
-    password: str
-    pin: str | None = None
+    password: str = field(repr=False)
+    pin: str | None = field(default=None, repr=False)
     temperature_unit: str = "auto"  # auto | F | C (the unit of the account's climate settings)
     vehicles: dict[str, VehicleConfig] = field(default_factory=dict)  # keyed by VIN or vehicleId
 
@@ -106,7 +109,7 @@ class PollingConfig:
 @dataclass(frozen=True)
 class CommandsConfig:
     unlock: bool = True
-    unlock_code: str | None = None
+    unlock_code: str | None = field(default=None, repr=False)
     max_age: float = 120.0
     queue_size: int = 20
     min_interval: float = 5.0
@@ -136,7 +139,6 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _REF = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
 _REF_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
-_VEHICLE_NAME = re.compile(r"[a-z0-9_-]+")
 _PIN = re.compile(r"[0-9]+")
 _FAILED: Any = object()
 
@@ -204,16 +206,19 @@ def _non_empty(value: str) -> str:
 
 def _topic(value: str) -> str:
     """A topic prefix: wildcards would subscribe to strangers' topics, and a leading or
-    trailing slash silently creates an empty topic level."""
+    trailing slash silently creates an empty topic level. :func:`carnet.topics.check_topic`
+    decides; this only says which part of the rule is broken."""
+    try:
+        return check_topic(value)
+    except ValueError:
+        pass
     if not value:
         raise _Invalid("{value} is empty")
     if "+" in value or "#" in value:
         raise _Invalid("{value} contains a wildcard")
-    if value.startswith("/") or value.endswith("/") or "//" in value:
-        raise _Invalid("{value} has an empty topic level")
     if "\0" in value:
         raise _Invalid("{value} contains a NUL character")
-    return value
+    raise _Invalid("{value} has an empty topic level")
 
 
 def _url(value: str) -> str:
@@ -239,7 +244,26 @@ def _pin(value: str) -> str:
 def _vehicle_name(value: str) -> str:
     if not _VEHICLE_NAME.fullmatch(value):
         raise _Invalid("{value} is not a valid topic level")
+    if value == BRIDGE:
+        raise _Invalid("{value} is reserved for the bridge's own topics")
     return value
+
+
+def _unreadable(file: str) -> str | None:
+    """Why ``file`` cannot be read as a file, or None when it can."""
+    target = Path(file)
+    try:
+        if not target.exists():
+            return "does not exist"
+        if not target.is_file():
+            return "is not a file"
+        with target.open("rb"):
+            pass
+    except PermissionError:
+        return "is not readable by this user"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def _non_empty_list(value: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -256,9 +280,9 @@ _FLAG = _Rule("true or false")
 
 _RULES: dict[tuple[type, str], _Rule] = {
     (TlsConfig, "enabled"): _FLAG,
-    (TlsConfig, "ca_certs"): _Rule("a CA bundle file path, or null for the system's"),
-    (TlsConfig, "certfile"): _Rule("a client certificate file path, or null"),
-    (TlsConfig, "keyfile"): _Rule("a client key file path, or null"),
+    (TlsConfig, "ca_certs"): _Rule("a readable CA bundle file, or null for the system's"),
+    (TlsConfig, "certfile"): _Rule("a readable client certificate file, or null"),
+    (TlsConfig, "keyfile"): _Rule("a readable client key file, or null"),
     (TlsConfig, "insecure"): _FLAG,
     (DiscoveryConfig, "enabled"): _FLAG,
     (DiscoveryConfig, "prefix"): _TOPIC,
@@ -288,7 +312,8 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (VendorConfig, "login_retry"): _SECONDS,
     (VendorConfig, "login_retry_max"): _Rule("seconds, not less than login_retry", _positive),
     (VehicleConfig, "name"): _Rule(
-        "lower-case letters, digits, _ and -, or null for the VIN", _vehicle_name
+        f"lower-case letters, digits, _ and - but not '{BRIDGE}', or null for the VIN",
+        _vehicle_name,
     ),
     (VehicleConfig, "poll_interval"): _Rule(
         "whole seconds, 60..86400, or null for polling.interval", _range(60, 86400)
@@ -625,13 +650,26 @@ def _post_mqtt(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _
 
 
 def _post_tls(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
+    ok = True
     if values.get("keyfile") and not values.get("certfile"):
         ctx.problems.append(
             f"{_join(path, 'keyfile')}: set without certfile "
             "(a client certificate in certfile, its key in keyfile)"
         )
-        return False
-    return True
+        ok = False
+    if values.get("enabled"):
+        # Checked here, so that a missing file is one line from --check and not a
+        # traceback from the daemon's first connection.
+        for name in ("ca_certs", "certfile", "keyfile"):
+            file = values.get(name)
+            problem = _unreadable(file) if file else None
+            if problem:
+                ctx.problems.append(
+                    f"{_join(path, name)}: {file!r} {problem} "  # the whole path, not cut
+                    f"({_RULES[(TlsConfig, name)].accepted})"
+                )
+                ok = False
+    return ok
 
 
 def _post_vendor(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx: _Context) -> bool:
@@ -749,6 +787,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except yaml.YAMLError:
         raise ConfigError([f"{file}: YAML syntax error (valid YAML)"]) from None
     config = parse_config(data, environ)
+    redact.register_config_secrets(config)  # masked in every log record from now on
     _LOG.debug("configuration loaded from %s", file)
     return config
 

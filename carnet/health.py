@@ -1,8 +1,9 @@
 """Liveness from the daemon's own heartbeat, for container and service health checks.
 
-"The process exists" says nothing about a bridge whose broker connection or scheduler
-has died. The daemon touches ``<state_dir>/heartbeat`` every 30 seconds while MQTT is
-connected and the scheduler runs; this check fails once that file is older than
+"The process exists" says nothing about a bridge whose scheduler or dispatcher thread
+has died. The daemon touches ``<state_dir>/heartbeat`` every 30 seconds while its
+working threads run, whether or not the broker and the vendor answer (it rides out
+their outages by itself); this check fails once that file is older than
 ``--max-age`` seconds::
 
     python -m carnet.health /state/heartbeat --max-age 120

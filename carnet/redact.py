@@ -8,8 +8,10 @@ can still leak them. This filter rewrites each record it sees:
   ``id_token=…``, ``idToken=…``), JSON (``"tspPin": "…"``) or a Python repr
   (``'password': '…'``);
 * ``Authorization`` headers and bare ``Bearer …`` credentials;
-* every string registered with :func:`register_secret` (the password, the PIN and
-  each token as it is obtained), wherever it appears.
+* every string registered with :func:`register_secret`, wherever it appears: the
+  configuration's secrets (:func:`register_config_secrets`: passwords, the PIN, the
+  unlock code, the token helper's command line) for as long as the process runs, and
+  the most recent tokens as they are obtained.
 
 Call :func:`install` once logging is configured; :func:`protect` attaches the filter
 to individual loggers (a filter on a logger only sees records created by that very
@@ -23,20 +25,31 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from carnet.config import Config
 
 MASK = "***"
 
+# Codes that are not secrets, so ``status_code=503`` stays readable.
+_PLAIN_CODES = r"(?:status|reason|error|model|country|exit|return|response|result)_code\b"
 # Key names whose values are secrets. ``\w*_token`` and ``\w*Token`` cover
 # access_token, id_token, refresh_token, tsp_token, tspToken, idToken and any
-# field a token helper adds (play_integrity_token).
+# field a token helper adds (play_integrity_token); ``\w*_code``, ``\w*_password``
+# and ``\w*_pin`` cover unlock_code, mqtt_password and the like.
 _KEYS = (
     r"password|passwd|pin|tspPin|pinCode|code|code_verifier|verifier|"
-    r"authorization|client_secret|secret|ticket|token|\w*_token|\w*Token|\w*_verifier"
+    r"authorization|client_secret|secret|ticket|token|token_helper|\w*_token|\w*Token|\w*_verifier|"
+    r"\w*_password|\w*_pin|(?!" + _PLAIN_CODES + r")\w*_code"
 )
 
-# key=value in URLs, form bodies and log text. ``code_challenge=`` and ``state=``
-# are not secrets and do not match (the key must end right before ``=``).
-_KV = re.compile(r"(?i)(?<![\w-])(" + _KEYS + r")=([^&\s'\",;)}\]]+)")
+# key=value in URLs, form bodies, log text and dataclass reprs (``password='…'``).
+# ``code_challenge=`` and ``state=`` are not secrets and do not match (the key must
+# end right before ``=``).
+_KV = re.compile(
+    r"(?i)(?<![\w-])(" + _KEYS + r")=(?:\s*([\"'])(.*?)(?<!\\)\2|([^&\s'\",;)}\]]+))"
+)
 # "key": "value" / 'key': 'value' (JSON and Python reprs).
 _QUOTED = re.compile(r"(?i)([\"'](?:" + _KEYS + r")[\"']\s*:\s*)([\"'])(.*?)(?<!\\)\2")
 # "key": 1234 (a PIN sent as a number).
@@ -48,29 +61,51 @@ _AUTH_HEADER = re.compile(
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 
 _SHORT = 8  # secrets shorter than this are masked as whole words only
-_MAX_SECRETS = 512
+_MAX_SECRETS = 512  # tokens kept; the permanent secrets do not count
 
 _lock = threading.Lock()
-_secrets: OrderedDict[str, re.Pattern[str]] = OrderedDict()
+_secrets: OrderedDict[str, re.Pattern[str]] = OrderedDict()  # tokens, oldest first
+_permanent: dict[str, re.Pattern[str]] = {}  # the configuration's secrets, never dropped
 
 
-def register_secret(value: str | None) -> None:
+def register_secret(value: str | None, permanent: bool = False) -> None:
     """Mask ``value`` wherever it appears in a log record from now on.
 
     Values of fewer than three characters are ignored: masking them would mangle
     ordinary text without protecting anything. Short values (a PIN) are matched as
-    whole words so that port numbers and counters stay readable. The most recent
-    secrets are kept; tokens rotate, so old ones stop mattering.
+    whole words so that port numbers and counters stay readable.
+
+    ``permanent`` is for secrets that live as long as the process (a password, the
+    PIN): they are masked until it exits. Other values are tokens, which rotate: only
+    the most recent :data:`_MAX_SECRETS` are kept. A value already registered as
+    permanent stays permanent.
     """
     if not value or len(value) < 3:
         return
     escaped = re.escape(value)
     pattern = re.compile(rf"(?<!\w){escaped}(?!\w)" if len(value) < _SHORT else escaped)
     with _lock:
+        if permanent:
+            _secrets.pop(value, None)
+            _permanent[value] = pattern
+            return
+        if value in _permanent:
+            return
         _secrets.pop(value, None)
         _secrets[value] = pattern
         while len(_secrets) > _MAX_SECRETS:
             _secrets.popitem(last=False)
+
+
+def register_config_secrets(config: Config) -> None:
+    """Mask the configuration's secrets for as long as the process runs: each
+    account's password and PIN, the MQTT password, the unlock code and the token
+    helper's command line."""
+    values = [config.mqtt.password, config.carnet.token_helper, config.commands.unlock_code]
+    for account in config.accounts:
+        values += [account.password, account.pin]
+    for value in values:
+        register_secret(value, permanent=True)
 
 
 def redact(text: str) -> str:
@@ -78,7 +113,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     with _lock:
-        patterns = list(_secrets.values())
+        patterns = [*_permanent.values(), *_secrets.values()]
     # Longest first, so a token that contains a shorter secret is masked whole.
     for pattern in sorted(patterns, key=lambda p: len(p.pattern), reverse=True):
         text = pattern.sub(MASK, text)
@@ -87,8 +122,13 @@ def redact(text: str) -> str:
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     text = _QUOTED.sub(lambda m: m.group(1) + m.group(2) + MASK + m.group(2), text)
     text = _NUMERIC.sub(lambda m: m.group(1) + MASK, text)
-    text = _KV.sub(lambda m: m.group(1) + "=" + MASK, text)
+    text = _KV.sub(_mask_kv, text)
     return text
+
+
+def _mask_kv(match: re.Match[str]) -> str:
+    quote = match.group(2)
+    return f"{match.group(1)}={quote}{MASK}{quote}" if quote else f"{match.group(1)}={MASK}"
 
 
 class RedactingFilter(logging.Filter):

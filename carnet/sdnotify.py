@@ -48,7 +48,8 @@ def notify(message: str) -> bool:
 
 
 def ready(status: str | None = None) -> bool:
-    """Start-up is complete (MQTT connected, scheduler running)."""
+    """Start-up is complete: the daemon's threads run. The broker may not have answered
+    yet; the daemon connects (and reconnects) by itself."""
     return notify("READY=1" + (f"\nSTATUS={status}" if status else ""))
 
 

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -170,9 +171,23 @@ def _parse(raw: str, account: str, client_id: str, api_base: str) -> tuple[str, 
     for name in ("access_token", "id_token", "refresh_token", "code_verifier"):
         if not isinstance(getattr(tokens, name), str) or not getattr(tokens, name):
             return f"invalid {name.replace('_', ' ')}", None
-    if not isinstance(tokens.expires_at, int | float):
+    if not _finite(tokens.expires_at):
         return "invalid expiry", None
+    if tokens.refresh_expires_at is not None and not _finite(tokens.refresh_expires_at):
+        return "invalid refresh expiry", None
+    if not _finite(tokens.obtained_at):
+        return "invalid time obtained", None
     return "", tokens
+
+
+def _finite(value: object) -> bool:
+    """A real number of seconds: JSON ``true`` and NaN or infinite values are not."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _fsync_dir(directory: Path) -> None:

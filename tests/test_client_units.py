@@ -153,6 +153,47 @@ def test_store_discards_bad_files_with_warning(
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("refresh_expires_at", "soon", "invalid refresh expiry"),
+        ("refresh_expires_at", True, "invalid refresh expiry"),
+        ("refresh_expires_at", float("nan"), "invalid refresh expiry"),
+        ("obtained_at", None, "invalid time obtained"),
+        ("obtained_at", [1], "invalid time obtained"),
+        ("expires_at", float("inf"), "invalid expiry"),
+        ("expires_at", float("nan"), "invalid expiry"),
+        ("expires_at", True, "invalid expiry"),
+        pytest.param("expires_at", 10**400, "invalid expiry", id="expires_at-huge-int"),
+    ],
+)
+def test_store_discards_tokens_with_unusable_times(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str, value: object, reason: str
+) -> None:
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "client", "https://api", _tokens())
+    path = store.path_for("a@b.c")
+    document = json.loads(path.read_text())
+    document["tokens"][field] = value
+    path.write_text(json.dumps(document))  # Python writes NaN and Infinity as JSON does not
+    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+        assert store.load("a@b.c", "client", "https://api") is None
+    assert reason in caplog.text
+    assert not path.exists()
+
+
+def test_store_accepts_tokens_without_the_optional_times(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "client", "https://api", _tokens(refresh_expires_at=None))
+    path = store.path_for("a@b.c")
+    document = json.loads(path.read_text())
+    del document["tokens"]["obtained_at"]
+    path.write_text(json.dumps(document))
+    loaded = store.load("a@b.c", "client", "https://api")
+    assert loaded is not None and not loaded.refresh_expired()
+    assert loaded.obtained_at == 0.0
+
+
 def test_store_discards_tokens_of_other_client_or_host(tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     store = TokenStore(tmp_path)

@@ -609,3 +609,130 @@ def test_json_output_needs_discovery_off() -> None:
     ]
     config = parse_config(minimal(mqtt={"output": "json", "discovery": {"enabled": False}}), {})
     assert config.mqtt.output == "json"
+
+
+# ------------------------------------------------------------------ TLS files
+
+
+def _tls(tmp_path: Path, enabled: bool = True, **files: str) -> dict[str, Any]:
+    return minimal(mqtt={"tls": {"enabled": enabled, **files}})
+
+
+def test_tls_files_that_exist_are_accepted(tmp_path: Path) -> None:
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca_certs", "certfile", "keyfile")}
+    for file in files.values():
+        file.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = parse_config(_tls(tmp_path, **{k: str(v) for k, v in files.items()}), {})
+    assert config.mqtt.tls.ca_certs == str(files["ca_certs"])
+
+
+@pytest.mark.parametrize("name", ["ca_certs", "certfile", "keyfile"])
+def test_missing_tls_file_is_one_line_naming_the_key(tmp_path: Path, name: str) -> None:
+    present = tmp_path / "present.pem"
+    present.write_text("x")
+    files = {"certfile": str(present), name: str(tmp_path / "missing.pem")}
+    (problem,) = problems_of(_tls(tmp_path, **files))
+    assert problem.startswith(f"mqtt.tls.{name}: '{tmp_path / 'missing.pem'}' does not exist (")
+    assert "readable" in problem and "\n" not in problem
+
+
+def test_tls_file_that_is_a_directory(tmp_path: Path) -> None:
+    (problem,) = problems_of(_tls(tmp_path, ca_certs=str(tmp_path)))
+    assert problem.startswith("mqtt.tls.ca_certs: ") and "is not a file" in problem
+
+
+def test_unreadable_tls_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == ca:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    (problem,) = problems_of(_tls(tmp_path, ca_certs=str(ca)))
+    assert problem.startswith("mqtt.tls.ca_certs: ") and "not readable by this user" in problem
+
+
+def test_tls_files_are_not_checked_while_tls_is_off(tmp_path: Path) -> None:
+    config = parse_config(_tls(tmp_path, enabled=False, ca_certs=str(tmp_path / "no.pem")), {})
+    assert config.mqtt.tls.enabled is False
+
+
+def test_tls_file_problems_are_reported_by_load_config(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "mqtt: {tls: {enabled: true, ca_certs: /nonexistent/ca.pem}}\n"
+        "accounts: [{email: a@b.example, password: p}]\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert caught.value.problems == [
+        "mqtt.tls.ca_certs: '/nonexistent/ca.pem' does not exist "
+        "(a readable CA bundle file, or null for the system's)"
+    ]
+
+
+# ------------------------------------------------------------ reserved names
+
+
+def test_vehicle_may_not_be_named_bridge() -> None:
+    (problem,) = problems_of(_with_account(vehicles={"VIN1": {"name": "bridge"}}))
+    assert problem == (
+        "accounts[0].vehicles.VIN1.name: 'bridge' is reserved for the bridge's own topics "
+        "(lower-case letters, digits, _ and - but not 'bridge', or null for the VIN)"
+    )
+
+
+def test_names_like_bridge_are_fine() -> None:
+    config = parse_config(_with_account(vehicles={"VIN1": {"name": "bridge_car"}}), {})
+    assert config.accounts[0].vehicles["VIN1"].name == "bridge_car"
+
+
+@pytest.mark.parametrize(
+    ("topic", "wrong"),
+    [
+        ("car/+", "contains a wildcard"),
+        ("", "is empty"),
+        ("a//b", "has an empty topic level"),
+        ("a/b/", "has an empty topic level"),
+        ("a\0b", "contains a NUL character"),
+    ],
+)
+def test_topic_problems_say_what_is_wrong(topic: str, wrong: str) -> None:
+    (problem,) = problems_of(minimal(mqtt={"base_topic": topic}))
+    assert problem.startswith("mqtt.base_topic: ") and wrong in problem
+
+
+# -------------------------------------------------------------- secrets in reprs
+
+
+def test_repr_shows_no_secret() -> None:
+    config = parse_config(
+        minimal(
+            mqtt={"username": "broker-user", "password": "Mqtt-Pw-Sekr1t"},
+            carnet={"token_helper": "helper --key Helper-Sekr1t"},
+            accounts=[{"email": "a@example.com", "password": "Acct-Pw-Sekr1t", "pin": "86420"}],
+            commands={"unlock_code": "Unlock-Sekr1t"},
+        ),
+        {},
+    )
+    for shown in (repr(config), str(config), repr(config.accounts), repr(config.mqtt)):
+        for secret in ("Mqtt-Pw-Sekr1t", "Helper-Sekr1t", "Acct-Pw-Sekr1t", "86420",
+                       "Unlock-Sekr1t"):
+            assert secret not in shown
+    assert "broker-user" in repr(config) and "a@example.com" in repr(config)
+
+
+def test_example_describes_insecure_tls_as_a_host_name_check_only() -> None:
+    (line,) = [
+        line for line in EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("insecure:")
+    ]
+    comment = line.split("#", 1)[1].strip()
+    assert comment == (
+        "true: accept a certificate whose host name does not match (testing only); "
+        "the chain is still verified"
+    )

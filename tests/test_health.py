@@ -90,3 +90,29 @@ def test_runs_as_a_module_like_the_healthcheck(tmp_path: Path) -> None:
     present = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=30)
     assert present.returncode == 0
     assert present.stdout.startswith("healthy: ")
+
+
+# ----------------------------------------------------- what the docs promise
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_heartbeat_docs_describe_the_working_threads_not_the_broker() -> None:
+    # The daemon keeps beating through a broker outage (it reconnects by itself); only a
+    # dead internal thread stops the heartbeat.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for text in (health.__doc__ or "", dockerfile):
+        flat = " ".join(text.split())
+        assert "MQTT is connected" not in flat
+        assert "working threads run" in flat
+
+
+def test_container_schedules_in_utc() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    settings = [
+        word
+        for line in text.splitlines()
+        if line.startswith("ENV ")
+        for word in line.split()[1:]
+    ]
+    assert "TZ=UTC" in settings

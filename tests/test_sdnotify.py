@@ -87,3 +87,27 @@ def test_watchdog_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     monkeypatch.setenv("WATCHDOG_USEC", "soon")
     assert sdnotify.watchdog_interval() is None
+
+
+# ----------------------------------------------------- what the docs promise
+
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "carnet2mqtt.service"
+
+
+def test_ready_docs_do_not_promise_a_broker_connection() -> None:
+    # The daemon sends READY=1 once its threads run, before the broker has answered.
+    comments = " ".join(
+        line.lstrip("# ").strip()
+        for line in UNIT.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    )
+    for text in (" ".join((sdnotify.ready.__doc__ or "").split()), comments):
+        assert "MQTT connected" not in text and "MQTT is connected" not in text
+    assert "READY=1 once it has started" in comments
+
+
+def test_unit_schedules_in_utc() -> None:
+    service = UNIT.read_text(encoding="utf-8").split("[Service]", 1)[1].split("[Install]", 1)[0]
+    assert "Environment=TZ=UTC" in service.splitlines()
+    readme = (UNIT.parent / "README.md").read_text(encoding="utf-8")
+    assert "`TZ=UTC`" in readme
