@@ -30,13 +30,16 @@ import yaml
 from carnet.config import Config, MqttConfig, TlsConfig, parse_config
 from carnet.embedded_broker import BrokerUnavailable, EmbeddedBroker, broker_answers, start_embedded
 from carnet.errors import CarNetError, ConfigError
+from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN
+from carnet.simulator.options import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN
+from carnet.topics import Topics
 
 _LOG = logging.getLogger(__name__)
 
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo"
-DEMO_PIN = "1234"
-VEHICLES = {"WVWZZZAUZGW000001": "egolf", "3VWZZZ1KZLM000002": "jetta"}
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "DEMO_PIN", "VEHICLES", "run_demo"]
+
+VEHICLES = {DEMO_EV_VIN: "egolf", DEMO_COMBUSTION_VIN: "jetta"}
+"""The simulator's demo vehicles and the names the demo gives them in topics."""
 
 APPLY_DELAY = 3.0
 """Seconds the simulated car takes to carry out a command: long enough to see the
@@ -124,6 +127,8 @@ def hints(config: Config, broker_note: str, api_url: str) -> str:
     """The few lines that tell a newcomer where to look and what to try."""
     mqtt = config.mqtt
     base = mqtt.base_topic
+    topics = Topics(base, mqtt.discovery.prefix)
+    ev_name = VEHICLES[DEMO_EV_VIN]
     options = f"-h {shlex.quote(mqtt.host)} -p {mqtt.port}"
     if mqtt.username is not None:
         options += f" -u {shlex.quote(mqtt.username)} -P '<password>'"
@@ -133,13 +138,14 @@ def hints(config: Config, broker_note: str, api_url: str) -> str:
         )
     return "\n".join(
         [
-            "carnet2mqtt demo: simulated account demo@example.com, "
+            f"carnet2mqtt demo: simulated account {DEMO_EMAIL}, "
             f"vehicles {', '.join(VEHICLES.values())}",
             f"  MQTT broker:    {mqtt.host}:{mqtt.port} ({broker_note})",
             f"  base topic:     {base}",
             f"  watch:          mosquitto_sub {options} -t '{base}/#' -v",
-            f"  try a command:  mosquitto_pub {options} -t {base}/egolf/climate/set -m ON",
-            f"  results on:     {base}/egolf/result",
+            f"  try a command:  mosquitto_pub {options} "
+            f"-t {topics.attribute_set(ev_name, 'climate')} -m ON",
+            f"  results on:     {topics.result(ev_name)}",
             f"  simulator:      {api_url} (the cars as simulated: {api_url}/_sim/vehicles)",
             "  Ctrl+C stops the demo.",
         ]

@@ -148,29 +148,40 @@ class MosquittoBroker:
         self.port = port
         self._dir = Path(tempfile.mkdtemp(prefix="carnet-demo-mosquitto-"))
         self._log = self._dir / "mosquitto.log"
-        conf = self._dir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            # Run as the demo's own user: started as root, mosquitto would switch to the
-            # "mosquitto" user, which also clears the parent-death signal set below.
-            f"user {_user_name()}\n"
-            f"log_dest file {self._log}\n"
-            "log_type error\nlog_type warning\n",
-            encoding="utf-8",
-        )
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [binary, "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # Ctrl+C in the terminal must not reach it first
-            preexec_fn=_parent_death_signal(_load_prctl()),
-            close_fds=True,
-        )
+        try:
+            conf = self._dir / "mosquitto.conf"
+            conf.write_text(
+                f"listener {port} 127.0.0.1\n"
+                "allow_anonymous true\n"
+                "persistence false\n"
+                # Run as the demo's own user: started as root, mosquitto would switch to the
+                # "mosquitto" user, which also clears the parent-death signal set below.
+                f"user {_user_name()}\n"
+                f"log_dest file {self._log}\n"
+                "log_type error\nlog_type warning\n",
+                encoding="utf-8",
+            )
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [binary, "-c", str(conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # Ctrl+C in the terminal must not reach it first
+                preexec_fn=_parent_death_signal(_load_prctl()),
+                close_fds=True,
+            )
+        except BaseException:
+            # no process to stop, so stop() would never run: remove the directory here
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
         process = self._process
-        if not _wait_listening(port, _START_TIMEOUT, alive=lambda: process.poll() is None):
+        try:
+            listening = _wait_listening(port, _START_TIMEOUT,
+                                        alive=lambda: process.poll() is None)
+        except BaseException:  # e.g. Ctrl+C while waiting: neither process nor directory stays
+            self.stop()
+            raise
+        if not listening:
             why = self._failure()
             self.stop()
             raise BrokerUnavailable(f"mosquitto did not start on 127.0.0.1:{port}: {why}")

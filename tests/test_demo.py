@@ -3,6 +3,7 @@ embedded one, or one already listening), the commands it prints, and a clean sto
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import queue
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from carnet import demo, embedded_broker
+from carnet.topics import Topics
 from tests.support.broker import Broker, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,3 +293,61 @@ def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta"}
     assert config.state_dir == "/tmp/demo-state"
     assert config.polling.interval == 60
+
+
+def test_the_demo_account_and_vehicles_come_from_the_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carnet.simulator import accounts, options
+
+    monkeypatch.setattr(options, "DEMO_EMAIL", "someone@example.com")
+    monkeypatch.setattr(options, "DEMO_PASSWORD", "secret")
+    monkeypatch.setattr(options, "DEMO_PIN", "9876")
+    monkeypatch.setattr(accounts, "DEMO_EV_VIN", "WVWZZZAUZGW999999")
+    monkeypatch.setattr(accounts, "DEMO_COMBUSTION_VIN", "3VWZZZ1KZLM999998")
+    try:
+        importlib.reload(demo)
+        (account,) = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
+        assert (account.email, account.password, account.pin) == (
+            "someone@example.com", "secret", "9876",
+        )
+        names = {vin: v.name for vin, v in account.vehicles.items()}
+        assert names == {"WVWZZZAUZGW999999": "egolf", "3VWZZZ1KZLM999998": "jetta"}
+    finally:
+        monkeypatch.undo()
+        importlib.reload(demo)
+    (account,) = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
+    assert account.email == "demo@example.com"
+
+
+def test_hints_name_the_topics_as_the_bridge_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = demo.demo_config({"mqtt": {"base_topic": "cars/vw"}}, "/tmp/demo-state", environ={})
+    text = demo.hints(config, "note", "http://127.0.0.1:1")
+    assert " -t cars/vw/egolf/climate/set -m ON" in text
+    assert "results on:     cars/vw/egolf/result" in text
+    assert "simulated account demo@example.com," in text
+
+    monkeypatch.setattr(Topics, "attribute_set", lambda self, v, key: f"SET<{v},{key}>")
+    monkeypatch.setattr(Topics, "result", lambda self, v: f"RESULT<{v}>")
+    text = demo.hints(config, "note", "http://127.0.0.1:1")
+    assert " -t SET<egolf,climate> -m ON" in text
+    assert "results on:     RESULT<egolf>" in text
+
+
+def test_mosquitto_leaves_no_directory_when_it_cannot_be_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/usr/sbin/mosquitto")
+
+    monkeypatch.setattr(embedded_broker.subprocess, "Popen", refuse)
+    with pytest.raises(PermissionError):
+        embedded_broker.MosquittoBroker(free_port(), "/usr/sbin/mosquitto")
+    assert list(tmp_path.iterdir()) == []
+    # start_embedded turns the OSError into a refusal that names it
+    monkeypatch.setattr(embedded_broker, "mosquitto_binary", lambda: "/usr/sbin/mosquitto")
+    with pytest.raises(embedded_broker.BrokerUnavailable, match="Permission denied"):
+        embedded_broker.start_embedded(free_port(), "mosquitto")
+    assert list(tmp_path.iterdir()) == []

@@ -79,7 +79,7 @@ def test_ev_status_shape(client: Client) -> None:
     assert isinstance(ext["lightStatus"], dict)
     power = data["powerStatus"]
     assert power["cruiseRangeUnits"] == "KM"
-    assert power["fuelPercentRemaining"] == "NOTAVAILABLE"
+    assert power["fuelPercentRemaining"] == 0  # as the description's e-Golf
     assert power["cruiseRange"] == power["cruiseRangeFirst"] > 0
     assert power["battery"] == {"chargePercentRemaining": 80, "minutesUntilFullCharge": 0,
                                 "chargePlug": "PLUGGEDIN", "triggeredByTimer": "false"}

@@ -172,26 +172,67 @@ def test_authorize_refuses_another_client_id(sim: Simulator) -> None:
     assert r.status_code == 400
 
 
-def test_redirect_uri_is_the_clients(sim: Simulator) -> None:
+def test_authorize_refuses_an_unregistered_redirect_uri(sim: Simulator) -> None:
+    _verifier, challenge = pkce()
+    r = requests.get(f"{sim.api_url}/oidc/v1/authorize",
+                     params={"redirect_uri": "myapp://done", "scope": "openid",
+                             "code_challenge": challenge, "state": "s1",
+                             "response_type": "code", "client_id": CLIENT_ID},
+                     allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert "Location" not in r.headers
+    with pytest.raises(LoginError) as refused:
+        Client(sim, redirect_uri="car-net:///oauth-callback/").login_code()
+    assert refused.value.step == 1
+
+
+def test_the_registered_redirect_uri_is_configurable() -> None:
+    with make_sim(redirect_uri="myapp://done") as sim:
+        client = Client(sim, redirect_uri="myapp://done")
+        code, verifier, _ = client.login_code()
+        assert client.exchange(code, verifier).status_code == 200
+        with pytest.raises(LoginError):
+            Client(sim).login_code()  # car-net:///oauth-callback is not this one's
+
+
+def test_token_refuses_a_redirect_uri_other_than_the_authorize_one(sim: Simulator) -> None:
+    client = Client(sim)
+    code, verifier, _ = client.login_code()
+    r = client.exchange(code, verifier, redirect_uri="myapp://done")
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
+    code, verifier, _ = client.login_code()
+    r = client.exchange(code, verifier, redirect_uri="")  # sent at authorize: required here
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
+
+
+def test_redirect_uri_may_be_left_out_of_both_requests(sim: Simulator) -> None:
     client = Client(sim)
     verifier, challenge = pkce()
-    r = client.http.get(f"{sim.api_url}/oidc/v1/authorize",
-                        params={"redirect_uri": "myapp://done", "scope": "openid",
-                                "code_challenge": challenge, "state": "s1",
-                                "response_type": "code", "client_id": CLIENT_ID},
-                        timeout=TIMEOUT)
-    form = scrape(r.text)["emailPasswordForm"]
-    r2 = client.http.post(urljoin(r.url, form["action"]),
+    r1 = client.http.get(f"{sim.api_url}/oidc/v1/authorize",
+                         params={"scope": "openid", "code_challenge": challenge, "state": "s2",
+                                 "response_type": "code", "client_id": CLIENT_ID},
+                         timeout=TIMEOUT)
+    form = scrape(r1.text)["emailPasswordForm"]
+    r2 = client.http.post(urljoin(r1.url, form["action"]),
                           data={**form["fields"], "email": DEMO_EMAIL}, timeout=TIMEOUT)
     form2 = scrape(r2.text)["credentialsForm"]
     r3 = client.http.post(urljoin(r2.url, form2["action"]),
                           data={**form2["fields"], "password": "demo"}, allow_redirects=False,
                           timeout=TIMEOUT)
-    while not r3.headers["Location"].startswith("myapp:"):
+    while not r3.headers["Location"].startswith("car-net:"):
         r3 = client.http.get(urljoin(r3.url, r3.headers["Location"]), allow_redirects=False,
                              timeout=TIMEOUT)
-    assert r3.headers["Location"].startswith("myapp://done?state=s1&code=")
-    assert verifier
+    location = r3.headers["Location"]
+    assert location.startswith("car-net:///oauth-callback?state=s2&code=")
+    code = location.rsplit("code=", 1)[1]
+    r = client.http.post(f"{sim.api_url}/oidc/v1/token",
+                         data={"grant_type": "authorization_code", "code": code,
+                               "client_id": CLIENT_ID, "code_verifier": verifier},
+                         timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
 
 
 def test_template_model_password_page(sim: Simulator) -> None:

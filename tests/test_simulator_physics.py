@@ -6,6 +6,7 @@ import time
 
 import requests
 
+from carnet.simulator import Simulator, SimulatorOptions
 from tests.test_simulator_support import (
     EV_VIN,
     ICE_VIN,
@@ -35,6 +36,18 @@ def test_commands_take_effect_after_the_apply_delay() -> None:
         assert set(after["exteriorStatus"]["doorLockStatus"].values()) == {"UNLOCKED"}
         assert after["exteriorStatus"]["secure"] != "SECURE"
         assert after["timestamp"] > before["timestamp"]
+
+
+def test_the_default_apply_delay_is_the_real_cars_20_seconds() -> None:
+    assert SimulatorOptions().apply_delay == 20.0
+    with Simulator(SimulatorOptions()) as sim:
+        client = Client(sim).login()
+        assert client.command("PUT", EV_VIN, "status/exterior/doors", lock=False).ok
+        state = sim_vehicle(sim, EV_VIN)
+        assert state["locked"] is True
+        (pending,) = state["pending"]
+        assert pending["command"] == "lock"
+        assert 15_000 < pending["due"] - time.time() * 1000 <= 20_100
 
 
 def test_status_fresh_moves_the_timestamp_and_nothing_else() -> None:

@@ -28,10 +28,13 @@ DEMO_PASSWORD = "demo"
 DEMO_PIN = "1234"
 EV_VIN = "WVWZZZAUZGW000001"
 ICE_VIN = "3VWZZZ1KZLM000002"
+REDIRECT_URI = "car-net:///oauth-callback"
 TIMEOUT = 5
 
 
 def make_sim(**overrides: Any) -> Simulator:
+    """A started simulator; commands take effect at once unless ``apply_delay`` is given."""
+    overrides.setdefault("apply_delay", 0.0)
     options = SimulatorOptions(**overrides)
     return Simulator(options).start()
 
@@ -93,6 +96,7 @@ class Client:
     email: str = DEMO_EMAIL
     password: str = DEMO_PASSWORD
     pin: str = DEMO_PIN
+    redirect_uri: str = REDIRECT_URI
     http: requests.Session = field(default_factory=requests.Session)
     tokens: dict[str, Any] = field(default_factory=dict)
     verifier: str = ""
@@ -105,7 +109,7 @@ class Client:
         """Step 1: the authorize request, following its redirects to the e-mail page."""
         return self.http.get(
             f"{self.sim.api_url}/oidc/v1/authorize",
-            params={"redirect_uri": "car-net:///oauth-callback", "scope": "openid",
+            params={"redirect_uri": self.redirect_uri, "scope": "openid",
                     "prompt": "login", "code_challenge": challenge, "state": state,
                     "response_type": "code", "client_id": CLIENT_ID},
             timeout=TIMEOUT)
@@ -137,13 +141,14 @@ class Client:
                             allow_redirects=False, timeout=TIMEOUT)
         for _ in range(10):
             location = r3.headers.get("Location", "")
-            if r3.status_code not in (301, 302, 303, 307) or location.startswith("car-net:"):
+            if r3.status_code not in (301, 302, 303, 307) or location.startswith(
+                    self.redirect_uri):
                 break
             r3 = self.http.get(urljoin(r3.url, location), allow_redirects=False,
                                timeout=TIMEOUT)
         location = r3.headers.get("Location", "")
-        if r3.status_code != 302 or not location.startswith("car-net:///oauth-callback?"):
-            raise LoginError(3, r3, "no car-net redirect")
+        if r3.status_code != 302 or not location.startswith(f"{self.redirect_uri}?"):
+            raise LoginError(3, r3, "no redirect to the client")
         query = parse_qs(urlsplit(location).query)
         if query["state"] != [state]:
             raise LoginError(3, r3, "state not echoed")
@@ -154,7 +159,7 @@ class Client:
         return self.http.post(
             f"{self.sim.api_url}/oidc/v1/token",
             data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID,
-                  "redirect_uri": "car-net:///oauth-callback", "code_verifier": verifier,
+                  "redirect_uri": self.redirect_uri, "code_verifier": verifier,
                   **extra},
             headers={"accept": "*/*", "user-agent": "Car-Net/60 CFNetwork/1121.2.2 Darwin/19.3.0"},
             timeout=TIMEOUT)

@@ -16,7 +16,8 @@ Use::
 or ``python -m carnet.simulator --port 8765 --identity-port 8766``.
 
 Accounts: ``demo@example.com`` / ``demo``, PIN ``1234``, with an e-Golf 2016 EV
-(VIN WVWZZZAUZGW000001, kilometres, plugged in, 80 %) and a Jetta 2020
+(VIN WVWZZZAUZGW000001, kilometres, plugged in, 80 %, ``fuelPercentRemaining`` 0 as in
+the description) and a Jetta 2020
 (VIN 3VWZZZ1KZLM000002, miles, fuel 62 %, battery values NOTAVAILABLE); more from a YAML
 file (see :mod:`carnet.simulator.accounts`); ``fleet=(A, V)`` adds accounts
 ``fleet-1@example.com`` … ``fleet-A@example.com`` (password ``fleet``, PIN ``1234``), V
@@ -24,16 +25,30 @@ vehicles each. userId, vwId, vehicleId and tspAccountNum are derived from the se
 
 Behaviour worth knowing:
 
+* Only the registered ``redirect_uri`` (``car-net:///oauth-callback``, option
+  ``redirect_uri``) is accepted: another one at authorize is a 400 ``invalid_request``
+  (no redirect); at the token endpoint it must be the one of the authorize request
+  (it may be left out of both), else 400 ``invalid_grant``.
 * Login codes are single-use and live ``code_ttl`` seconds; access and id tokens
   ``token_ttl``; refresh tokens a year and rotate on use; TSP tokens ``tsp_ttl``.
 * Three wrong PINs in a row lock commands for the account (403 ``PIN_LOCKED``).
 * Every ``/mps/`` request counts against the account's limits: ``rate_limit`` per
   sliding minute and ``daily_budget`` per rolling day; over them: 429 with
   ``Retry-After`` (whole seconds until a slot frees).
-* Commands change the car ``apply_delay`` simulated seconds later (0: before the
-  answer). The simulated clock runs ``time_scale`` times real time. Charging raises
-  the battery while plugged in; climate and defrost only start when plugged in or with
-  unplugged climate enabled (otherwise accepted, and nothing happens).
+* Commands change the car ``apply_delay`` simulated seconds later (default 20, as the
+  real car; 0: before the answer). The simulated clock runs ``time_scale`` times real
+  time. Charging raises the battery while plugged in; climate and defrost only start
+  when plugged in or with unplugged climate enabled (otherwise accepted, and nothing
+  happens).
+* Battery protection: every ``status/fresh`` wakes the car's modem. After
+  ``wakeup_limit`` (10) of them for one vehicle within ``wakeup_window`` simulated
+  seconds (6 h) with no genuine change in between, the car stops answering: further
+  ``status/fresh`` for that vehicle get 429 ``{"error": {"code": "VEHICLE_WAKEUP_LIMIT",
+  …}}`` without ``Retry-After`` (the cloud cannot know when the car answers again) and
+  change nothing, until the oldest counted wake-up leaves the window. A genuine change
+  (a command that changes the car, a whole battery percent, the car switching the
+  climate off, a ``PATCH /_sim/vehicles``) ends the run. Refused wake-ups still count
+  against the account's rate limits. ``wakeup_limit=0`` switches this off.
 * Errors of the vehicle API are ``{"error": {"code": …, "message": …}}``; those of the
   OIDC endpoints ``{"error": …, "error_description": …}``.
 
@@ -69,8 +84,9 @@ affected by faults):
 ``POST /_sim/expire_tokens``
     Every code, access, id, refresh and TSP token becomes invalid.
 ``GET /_sim/vehicles``, ``GET /_sim/vehicles/<vin>``
-    The full simulated state of every vehicle (or one), each with ``vin`` and the
-    ``account`` e-mail.
+    The full simulated state of every vehicle (or one), each with ``vin``, the
+    ``account`` e-mail and ``wakeups``, the wake-ups in a row the battery protection
+    counts.
 ``PATCH /_sim/vehicles/<vin>``
     Change the state at once, e.g. ``{"plugged_in": true}``,
     ``{"doors": {"frontLeft": "OPEN"}}``, ``{"location": {"latitude": 42.3,

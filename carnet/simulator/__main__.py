@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
                    help="TSP-token requests per account per minute [7]")
     p.add_argument("--daily-budget", type=int, default=500,
                    help="TSP-token requests per account per rolling 24 h [500]")
+    p.add_argument("--wakeup-limit", type=int, default=10,
+                   help="status/fresh per vehicle in a row before the car stops answering "
+                        "[10]; 0: no limit")
+    p.add_argument("--wakeup-window", type=float, default=21_600.0,
+                   help="simulated seconds over which wake-ups in a row count [21600]")
     p.add_argument("--fleet", type=_fleet, default=None, metavar="AxV",
                    help="add A accounts fleet-<i>@example.com with V vehicles each")
     p.add_argument("--accounts-file", default=None, help="YAML file with more accounts")
@@ -56,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
         host=a.host, port=a.port, identity_port=a.identity_port, apply_delay=a.apply_delay,
         latency=a.latency, token_ttl=a.token_ttl, tsp_ttl=a.tsp_ttl, code_ttl=a.code_ttl,
         rate_limit=a.rate_limit, daily_budget=a.daily_budget, fleet=a.fleet,
-        accounts_file=a.accounts_file, seed=a.seed, time_scale=a.time_scale)
+        accounts_file=a.accounts_file, seed=a.seed, time_scale=a.time_scale,
+        wakeup_limit=a.wakeup_limit, wakeup_window=a.wakeup_window)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from collections import deque
 from typing import Any
 
 from carnet.simulator.context import Context
+from carnet.simulator.vehicle import Vehicle
 from carnet.simulator.web import Request, Response, Router, api_error, json_response
 
 _LOG = logging.getLogger(__name__)
@@ -81,17 +82,21 @@ class AdminApi:
             now = self.ctx.clock.now()
             states = []
             for vehicle in self.ctx.registry.vehicles():
-                vehicle.advance(now)
-                states.append(vehicle.sim_state())
+                states.append(self._state(vehicle, now))
         return json_response(200, states)
+
+    def _state(self, vehicle: Vehicle, now: float) -> dict[str, Any]:
+        vehicle.advance(now)
+        state = vehicle.sim_state()
+        state["wakeups"] = vehicle.recent_wakeups(now, self.ctx.options.wakeup_window)
+        return state
 
     def get_vehicle(self, req: Request, m: Any) -> Response:
         with self.ctx.lock:
             vehicle = self.ctx.registry.by_vin.get(m.group(1))
             if vehicle is None:
                 return api_error(404, "VEHICLE_NOT_FOUND", f"no vehicle with VIN {m.group(1)}")
-            vehicle.advance(self.ctx.clock.now())
-            return json_response(200, vehicle.sim_state())
+            return json_response(200, self._state(vehicle, self.ctx.clock.now()))
 
     def patch_vehicle(self, req: Request, m: Any) -> Response:
         try:
@@ -110,7 +115,7 @@ class AdminApi:
                 vehicle.patch(changes, now)
             except ValueError as exc:
                 return api_error(400, "INVALID_REQUEST", str(exc))
-            return json_response(200, vehicle.sim_state())
+            return json_response(200, self._state(vehicle, now))
 
     def get_accounts(self, req: Request, _m: object) -> Response:
         with self.ctx.lock:

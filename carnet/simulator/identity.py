@@ -44,7 +44,7 @@ class LoginTx:
 
     relay_state: str
     client_id: str
-    redirect_uri: str
+    redirect_uri: str  # as the authorize request sent it; "" when it sent none
     challenge: str
     state: str | None
     session: str | None = None

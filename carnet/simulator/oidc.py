@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from carnet.simulator.context import Context
 from carnet.simulator.identity import IdentityService
-from carnet.simulator.options import DEFAULT_REDIRECT_URI
 from carnet.simulator.web import (
     Request,
     Response,
@@ -53,10 +52,13 @@ class OidcService:
             return oauth_error(400, "invalid_request", "code_challenge is required")
         if q.get("code_challenge_method", "S256") != "S256":
             return oauth_error(400, "invalid_request", "code_challenge_method must be S256")
+        sent_uri = q.get("redirect_uri", "")
+        if sent_uri and sent_uri != self.ctx.options.redirect_uri:
+            # never redirect to an unregistered URI: the error stays on this host
+            return oauth_error(400, "invalid_request",
+                               "redirect_uri is not registered for this client")
         with self.ctx.lock:
-            location = self.identity.begin(q["client_id"],
-                                           q.get("redirect_uri") or DEFAULT_REDIRECT_URI,
-                                           challenge, q.get("state"),
+            location = self.identity.begin(q["client_id"], sent_uri, challenge, q.get("state"),
                                            self.ctx.base_url(req.header("Host"), "identity"))
         return redirect(location, 302)
 
@@ -69,8 +71,9 @@ class OidcService:
             code = self.ctx.tokens.new_code(tx.email, tx.client_id, tx.redirect_uri,
                                               tx.challenge)
         params = {"state": tx.state, "code": code} if tx.state is not None else {"code": code}
-        sep = "&" if "?" in tx.redirect_uri else "?"
-        return redirect(f"{tx.redirect_uri}{sep}{urlencode(params)}", 302, account=tx.email)
+        target = tx.redirect_uri or self.ctx.options.redirect_uri
+        sep = "&" if "?" in target else "?"
+        return redirect(f"{target}{sep}{urlencode(params)}", 302, account=tx.email)
 
     def token(self, req: Request, _m: object) -> Response:
         form = req.form()
@@ -104,8 +107,10 @@ class OidcService:
         if grant.client_id != form.get("client_id"):
             return oauth_error(400, "invalid_grant", "code belongs to another client",
                                grant.account)
-        if form.get("redirect_uri", grant.redirect_uri) != grant.redirect_uri:
-            return oauth_error(400, "invalid_grant", "redirect_uri does not match",
+        if not _same_redirect(form.get("redirect_uri", ""), grant.redirect_uri,
+                              self.ctx.options.redirect_uri):
+            return oauth_error(400, "invalid_grant",
+                               "redirect_uri differs from the one of the authorize request",
                                grant.account)
         if not secrets.compare_digest(s256(verifier), grant.challenge):
             return oauth_error(400, "invalid_grant", "code_verifier does not match",
@@ -130,3 +135,12 @@ class OidcService:
         self.ctx.tokens.revoke_refresh(token)  # rotation: the old refresh token is spent
         tokens = self.ctx.tokens.new_tokens(grant.account, grant.client_id, grant.verifier)
         return json_response(200, tokens, [("Cache-Control", "no-store")], grant.account)
+
+
+def _same_redirect(sent: str, at_authorize: str, registered: str) -> bool:
+    """RFC 6749 4.1.3: a redirect_uri sent with the authorize request must be sent again,
+    identical; without one there, the token request may omit it or name the registered one.
+    """
+    if at_authorize:
+        return sent == at_authorize
+    return sent in ("", registered)

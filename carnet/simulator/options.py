@@ -29,15 +29,15 @@ REFRESH_TTL = 31_536_000
 class SimulatorOptions:
     """Everything that can be tuned; the defaults are the real service's where it has one.
 
-    Times are seconds. ``apply_delay`` and the physics run on the simulated clock (real
-    time multiplied by ``time_scale``); token lifetimes, codes and rate limits run on real
-    time, because they belong to the cloud, not to the car.
+    Times are seconds. ``apply_delay``, ``wakeup_window`` and the physics run on the
+    simulated clock (real time multiplied by ``time_scale``); token lifetimes, codes and
+    rate limits run on real time, because they belong to the cloud, not to the car.
     """
 
     host: str = "127.0.0.1"
     port: int = 0  # API listener; 0 picks a free port
     identity_port: int = 0  # identity (sign-in pages) listener
-    apply_delay: float = 0.0  # simulated seconds before a command changes the car
+    apply_delay: float = 20.0  # simulated seconds before a command changes the car
     latency: float = 0.0  # real seconds before a /mps/ endpoint answers
     token_ttl: float = 1800.0  # access and id tokens
     tsp_ttl: float = 2700.0  # TSP (command) tokens
@@ -51,16 +51,22 @@ class SimulatorOptions:
     time_scale: float = 1.0
     client_id: str = CLIENT_ID
     pin_attempts: int = 3  # wrong PINs in a row before commands are locked
+    redirect_uri: str = DEFAULT_REDIRECT_URI  # the only one registered for the client
+    wakeup_limit: int = 10  # status/fresh per vehicle within wakeup_window; 0: no limit
+    wakeup_window: float = 21_600.0  # simulated seconds: 6 hours
 
     def validate(self) -> None:
         """Raise ValueError for options that cannot work."""
         if self.time_scale <= 0:
             raise ValueError("time_scale must be positive")
-        for name in ("apply_delay", "latency", "token_ttl", "tsp_ttl", "code_ttl"):
+        for name in ("apply_delay", "latency", "token_ttl", "tsp_ttl", "code_ttl",
+                     "wakeup_window"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.rate_limit < 0 or self.daily_budget < 0:
-            raise ValueError("rate_limit and daily_budget must not be negative")
+        if self.rate_limit < 0 or self.daily_budget < 0 or self.wakeup_limit < 0:
+            raise ValueError("rate_limit, daily_budget and wakeup_limit must not be negative")
+        if not self.redirect_uri:
+            raise ValueError("redirect_uri must not be empty")
         if self.fleet is not None:
             accounts, vehicles = self.fleet
             if accounts < 0 or vehicles < 0:

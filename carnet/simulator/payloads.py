@@ -109,7 +109,7 @@ def status(v: Vehicle) -> dict[str, Any]:
             "chargePlug": "PLUGGEDIN" if v.plugged_in else "UNPLUGGED",
             "triggeredByTimer": "false",
         }
-        fuel: Any = NA
+        fuel: Any = 0  # an EV reports 0 % fuel, not NOTAVAILABLE (the e-Golf of the description)
     else:
         cruise = round((v.fuel_level or 0) / 100.0 * v.full_range)
         battery = {"chargePercentRemaining": NA, "minutesUntilFullCharge": NA,

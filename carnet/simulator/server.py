@@ -74,9 +74,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None:
+            self.send_error(400, "Bad Request", "Content-Length must be a whole number")
+            return
         if length > _MAX_BODY:
-            self.send_error(413)
+            self.send_error(413, "Payload Too Large", f"the body may be at most {_MAX_BODY} bytes")
             return
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)
@@ -96,6 +99,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         _LOG.debug("%s %s", self.server.kind, format % args)
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body length a Content-Length header announces (0 without one); None when it is
+    not a non-negative whole number. send_error closes the connection, so an unread body
+    never reaches the next request."""
+    if value is None or not value.strip():
+        return 0
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
 
 
 class _App:

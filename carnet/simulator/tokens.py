@@ -20,7 +20,7 @@ _LOG = logging.getLogger(__name__)
 class AuthCode:
     account: str  # e-mail
     client_id: str
-    redirect_uri: str
+    redirect_uri: str  # as the authorize request sent it; "" when it sent none
     challenge: str  # base64url(SHA-256(verifier)) without padding
     expires: float
 

@@ -12,6 +12,7 @@ import bisect
 import copy
 import logging
 import math
+from collections import deque
 from typing import Any
 
 _LOG = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Vehicle:
         "vehicle_id",
         "vhr_timestamp",
         "vin",
+        "wakeups",
         "windows",
     )
 
@@ -121,6 +123,8 @@ class Vehicle:
         self.updated = now
         # (due simulated time, command, value), kept sorted by due time
         self.pending: list[tuple[float, str, Any]] = []
+        # simulated times of the status/fresh wake-ups since the last genuine change
+        self.wakeups: deque[float] = deque()
 
     # ---- time ----------------------------------------------------------------------
 
@@ -156,11 +160,36 @@ class Vehicle:
                 self.battery_level = max(0.0, before - _CLIMATE_DRAIN_PCT_PER_MIN * dt / 60.0)
             # the car reports when a whole percent changes or charging ends
             if int(self.battery_level) != int(before) or self.charging != was_charging:
-                self.timestamp = t
+                self._changed(t)
         if (self.climate_on or self.defrost_on) and not self.can_climate():
             # unplugged without unplugged climate enabled: the car switches it off
             self.climate_on = self.defrost_on = False
-            self.timestamp = t
+            self._changed(t)
+
+    def _changed(self, t: float) -> None:
+        """A genuine change of state: the car reports it, and it is awake on its own, so the
+        run of wake-ups in a row ends."""
+        self.timestamp = t
+        self.wakeups.clear()
+
+    def wake(self, now: float, limit: int, window: float) -> bool:
+        """Count a ``status/fresh`` wake-up of the modem at simulated time ``now``.
+
+        False, and nothing counted, when ``limit`` wake-ups without a genuine change
+        already fell within the last ``window`` seconds: the car protects its 12 V battery
+        and no longer answers. ``limit`` 0 means no limit.
+        """
+        self.recent_wakeups(now, window)
+        if limit and len(self.wakeups) >= limit:
+            return False
+        self.wakeups.append(now)
+        return True
+
+    def recent_wakeups(self, now: float, window: float) -> int:
+        """How many wake-ups in a row fall within the last ``window`` seconds."""
+        while self.wakeups and self.wakeups[0] <= now - window:
+            self.wakeups.popleft()
+        return len(self.wakeups)
 
     def charge_rate(self) -> float:
         """Battery percent per simulated minute at the current charge current setting."""
@@ -204,7 +233,7 @@ class Vehicle:
             self.vhr_timestamp = t
         # horn_and_lights changes nothing that the status reports
         if self._fingerprint() != before:
-            self.timestamp = t
+            self._changed(t)
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.locked, self.charging, self.max_charge_current, self.defrost_on,
@@ -264,7 +293,7 @@ class Vehicle:
             self.charging = False
         if (self.climate_on or self.defrost_on) and not self.can_climate():
             self.climate_on = self.defrost_on = False
-        self.timestamp = now
+        self._changed(now)
 
 
 def _bool(name: str, value: Any) -> bool:

@@ -21,6 +21,9 @@ from carnet.simulator.web import Request, Response, Router, api_error, json_resp
 
 _LOG = logging.getLogger(__name__)
 
+#: Error code of a ``status/fresh`` refused by the car's battery protection (HTTP 429).
+WAKEUP_LIMIT_CODE = "VEHICLE_WAKEUP_LIMIT"
+
 #: What a command handler returns: the response body, and the change for the car to
 #: carry out (``None`` for reads) as (state command, value).
 Outcome = tuple[dict[str, Any], tuple[str, Any] | None]
@@ -273,6 +276,13 @@ class VehicleApi:
                 payload, change = spec.handler(body, vehicle, account)
             except BadBody as exc:
                 return api_error(400, "INVALID_REQUEST", str(exc), email)
+            opts = ctx.options
+            if spec.handler is _fresh and not vehicle.wake(now, opts.wakeup_limit,
+                                                           opts.wakeup_window):
+                _LOG.info("%s: too many wake-ups in a row, the car does not answer", vehicle.vin)
+                return api_error(429, WAKEUP_LIMIT_CODE,
+                                 "the vehicle does not answer: too many wake-ups in a row, "
+                                 "it protects its 12 V battery", email)
             if change is not None and ctx.faults.get("ignore_commands") is None:
                 vehicle.schedule(now + ctx.options.apply_delay, *change)
                 vehicle.advance(now)  # a zero delay takes effect before the answer
