@@ -48,6 +48,7 @@ from carnet.errors import (
     PinRefused,
     RateLimited,
     VendorUnavailable,
+    WakeupsUsedUp,
 )
 from carnet.tokens import TokenSet, TokenStore
 
@@ -108,6 +109,13 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
     path = urlsplit(response.url or "").path or "?"
     detail = vendor_message(response)
     said = f" ({detail})" if detail else ""
+    if status == 429 and "WAKEUP" in (detail.upper() + response.text[:2000].upper()):
+        # The car itself refuses more wake-ups (battery protection); the account's
+        # budget is not spent, so other commands go on.
+        return WakeupsUsedUp(
+            f"the car refuses more wake-ups for now (HTTP 429 on {path}{said}); "
+            "its 12 V battery is protected, the status is still read on schedule"
+        )
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         when = f"; retry after {retry_after:g} s" if retry_after is not None else ""

@@ -34,6 +34,7 @@ from carnet.errors import (
     PinRefused,
     RateLimited,
     VendorUnavailable,
+    WakeupsUsedUp,
 )
 from carnet.tokens import TokenSet, TokenStore
 
@@ -411,3 +412,13 @@ def test_state_mismatch_is_refused() -> None:
     assert kwargs["data"] == {"_csrf": "c", "relayState": "r", "email": "a@b.c", "hmac": "h2",
                               "password": "pw-123456"}
     assert len(sender.sent) == 3  # the custom-scheme redirect is never requested
+
+
+def test_a_car_refusing_wakeups_is_not_the_accounts_rate_limit() -> None:
+    body = '{"error": {"code": "VEHICLE_WAKEUP_LIMIT", "message": "too many wake-ups"}}'
+    response = _response(429, body, {"Content-Type": "application/json"},
+                         url="https://api.example/mps/v1/vehicles/1/status/fresh")
+    error = error_for_response(response, "tsp")
+    assert isinstance(error, WakeupsUsedUp) and not isinstance(error, RateLimited)
+    plain = error_for_response(_response(429, "{}", {"Retry-After": "30"}), "tsp")
+    assert isinstance(plain, RateLimited) and plain.retry_after == 30
