@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from carnet import __version__, health, sdnotify
+from carnet import __version__, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
@@ -40,6 +40,7 @@ ENROLLMENT_EVERY = 86400.0
 class Bridge:
     def __init__(self, config: Config) -> None:
         self.config = config
+        redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
         self._inbox: queue.Queue[Inbound | None] = queue.Queue()
@@ -107,10 +108,13 @@ class Bridge:
     def beat(self) -> None:
         """Tell Docker and systemd the daemon is alive: its working threads still run.
 
+        The threads are the scheduler, the dispatcher and paho's network thread (which
+        also reconnects: without it no message arrives and the link never comes back).
+
         A broker or vendor outage is not a reason to restart: the daemon rides those out
         by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
         """
-        if self.scheduler.alive() and self._dispatch_thread.is_alive():
+        if self.scheduler.alive() and self._dispatch_thread.is_alive() and self.link.alive():
             health.touch(self._heartbeat)
             sdnotify.watchdog()
         else:
@@ -239,8 +243,11 @@ class Bridge:
         self.publish_vehicle(vehicle)
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
-        self.publisher.publish(vehicle.name, vehicle.published_state())
-        self.publisher.availability(vehicle.name, vehicle.online)
+        # Snapshot and publish under the vehicle's lock: whoever changes the vehicle after
+        # this snapshot publishes after it, so the broker ends with the newest values.
+        with vehicle.lock:
+            self.publisher.publish(vehicle.name, vehicle.published_state())
+            self.publisher.availability(vehicle.name, vehicle.online)
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state

@@ -19,6 +19,8 @@ from carnet.entities import (
     ENTITIES,
     Encoding,
     Entity,
+    encode,
+    entity,
     guess_temperature_unit,
     is_supported,
     static_unit,
@@ -150,7 +152,8 @@ def _specifics(
         }
         if unlock_code:
             config["code_format"] = code_format(unlock_code)
-            config["command_template"] = '{"state":"{{ value }}","code":"{{ code }}"}'
+            # tojson quotes and escapes the code, so any code gives valid JSON.
+            config["command_template"] = '{"state":"{{ value }}","code":{{ code | tojson }}}'
         return config
     if component == "switch":
         return {"state_topic": state_topic, "command_topic": command_topic,
@@ -167,31 +170,38 @@ def _specifics(
     if component == "device_tracker":
         return {"json_attributes_topic": state_topic, "source_type": "gps"}
     if component == "climate":
-        return _climate(device, state, topics)
+        return _climate(item, device, state, topics)
     raise ValueError(f"{item.key}: no discovery for component {component!r}")
 
 
-def _climate(device: DeviceInfo, state: VehicleState, topics: Topics) -> dict[str, Any]:
-    """The HA climate entity: a view over the climate switch and the target temperature."""
+def _climate(
+    item: Entity, device: DeviceInfo, state: VehicleState, topics: Topics
+) -> dict[str, Any]:
+    """The HA climate entity: a view over the climate switch and the target temperature.
+
+    Which two entities it shows is what it ``requires``: the switch, then the target.
+    """
     v = device.name
-    target = next(e for e in ENTITIES if e.key == "climate_target_temperature")
+    switch, target = (entity(key) for key in item.requires)
+    outdoor = entity("outdoor_temperature")
     bounds = _number_bounds(target, state)
     unit = _unit(target, state) or "°F"
+    on = encode(switch, True)
     config: dict[str, Any] = {
         "modes": ["off", "heat_cool"],
-        "mode_state_topic": topics.attribute(v, "climate"),
-        "mode_state_template": "{{ 'heat_cool' if value == 'ON' else 'off' }}",
-        "mode_command_topic": topics.attribute_set(v, "climate"),
-        "temperature_state_topic": topics.attribute(v, "climate_target_temperature"),
-        "temperature_command_topic": topics.attribute_set(v, "climate_target_temperature"),
+        "mode_state_topic": topics.attribute(v, switch.key),
+        "mode_state_template": f"{{{{ 'heat_cool' if value == '{on}' else 'off' }}}}",
+        "mode_command_topic": topics.attribute_set(v, switch.key),
+        "temperature_state_topic": topics.attribute(v, target.key),
+        "temperature_command_topic": topics.attribute_set(v, target.key),
         "temperature_unit": unit.lstrip("°"),
         "min_temp": bounds["min"],
         "max_temp": bounds["max"],
         "temp_step": bounds["step"],
         "precision": 1.0,
     }
-    if state.values.get("outdoor_temperature") is not None:
-        config["current_temperature_topic"] = topics.attribute(v, "outdoor_temperature")
+    if state.values.get(outdoor.key) is not None:
+        config["current_temperature_topic"] = topics.attribute(v, outdoor.key)
     return config
 
 

@@ -4,6 +4,13 @@
 a config is only re-sent when it changed, an entity that stopped being reported is
 removed with an empty retained config, and everything is announced again when the broker
 or Home Assistant restarts.
+
+An entity can also vanish while the bridge is down; nothing in this process announced it,
+yet its retained config is still on the broker. So once every section the bridge reads for
+a vehicle has been read in this process (the climate details come after the first
+status), its announcement also removes every catalog entry the vehicle does not have
+(clearing a config that never existed is harmless). Not earlier: the climate entities
+would be removed at every start, only to come back a few seconds later.
 """
 
 from __future__ import annotations
@@ -27,6 +34,14 @@ _LOG = logging.getLogger(__name__)
 Send = Callable[[str, str, bool], None]
 
 
+def data_complete(vehicle: VehicleRuntime) -> bool:
+    """Whether every section the bridge reads for this vehicle has been read once."""
+    raw = vehicle.raw
+    if raw.status is None or raw.health is None:
+        return False
+    return raw.climate is not None or not vehicle.account.client.commands_enabled
+
+
 def device_info(name: str, api: Vehicle) -> discovery.DeviceInfo:
     return discovery.DeviceInfo(
         vin=api.vin, name=name, model=api.model_name, model_year=api.model_year
@@ -42,6 +57,7 @@ class DiscoverySync:
         self._send = send
         self._sent: dict[str, dict[str, str]] = {}  # vehicle -> {topic: payload}
         self._keys: dict[str, set[str]] = {}  # vehicle -> entity keys announced
+        self._cleaned: set[str] = set()  # vehicles whose leftovers from before were removed
         self._lock = threading.Lock()
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> int:
@@ -51,24 +67,47 @@ class DiscoverySync:
         device = device_info(vehicle.name, vehicle.api)
         state = vehicle.published_state()
         keys = {item.key for item in discovery.supported(state)}
+        complete = data_complete(vehicle)
+        # One critical section, sends included: two threads announcing the same vehicle
+        # (a poll, a republish) leave the broker with what is remembered here.
         with self._lock:
+            cleanup = complete and vehicle.name not in self._cleaned
+            if cleanup:
+                self._cleaned.add(vehicle.name)
             previous = self._keys.get(vehicle.name, set())
             self._keys[vehicle.name] = keys
-        removed = [item for item in ENTITIES if item.key in previous - keys]
-        messages = {
-            topic: json.dumps(payload, sort_keys=True)
-            for topic, payload in self._configs(device, state, removed)
-        }
-        with self._lock:
+            if cleanup:  # whatever a previous run announced that this vehicle does not have
+                removed = [item for item in ENTITIES if item.key not in keys]
+            else:
+                removed = [item for item in ENTITIES if item.key in previous - keys]
+            messages = {
+                topic: json.dumps(payload, sort_keys=True)
+                for topic, payload in self._configs(device, state, removed)
+            }
             before = self._sent.get(vehicle.name, {})
             changed = {t: p for t, p in messages.items() if before.get(t) != p}
             gone = [t for t in before if t not in messages]
+            if self._mode == "component":
+                # Component mode deletes an entity with an empty config; this also covers
+                # one that vanished while nothing was remembered (a restart, ``forget``).
+                gone += [
+                    t
+                    for t, _ in discovery.removal(device, self._topics, removed)
+                    if t not in gone and t not in messages
+                ]
             self._sent[vehicle.name] = messages
-        for topic in gone:
-            self._send(topic, "", True)
-        for topic, payload in changed.items():
-            self._send(topic, payload, True)
-        if changed or gone:
+            for topic in gone:
+                self._send(topic, "", True)
+            for topic, payload in changed.items():
+                self._send(topic, payload, True)
+        if cleanup:
+            _LOG.info(
+                "discovery of %s: %d entity config(s) sent, %d it does not have cleared",
+                vehicle.name,
+                len(changed),
+                len(removed),
+            )
+        elif changed or gone:
             _LOG.info(
                 "discovery of %s: %d entity config(s) sent, %d removed",
                 vehicle.name,
@@ -84,6 +123,7 @@ class DiscoverySync:
         with self._lock:
             self._sent.pop(name, None)
             self._keys.pop(name, None)
+            self._cleaned.discard(name)
         for topic, payload in discovery.removal(
             device_info(name, api), self._topics, mode=self._mode
         ):

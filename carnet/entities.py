@@ -50,11 +50,15 @@ _WARNED: set[str] = set()
 _WARNED_MAX = 1000
 
 
-def warn_once(message: str) -> None:
-    """Log a data problem once per process, so a vendor quirk does not flood the log."""
-    if message in _WARNED or len(_WARNED) >= _WARNED_MAX:
+def warn_once(key: str, message: str) -> None:
+    """Log a data problem once per process, so a vendor quirk does not flood the log.
+
+    ``key`` names the problem without its changing details (attribute and kind), so a
+    value that differs on every poll is logged once and does not use up the cap.
+    """
+    if key in _WARNED or len(_WARNED) >= _WARNED_MAX:
         return
-    _WARNED.add(message)
+    _WARNED.add(key)
     _LOG.warning("%s", message)
 
 
@@ -112,7 +116,11 @@ def _enum(key: str, value: Any, known: Mapping[str, Any]) -> Any:
         raise MalformedData(f"expected text, got {value!r}")
     if value in known:
         return known[value]
-    warn_once(f"{key}: unknown value {value!r} from Car-Net, passed on unchanged")
+    warn_once(
+        f"{key}:unknown value",
+        f"{key}: unknown value {value!r} from Car-Net, passed on unchanged "
+        "(later unknown values of it are not logged)",
+    )
     return value
 
 
@@ -166,6 +174,8 @@ def _status_distance_unit(raw: RawVehicleData) -> str | None:
 # --- derived values ---------------------------------------------------------------------
 
 _OPEN = {"OPEN": True, "CLOSED": False}
+# A vented (tilted) window is open as far as a binary sensor can say.
+_WINDOW = {"OPEN": True, "VENTED": True, "CLOSED": False}
 _LOCKED = {"LOCKED": "LOCKED", "UNLOCKED": "UNLOCKED"}
 _PLUG = {"PLUGGEDIN": True, "UNPLUGGED": False}
 # The vendor's priority codes; the names follow the legend of the health report.
@@ -193,14 +203,24 @@ _minutes_to_full = number_at("status", "powerStatus", "battery", "minutesUntilFu
 
 
 def _charging(raw: RawVehicleData) -> bool | None:
-    """The status has no charging flag: the car charges while plugged in with minutes left."""
+    """The status has no charging flag: the car charges while plugged in with minutes left.
+
+    A full battery does not charge, whatever minutes the car still reports (the API
+    description's own example has 100 % with 15 minutes to go).
+    """
     plugged = _plug_connected(raw)
     if plugged is False:
         return False
     if plugged is not True:
         return None
     minutes = _minutes_to_full(raw)
-    return None if minutes is None else minutes > 0
+    if minutes is None:
+        return None
+    try:
+        level = _battery_level(raw)
+    except MalformedData:  # reported with the battery level itself
+        level = None
+    return minutes > 0 and (level is None or level < 100)
 
 
 def _odometer(raw: RawVehicleData) -> tuple[Any, str | None] | None:
@@ -323,7 +343,7 @@ class ParseContext:
 
     unit: str | None = None
     unlock_enabled: bool = True
-    unlock_code: str | None = None
+    unlock_code: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -392,6 +412,7 @@ def _parse_poll_interval(text: str, _ctx: ParseContext) -> int:
 
 
 CHARGE_CURRENTS = (5, 10, 13)
+CHARGE_CURRENT_OPTIONS = (*(str(amps) for amps in CHARGE_CURRENTS), "max")
 
 
 def _parse_charge_current(text: str, _ctx: ParseContext) -> int | str:
@@ -528,7 +549,10 @@ TARGET_COMMAND = CommandSpec(
     ranges=TARGET_TEMPERATURE,
 )
 CHARGE_CURRENT_COMMAND = CommandSpec(
-    accepts="5, 10, 13, max, or amps (mapped down to 5, 10 or 13)",
+    accepts=(
+        f"{', '.join(CHARGE_CURRENT_OPTIONS)}, or amps (mapped down to "
+        f"{', '.join(map(str, CHARGE_CURRENTS[:-1]))} or {CHARGE_CURRENTS[-1]})"
+    ),
     parse=_parse_charge_current,
     send=lambda client, vehicle, value, _s: client.set_max_charge_current(vehicle, value),
     pending=_same,  # the status does not report it: the bridge keeps what it set
@@ -609,7 +633,7 @@ def _door(key: str, name: str, field_name: str) -> Entity:
 def _window(key: str, name: str, field_name: str) -> Entity:
     return Entity(
         key, name, "binary_sensor",
-        enum_at(key, _OPEN, "status", "exteriorStatus", "windowStatus", field_name),
+        enum_at(key, _WINDOW, "status", "exteriorStatus", "windowStatus", field_name),
         Encoding.OPEN_CLOSED, device_class="window",
     )
 
@@ -663,7 +687,7 @@ ENTITIES: tuple[Entity, ...] = (
            Encoding.NUMBER, device_class="duration", state_class="measurement", unit="min"),
     Entity("max_charge_current", "Max charge current", "select", None, Encoding.TEXT,
            entity_category="config", icon="mdi:current-ac", requires=("battery_level",),
-           options=("5", "10", "13", "max"), command=CHARGE_CURRENT_COMMAND),
+           options=CHARGE_CURRENT_OPTIONS, command=CHARGE_CURRENT_COMMAND),
     _climate("climate", "Climate", "climate_on", icon="mdi:air-conditioner",
              command=CLIMATE_COMMAND, speeds_polling=True),
     Entity("climate_control", "Climate control", "climate", None, Encoding.NONE,

@@ -3,6 +3,11 @@
 Callbacks run on paho's network thread, so they only hand work over (a queue put, a
 flag): nothing here waits on HTTP. Subscriptions are remembered and renewed on every
 connect, because a broker that restarted without persistence has forgotten them.
+
+paho 2 re-raises an exception from a callback, which ends its network thread for good:
+no message arrives and no reconnect happens after that. So the callbacks here catch and
+log what the bridge's handlers raise, paho is told to do the same for its own, and
+``alive`` reports whether the network thread still runs (the heartbeat checks it).
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class MqttLink:
         self._on_connected = on_connected
         self._filters: list[str] = []
         self._last: paho.MQTTMessageInfo | None = None
+        self._network: threading.Thread | None = None
+        self._started = False
         self._stopping = False
         self._lock = threading.Lock()
         self.connected = threading.Event()
@@ -64,8 +71,13 @@ class MqttLink:
             client_id=config.client_id,
             protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
         )
-        # Messages queued while the broker is away are sent after the reconnect.
-        self._client.max_queued_messages_set(10000)
+        # An exception in a callback is logged, never allowed to end the network thread.
+        self._client.suppress_exceptions = True
+        # No cap on queued messages: paho counts every unacknowledged message against
+        # it and refuses the rest, so a fleet's start-up (thousands of retained
+        # messages) would lose some silently. What waits during an outage is bounded by
+        # what changes meanwhile, and a reconnect republishes everything anyway.
+        self._client.max_queued_messages_set(0)
         # With a cap on messages in flight, paho sends some from its queue later and lets
         # newer ones overtake them: LOCKED could then arrive before LOCKING. Without a cap
         # every message leaves in the order it was published.
@@ -78,8 +90,10 @@ class MqttLink:
                 ca_certs=config.tls.ca_certs,
                 certfile=config.tls.certfile,
                 keyfile=config.tls.keyfile,
-                cert_reqs=ssl.CERT_NONE if config.tls.insecure else ssl.CERT_REQUIRED,
+                cert_reqs=ssl.CERT_REQUIRED,
             )
+            # ``insecure`` skips only the host-name check (a broker reached by an address
+            # its certificate does not name); the chain is always verified.
             self._client.tls_insecure_set(config.tls.insecure)
         self._client.will_set(state_topic, OFFLINE, qos=config.qos, retain=True)
         self._client.on_connect = self._handle_connect
@@ -94,6 +108,19 @@ class MqttLink:
             self._config.host, self._config.port, keepalive=self._config.keepalive
         )
         self._client.loop_start()
+        self._started = True
+        # paho has no public handle on the thread loop_start made; look at it once.
+        thread = getattr(self._client, "_thread", None)
+        if isinstance(thread, threading.Thread):
+            self._network = thread
+        else:
+            _LOG.warning("paho's network thread is not visible; the heartbeat cannot watch it")
+
+    def alive(self) -> bool:
+        """Whether paho's network thread (which also reconnects) still runs."""
+        if self._network is None:
+            return self._started  # started but not visible: cannot tell, so not reported dead
+        return self._network.is_alive()
 
     def subscribe(self, topic_filter: str) -> None:
         with self._lock:
@@ -104,7 +131,11 @@ class MqttLink:
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
         """Queue a message; never blocks (paho sends it when the link is up)."""
-        self._last = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
+        info = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            # NO_CONN means queued for the reconnect; anything else means lost.
+            _LOG.error("MQTT message to %s not queued: %s", topic, paho.error_string(info.rc))
+        self._last = info
 
     def flush(self, timeout: float) -> bool:
         """Wait until the last queued message has gone out (messages leave in order)."""
@@ -161,7 +192,10 @@ class MqttLink:
             filters = list(self._filters)
         for topic_filter in filters:
             self._subscribe_one(topic_filter)
-        self._on_connected()
+        try:
+            self._on_connected()
+        except Exception:  # must never end paho's network thread
+            _LOG.exception("handling the MQTT connect failed")
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if self.connected.is_set() and not self._stopping:
@@ -179,12 +213,15 @@ class MqttLink:
         properties = getattr(message, "properties", None)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         correlation = getattr(properties, "CorrelationData", None) if properties else None
-        self._on_message(
-            Inbound(
-                message.topic,
-                bytes(message.payload),
-                bool(message.retain),
-                response_topic,
-                correlation,
+        try:
+            self._on_message(
+                Inbound(
+                    message.topic,
+                    bytes(message.payload),
+                    bool(message.retain),
+                    response_topic,
+                    correlation,
+                )
             )
-        )
+        except Exception:  # must never end paho's network thread
+            _LOG.exception("handling a message on %s failed", message.topic)

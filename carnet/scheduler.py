@@ -20,6 +20,10 @@ _LOG = logging.getLogger(__name__)
 
 Task = Callable[[], None]
 
+# Follow-ups attached to one waiting read. More pile up only while a read hangs; those
+# run at once instead (see ``SerialWorker.enqueue``).
+MAX_FOLLOWUPS = 100
+
 
 class Scheduler:
     """Periodic and one-shot jobs, run on one thread; safe to call from any thread."""
@@ -98,17 +102,36 @@ class SerialWorker:
         """Queue ``task`` under ``key``; if one is already waiting, attach ``then`` to it.
 
         Returns True when the task was queued, False when it joined a waiting one.
+
+        A waiting read takes at most ``MAX_FOLLOWUPS`` follow-ups. Further ones run at
+        once, on the caller's thread, with what is known now: a follow-up is how a command
+        gets its one result and a bridge request its answer, so dropping it would leave
+        them waiting for ever, while the queue must not grow without bound when a read
+        hangs.
         """
         with self._condition:
             if self._stopping:
                 return False
-            if key in self._tasks:
-                if then is not None:
-                    self._tasks[key][1].append(then)
+            if key not in self._tasks:
+                self._tasks[key] = (task, [then] if then is not None else [])
+                self._condition.notify_all()
+                return True
+            followups = self._tasks[key][1]
+            if then is None:
                 return False
-            self._tasks[key] = (task, [then] if then is not None else [])
-            self._condition.notify_all()
-            return True
+            if len(followups) < MAX_FOLLOWUPS:
+                followups.append(then)
+                return False
+        _LOG.warning(
+            "%d follow-ups already wait for %s; running this one now with the current state",
+            MAX_FOLLOWUPS,
+            key,
+        )
+        try:
+            then()
+        except Exception:
+            _LOG.exception("background task failed")
+        return False
 
     def idle(self) -> bool:
         with self._condition:

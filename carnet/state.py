@@ -77,7 +77,11 @@ def _run(item: Entity, what: str, getter: Any, *args: Any) -> Any:
     try:
         return getter(*args)
     except Exception as exc:  # isolation is the point: one bad field never loses the rest
-        warn_once(f"{item.key}: ignoring malformed {what} from Car-Net ({exc})")
+        warn_once(
+            f"{item.key}:malformed {what}",
+            f"{item.key}: ignoring malformed {what} from Car-Net ({exc}); "
+            "not logged again for this attribute",
+        )
         return None
 
 
@@ -100,7 +104,10 @@ def parse_state(raw: RawVehicleData, temperature_unit: str = "auto") -> VehicleS
         if callable(unit):
             unit = _run(item, "unit", unit, raw, account_unit)
             if unit is None:
-                warn_once(f"{item.key}: no unit reported by Car-Net, value not published")
+                warn_once(
+                    f"{item.key}:no unit",
+                    f"{item.key}: no unit reported by Car-Net, value not published",
+                )
                 continue
         values[item.key] = value
         if unit is not None:

@@ -615,13 +615,15 @@ def test_unlock_code_is_required_checked_and_never_shown(
     lock_config = json.loads(configs[f"homeassistant/lock/{node}/lock/config"].text)
     assert lock_config["code_format"] == r"^\d{9}$"
     template = lock_config["command_template"]
-    rendered = template.replace("{{ value }}", "UNLOCK").replace("{{ code }}", code)
+    rendered = template.replace("{{ value }}", "UNLOCK").replace(
+        "{{ code | tojson }}", json.dumps(code)
+    )
     json.loads(rendered)
     good = command(probe, "lock", rendered)
     assert good["status"] == "ok", good
     assert sim.vehicles()[EV_VIN]["locked"] is False
     relock = command(probe, "lock", template.replace("{{ value }}", "LOCK")
-                     .replace("{{ code }}", code))
+                     .replace("{{ code | tojson }}", json.dumps(code)))
     assert relock["status"] == "ok"
     assert sim.vehicles()[EV_VIN]["locked"] is True
 

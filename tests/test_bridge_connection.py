@@ -130,7 +130,8 @@ def test_device_discovery_mode(make_config, run_bridge, probe):
     assert config["o"]["name"] == "carnet2mqtt"
     lock = config["cmps"]["lock"]
     assert lock["p"] == "lock" and lock["command_topic"] == f"{BASE}/egolf/lock/set"
-    assert "fuel_level" not in config["cmps"]
+    # An entity the car lacks is absent, or listed with its platform only (a removal).
+    assert config["cmps"].get("fuel_level", {"p": "sensor"}) == {"p": "sensor"}
     assert not any(
         m.topic.startswith("homeassistant/") and "/device/" not in m.topic for m in probe.messages
     )

@@ -41,6 +41,11 @@ def wait_online(probe: Probe, *vehicles: str, timeout: float = 15.0) -> None:
         )
 
 
+def is_announced(m: Received) -> bool:
+    """A discovery config (the first announcement also clears configs with empty ones)."""
+    return m.topic.startswith("homeassistant/") and bool(m.payload)
+
+
 def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Received]:
     """Everything the broker holds retained under ``topic_filter``, read by a new client."""
     late = Probe(broker.port, topic_filter, client_id="late-reader")
@@ -61,7 +66,7 @@ def vehicle_topics(snapshot: dict[str, Received], vehicle: str) -> dict[str, str
 def test_publishes_retained_state_of_both_vehicles(make_config, run_bridge, probe, broker, sim):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
-    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    probe.wait_for(is_announced, count=60)
     snapshot = retained_snapshot(broker)
 
     assert json.loads(snapshot[f"{BASE}/bridge/state"].text) == {"state": "online"}
@@ -107,7 +112,7 @@ def discovery_configs(snapshot: dict[str, Received]) -> dict[str, dict[str, Any]
 def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
-    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    probe.wait_for(is_announced, count=60)
     configs = discovery_configs(retained_snapshot(broker))
 
     node = f"carnet2mqtt_{EV_VIN.lower()}"
@@ -174,7 +179,7 @@ def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, pr
 def test_broker_restart_republishes_everything(make_config, run_bridge, probe, broker):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
-    probe.wait_for(lambda m: m.topic.startswith("homeassistant/"), count=60)
+    probe.wait_for(is_announced, count=60)
     before = retained_snapshot(broker)
     probe.close()
     broker.restart()  # no persistence: the broker forgets every retained message
@@ -183,7 +188,7 @@ def test_broker_restart_republishes_everything(make_config, run_bridge, probe, b
     try:
         wait_online(fresh, "egolf", "jetta", timeout=30)
         fresh.wait_for(
-            lambda m: m.topic.startswith("homeassistant/"),
+            is_announced,
             count=len(discovery_configs(before)),
             timeout=30,
         )
@@ -197,11 +202,12 @@ def test_broker_restart_republishes_everything(make_config, run_bridge, probe, b
 
 def test_home_assistant_online_resends_discovery(make_config, run_bridge, probe):
     def is_config(m: Received) -> bool:
-        return m.topic.startswith("homeassistant/") and m.topic.endswith("/config")
+        return is_announced(m) and m.topic.endswith("/config")
 
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
     probe.wait_for(is_config, count=60)
+    probe.settle()  # every first announcement is in
     count = len({m.topic for m in probe.messages if is_config(m)})
     probe.clear()
     probe.publish("homeassistant/status", "online")
@@ -269,3 +275,48 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online", timeout=20
     )
     assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "ok"
+
+
+def test_a_value_that_disappears_is_cleared_with_its_discovery(
+    make_config, run_bridge, probe, broker, sim: SimControl
+):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    node = f"carnet2mqtt_{EV_VIN.lower()}"
+    window_config = f"homeassistant/binary_sensor/{node}/window_front_left/config"
+    before = retained_snapshot(broker)
+    assert before[f"{BASE}/egolf/window_front_left"].text == "CLOSED"
+    assert window_config in before
+
+    sim.patch_vehicle(EV_VIN, windows={"frontLeft": "NOTAVAILABLE"})
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
+    probe.wait_topic(f"{BASE}/bridge/response/poll")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/window_front_left" and not m.payload)
+    probe.wait_for(lambda m: m.topic == window_config and not m.payload)
+    after = retained_snapshot(broker)
+    assert f"{BASE}/egolf/window_front_left" not in after
+    assert window_config not in after
+    assert "window_front_left" not in json.loads(after[f"{BASE}/egolf"].text)
+    assert after[f"{BASE}/egolf/window_front_right"].text == "CLOSED"
+    assert f"{BASE}/jetta/window_front_left" in after  # the other car keeps its value
+
+
+def test_discovery_of_entities_that_vanished_while_down_is_cleared_at_first_publish(
+    make_config, run_bridge, probe, broker
+):
+    gas = f"carnet2mqtt_{GAS_VIN.lower()}"
+    stale = {
+        f"homeassistant/sensor/{gas}/battery_level/config": '{"name": "Battery level"}',
+        f"homeassistant/switch/{gas}/charging/config": '{"name": "Charging"}',
+    }
+    for topic, payload in stale.items():
+        probe.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    assert set(stale) <= set(retained_snapshot(broker))
+
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    for topic in stale:
+        probe.wait_for(lambda m, t=topic: m.topic == t and not m.payload)
+    snapshot = retained_snapshot(broker)
+    assert not set(stale) & set(snapshot)
+    assert f"homeassistant/sensor/{gas}/fuel_level/config" in snapshot

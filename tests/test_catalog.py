@@ -13,6 +13,8 @@ import pytest
 
 from carnet.discovery import DeviceInfo, component_configs, unique_id
 from carnet.entities import (
+    CHARGE_CURRENT_COMMAND,
+    CHARGE_CURRENTS,
     ENTITIES,
     Encoding,
     Entity,
@@ -309,3 +311,17 @@ def test_readme_table_is_current() -> None:
 def test_encoding_enum_is_exhaustive_for_payloads() -> None:
     used = {item.encoding for item in ENTITIES}
     assert used == set(Encoding)
+
+
+def test_parse_context_does_not_show_the_unlock_code() -> None:
+    context = ParseContext(unit="°F", unlock_code="735190264")
+    assert "735190264" not in repr(context) and "735190264" not in str(context)
+    assert context.unlock_code == "735190264"
+
+
+def test_charge_current_options_are_the_currents_and_max() -> None:
+    select = entity("max_charge_current")
+    assert select.options == (*(str(amps) for amps in CHARGE_CURRENTS), "max")
+    for option in select.options:
+        assert CHARGE_CURRENT_COMMAND.parse(option, ParseContext()) in (*CHARGE_CURRENTS, "max")
+        assert option in CHARGE_CURRENT_COMMAND.accepts

@@ -136,11 +136,26 @@ def test_lock_without_and_with_code() -> None:
     assert "code_format" not in plain and "command_template" not in plain
     coded = entity_payload(entity("lock"), EV, state, TOPICS, unlock_code="4711")
     assert coded["code_format"] == "^\\d{4}$"
-    assert coded["command_template"] == '{"state":"{{ value }}","code":"{{ code }}"}'
+    assert coded["command_template"] == '{"state":"{{ value }}","code":{{ code | tojson }}}'
     assert "4711" not in json.dumps(coded)
     worded = entity_payload(entity("lock"), EV, state, TOPICS, unlock_code="open sesame")
     assert worded["code_format"] == "^.+$"
     assert "sesame" not in json.dumps(worded)
+
+
+@pytest.mark.parametrize(
+    "code", ["4711", 'say "open"', "back\\slash", "tab\there", "ünï", "</script>"]
+)
+def test_lock_command_template_renders_valid_json_for_any_code(code: str) -> None:
+    """Rendered as Home Assistant renders it: ``tojson`` is a JSON encoding of the code."""
+    state = parse_state(example())
+    template = entity_payload(entity("lock"), EV, state, TOPICS, unlock_code=code)[
+        "command_template"
+    ]
+    rendered = template.replace("{{ value }}", "UNLOCK").replace(
+        "{{ code | tojson }}", json.dumps(code)
+    )
+    assert json.loads(rendered) == {"state": "UNLOCK", "code": code}
 
 
 @pytest.mark.parametrize("code", ["0000", "123456", "x", "pass word"])

@@ -127,7 +127,7 @@ def test_description_example_values() -> None:
         "range": 148,
         "odometer": 25000,
         "plug_connected": True,
-        "charging": True,
+        "charging": False,  # 100 %: full, whatever minutes the car still reports
         "minutes_to_full_charge": 15,
         "climate": False,
         "climate_target_temperature": 77,
@@ -209,10 +209,12 @@ def test_missing_sections() -> None:
     }
 
 
-def test_charging_is_derived_from_plug_and_minutes() -> None:
-    def charging(plug: str, minutes: Any) -> Any:
+def test_charging_is_derived_from_plug_minutes_and_level() -> None:
+    def charging(plug: str, minutes: Any, level: Any = 80) -> Any:
         raw = example()
-        raw.status["powerStatus"]["battery"].update(chargePlug=plug, minutesUntilFullCharge=minutes)
+        raw.status["powerStatus"]["battery"].update(
+            chargePlug=plug, minutesUntilFullCharge=minutes, chargePercentRemaining=level
+        )
         return parse_state(raw).values.get("charging")
 
     assert charging("PLUGGEDIN", 15) is True
@@ -220,6 +222,45 @@ def test_charging_is_derived_from_plug_and_minutes() -> None:
     assert charging("UNPLUGGED", 15) is False
     assert charging("PLUGGEDIN", "NOTAVAILABLE") is None
     assert charging("NOTAVAILABLE", 15) is None
+    assert charging("PLUGGEDIN", 15, level=99) is True
+    assert charging("PLUGGEDIN", 15, level=100) is False
+    # A level that is not known (or not readable) does not decide.
+    assert charging("PLUGGEDIN", 15, level="NOTAVAILABLE") is True
+    assert charging("PLUGGEDIN", 15, level=[1]) is True
+
+
+def test_full_battery_of_the_description_example_is_not_charging() -> None:
+    battery = STATUS["powerStatus"]["battery"]
+    assert (battery["chargePercentRemaining"], battery["minutesUntilFullCharge"]) == (100, 15)
+    assert battery["chargePlug"] == "PLUGGEDIN"
+    assert parse_state(example()).values["charging"] is False
+
+
+def test_vented_window_is_open(caplog: pytest.LogCaptureFixture) -> None:
+    raw = example()
+    raw.status["exteriorStatus"]["windowStatus"]["rearLeft"] = "VENTED"
+    with caplog.at_level(logging.WARNING):
+        state = parse_state(raw)
+    assert state.values["window_rear_left"] is True
+    assert state.values["window_front_left"] is False
+    item = entities.entity("window_rear_left")
+    assert entities.encode(item, state.values["window_rear_left"]) == "OPEN"
+    assert "unknown value" not in caplog.text
+
+
+def test_a_value_that_changes_every_poll_is_warned_once_and_silences_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        for poll in range(entities._WARNED_MAX + 5):
+            parse_state(with_status(lockStatus=f"JAMMED_{poll}"))
+        unknown = [r for r in caplog.records if "lock: unknown value" in r.getMessage()]
+        assert len(unknown) == 1 and "JAMMED_0" in unknown[0].getMessage()
+        # Another problem found later is still reported.
+        raw = example()
+        raw.status["powerStatus"]["cruiseRange"] = True
+        parse_state(raw)
+    assert any("range: ignoring malformed" in r.getMessage() for r in caplog.records)
 
 
 def test_wrong_types_lose_only_their_values(caplog: pytest.LogCaptureFixture) -> None:

@@ -72,16 +72,22 @@ class Probe:
     ) -> list[Received]:
         """Wait until ``count`` received messages satisfy ``predicate``; return them."""
         deadline = time.monotonic() + timeout
+        found: list[Received] = []
+        scanned = 0
         with self._lock:
             while True:
-                found = [m for m in self.messages if predicate(m)]
+                if scanned > len(self.messages):  # cleared meanwhile: start over
+                    found, scanned = [], 0
+                found.extend(m for m in self.messages[scanned:] if predicate(m))
+                scanned = len(self.messages)
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    seen = sorted({m.topic for m in self.messages})
+                    seen = sorted({m.topic for m in self.messages})[:50]
                     raise AssertionError(
-                        f"timed out waiting for {count} matching message(s); topics seen: {seen}"
+                        f"timed out waiting for {count} matching message(s), got {len(found)}; "
+                        f"topics seen (first 50): {seen}"
                     )
                 self._lock.wait(remaining)
 
