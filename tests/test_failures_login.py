@@ -7,6 +7,7 @@ import logging
 import time
 from itertools import pairwise
 
+from carnet.daemon import wait_until
 from tests.support.failures import (
     BASE,
     fast,
@@ -14,7 +15,6 @@ from tests.support.failures import (
     retained_snapshot,
     wait_online,
     wait_results,
-    wait_until,
 )
 
 

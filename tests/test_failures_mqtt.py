@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN, SimControl
+from carnet.daemon import wait_until
+from tests.conftest import EV_VIN, GAS_VIN, SimControl, config_dict, merge
 from tests.support.broker import Broker, free_port
 from tests.support.failures import (
     BASE,
@@ -28,7 +29,6 @@ from tests.support.failures import (
     retained_snapshot,
     wait_online,
     wait_results,
-    wait_until,
 )
 from tests.support.mqtt_probe import Probe
 
@@ -168,25 +168,11 @@ def bridge_stop_before(broker: Broker, bridge) -> None:
 
 def test_sigterm_stops_gracefully(simulator, broker, probe, sim, tmp_path):
     state_dir = tmp_path / "state"
-    config = {
-        "mqtt": {"host": "127.0.0.1", "port": broker.port, "client_id": "carnet2mqtt-sigterm"},
-        "carnet": {
-            "api_base": simulator.api_url,
-            "identity_base": simulator.identity_url,
-            "timeout": 5,
-        },
-        "accounts": [
-            {
-                "email": DEMO_EMAIL,
-                "password": "demo",
-                "pin": "1234",
-                "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}},
-            }
-        ],
-        # A long verification: the command is still in flight when SIGTERM arrives.
-        "commands": {"min_interval": 0, "verify_after": 20},
-        "state_dir": str(state_dir),
-    }
+    # A long verification: the command is still in flight when SIGTERM arrives.
+    config = merge(
+        config_dict(simulator, broker, state_dir),
+        {"mqtt": {"client_id": "carnet2mqtt-sigterm"}, "commands": {"verify_after": 20}},
+    )
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))
     process = subprocess.Popen(

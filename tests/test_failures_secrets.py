@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from carnet.config import parse_config
+from carnet.daemon import wait_until
 from carnet.simulator import Simulator, SimulatorOptions
-from tests.support.failures import BASE, fast, results, wait_online, wait_results, wait_until
+from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 EMAIL = "secret.owner@example.org"
 PASSWORD = "Pw-7f3K9qLzX2mV8nR4tB6yH1-distinct"

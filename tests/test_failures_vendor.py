@@ -12,7 +12,8 @@ import pytest
 
 from carnet import executor, poller
 from carnet.api import CarNetClient
-from tests.support.failures import BASE, fast, results, wait_online, wait_results, wait_until
+from carnet.daemon import wait_until
+from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 BRIDGE_THREADS = ("dispatcher", "scheduler", "reads-", "commands-")
 

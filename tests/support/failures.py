@@ -91,15 +91,6 @@ def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Rece
         late.close()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
 class PersistentProbe(Probe):
     """A probe whose MQTT 5 session outlives its connection (and a persistent broker's restart).
 
