@@ -166,7 +166,9 @@ class Lab:
 
     def __init__(self, broker_config: str = "", **sim_options: Any) -> None:
         options = {"apply_delay": 0.0, **sim_options}
-        self.broker = Broker(extra_config=broker_config).start()
+        # No per-subscriber queue limit: mosquitto's default (1000 messages) silently drops
+        # what the recording client has not read yet, e.g. a 200-vehicle start-up.
+        self.broker = Broker(extra_config="max_queued_messages 0\n" + broker_config).start()
         self.sim = Simulator(SimulatorOptions(**options)).start()
         self.probe = Probe(self.broker.port, f"{BASE}/#", client_id=f"bench-{os.getpid()}")
         stamp_probe(self.probe)

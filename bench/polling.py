@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.common import BASE, EV_VIN, Lab, Table, wait_published
+from bench.common import BASE, EV_VIN, Lab, Table, fleet_accounts, wait_published, wait_until
 
 CATEGORIES = (  # (label, test on a request-log entry), first match wins
     ("status", lambda r: r["path"].startswith("/rvs/")),
@@ -103,3 +103,31 @@ def naive_comparison(lab: Lab) -> dict[str, Any]:
     figures["requests"] = len(lab.log(since))
     return figures
 
+
+
+def poll_cost_per_account(table: Table, quick: bool) -> None:
+    """The same count for one fleet account with 4 vehicles: the account's token
+    refreshes shared by twice as many vehicles. K = 1440; one simulated day (quick: 3 h)."""
+    k = 1440.0
+    hours = 3.0 if quick else 24.0
+    interval = 600 / k
+    with Lab(fleet=(1, 4), token_ttl=1800 / k, tsp_ttl=2700 / k, time_scale=k) as lab:
+        daemon = lab.daemon(lab.config(accounts=fleet_accounts(1)), scale=k)
+
+        def documents() -> list[float]:
+            return [m.at for m in lab.messages() if m.topic.count("/") == 1]  # type: ignore[attr-defined]
+
+        if not wait_until(lambda: len(documents()) >= 4, 30, 0.05):
+            raise RuntimeError("bridge did not start:\n" + daemon.tail())
+        start = max(documents()) + interval
+        end = start + hours * 3600 / k
+        time.sleep(max(0.0, end - time.time()))
+        window = categorise([r for r in lab.log() if start <= r["time"] < end])
+        per_hour = sum(window.values()) / 4 / hours
+        minimum = 3600 / 600
+        table.add("poll", f"requests/vehicle/hour, 4 vehicles per account "
+                  f"({hours:g} simulated h, x{k:g} time)", per_hour,
+                  "<= 6.6 (min 6 +10%)", per_hour <= minimum * 1.1,
+                  ratio=f"{per_hour / minimum:.2f}x min")
+        table.add("poll", "  of which (4 per account)", ", ".join(
+            f"{name} {count / 4 / hours:.3g}" for name, count in window.items() if count))
