@@ -80,8 +80,9 @@ class Executor:
         self._not_before = 0.0  # set by a 429: nothing is sent before this time
         self._condition = threading.Condition()
         self._stopping = False
+        # Started by the first command: most accounts of a fleet never send one, and a
+        # thread each would cost memory for nothing.
         self._thread = threading.Thread(target=self._run, name=f"commands-{name}", daemon=True)
-        self._thread.start()
 
     def submit(self, job: Job) -> None:
         """Queue a command; never blocks. Obsolete or overflowing commands are reported now."""
@@ -110,6 +111,8 @@ class Executor:
                 else:
                     self._queue.append(job)
                     self._condition.notify_all()
+                    if not self._thread.is_alive():
+                        self._thread.start()
         for done, outcome in reports:
             self._report(done, outcome)
 
@@ -126,7 +129,8 @@ class Executor:
             self._condition.notify_all()
         for job in dropped:
             self._report(job, Outcome("error", "the bridge stopped before sending it"))
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:

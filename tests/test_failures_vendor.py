@@ -15,7 +15,8 @@ from carnet.api import CarNetClient
 from carnet.daemon import wait_until
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
-BRIDGE_THREADS = ("dispatcher", "scheduler", "reads-", "commands-")
+BRIDGE_THREADS = ("dispatcher", "scheduler", "reads-")  # always running
+COMMAND_THREAD = "commands-"  # started by an account's first command
 
 
 @pytest.fixture
@@ -36,9 +37,10 @@ def retry_waits(caplog, vehicle: str) -> list[float]:
     return waits
 
 
-def bridge_threads_alive() -> bool:
+def bridge_threads_alive(commands_sent: bool = False) -> bool:
     names = [t.name for t in threading.enumerate() if t.is_alive()]
-    return all(any(n.startswith(prefix) for n in names) for prefix in BRIDGE_THREADS)
+    expected = (*BRIDGE_THREADS, COMMAND_THREAD) if commands_sent else BRIDGE_THREADS
+    return all(any(n.startswith(prefix) for n in names) for prefix in expected)
 
 
 def offline(probe, vehicle: str) -> bool:
@@ -87,7 +89,7 @@ def test_outage_backs_off_capped_and_recovers(
     wait_online(probe, "egolf", "jetta", timeout=interval + 6)
     assert time.monotonic() - cleared <= interval + 6
     assert all(v.online and v.failures == 0 for v in bridge.vehicles.values())
-    assert bridge_threads_alive()
+    assert bridge_threads_alive(commands_sent=True)
     assert len(results(probe)) == 0  # nothing reported twice
 
 
@@ -116,7 +118,7 @@ def test_hanging_vendor_fails_in_bounded_time_and_queued_commands_end(
     assert wait_until(lambda: offline(probe, "egolf") and offline(probe, "jetta"), interval + 8)
     took = time.monotonic() - hung_at
     assert took <= interval + 2 * 2 * config.carnet.timeout + 3, took
-    assert bridge_threads_alive()
+    assert bridge_threads_alive(commands_sent=True)
 
     # Cleared: a bridge request brings them back at once.
     sim.clear_faults()
@@ -189,7 +191,7 @@ def test_rate_limited_commands_wait_and_never_hammer(
     assert [r["status"] for r in later] == ["expired"] * 3, later
     rate_limited = [r for r in sim.requests("/mps/") if r["status"] == 429]
     assert len(sim.requests("/mps/")) == len(rate_limited) == 1
-    assert bridge_threads_alive()
+    assert bridge_threads_alive(commands_sent=True)
     # Reading goes on meanwhile (the status read needs no TSP token).
     probe.clear()
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
