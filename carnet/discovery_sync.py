@@ -55,7 +55,9 @@ class DiscoverySync:
         self._unlock_code = config.commands.unlock_code
         self._topics = topics
         self._send = send
-        self._sent: dict[str, dict[str, str]] = {}  # vehicle -> {topic: payload}
+        # vehicle -> {topic: hash of the payload}: a fleet's configs are megabytes of JSON,
+        # and telling "changed" from "the same" needs only a fingerprint.
+        self._sent: dict[str, dict[str, int]] = {}
         self._keys: dict[str, set[str]] = {}  # vehicle -> entity keys announced
         self._cleaned: set[str] = set()  # vehicles whose leftovers from before were removed
         self._lock = threading.Lock()
@@ -85,7 +87,7 @@ class DiscoverySync:
                 for topic, payload in self._configs(device, state, removed)
             }
             before = self._sent.get(vehicle.name, {})
-            changed = {t: p for t, p in messages.items() if before.get(t) != p}
+            changed = {t: p for t, p in messages.items() if before.get(t) != hash(p)}
             gone = [t for t in before if t not in messages]
             if self._mode == "component":
                 # Component mode deletes an entity with an empty config; this also covers
@@ -95,7 +97,7 @@ class DiscoverySync:
                     for t, _ in discovery.removal(device, self._topics, removed)
                     if t not in gone and t not in messages
                 ]
-            self._sent[vehicle.name] = messages
+            self._sent[vehicle.name] = {t: hash(p) for t, p in messages.items()}
             for topic in gone:
                 self._send(topic, "", True)
             for topic, payload in changed.items():

@@ -34,7 +34,9 @@ class StatePublisher:
         self._topics = topics
         self._attributes = output in ("attribute", "attribute_and_json")
         self._json = output in ("json", "attribute_and_json")
-        self._sent: dict[str, str] = {}
+        # topic -> hash of the payload last sent: a fingerprint tells "changed" apart, and
+        # a fleet's JSON documents need not stay in memory twice.
+        self._sent: dict[str, int] = {}
         # vehicle -> its attribute topics (values and details) that carry a value
         self._vehicle_topics: dict[str, set[str]] = {}
         self._lock = threading.Lock()
@@ -108,9 +110,9 @@ class StatePublisher:
                 self._send(topic, "", True)
                 count += 1
             for topic, payload in messages:
-                if self._sent.get(topic) == payload:
+                if self._sent.get(topic) == hash(payload):
                     continue
-                self._sent[topic] = payload
+                self._sent[topic] = hash(payload)
                 self._send(topic, payload, True)
                 count += 1
         if count:
