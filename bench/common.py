@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from carnet.daemon import wait_until  # noqa: E402
 from carnet.simulator import Simulator, SimulatorOptions  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 from tests.support.mqtt_probe import Probe, Received  # noqa: E402
@@ -147,15 +148,6 @@ def machine() -> str:
                 break
     return (f"{os.cpu_count()} CPU(s), {model}, Python {sys.version.split()[0]}, "
             f"{os.uname().sysname} {os.uname().release}")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 # --------------------------------------------------------------------------- the lab

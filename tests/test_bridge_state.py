@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EV_VIN, GAS_VIN, SimControl
-from tests.support.broker import Broker
+from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe, Received
 
 BASE = "carnet2mqtt"
@@ -44,18 +44,6 @@ def wait_online(probe: Probe, *vehicles: str, timeout: float = 15.0) -> None:
 def is_announced(m: Received) -> bool:
     """A discovery config (the first announcement also clears configs with empty ones)."""
     return m.topic.startswith("homeassistant/") and bool(m.payload)
-
-
-def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Received]:
-    """Everything the broker holds retained under ``topic_filter``, read by a new client."""
-    late = Probe(broker.port, topic_filter, client_id="late-reader")
-    try:
-        # A marker published after subscribing arrives after every retained message.
-        late.publish("test/marker", "x")
-        late.wait_topic("test/marker", timeout=5)
-        return {m.topic: m for m in late.messages if m.retain and m.payload}
-    finally:
-        late.close()
 
 
 def vehicle_topics(snapshot: dict[str, Received], vehicle: str) -> dict[str, str]:
