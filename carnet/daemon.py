@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from carnet import __version__, health, redact, sdnotify
-from carnet.api import CarNetClient, Vehicle
+from carnet.api import CarNetClient
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
@@ -320,10 +320,6 @@ class Bridge:
                 self.dispatcher.handle(message)
             except Exception:  # one bad message must never stop the dispatcher
                 _LOG.exception("handling a message on %s failed", message.topic)
-
-    def vehicle_api(self, name: str) -> Vehicle | None:
-        vehicle = self.vehicles.get(name)
-        return vehicle.api if vehicle else None
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:

@@ -74,18 +74,14 @@ class StatePublisher:
         """Any other retained topic that should only be re-sent when it changed."""
         return self._send_changed([(topic, payload)])
 
-    def forget(self, prefix: str | None = None) -> None:
-        """Forget what was sent (all, or topics under ``prefix``) so it is sent again.
+    def forget(self) -> None:
+        """Forget what was sent, so everything is sent again (after a reconnect).
 
         Which attribute topics each vehicle has is kept: a value that disappears across a
         reconnect is still cleared.
         """
         with self._lock:
-            if prefix is None:
-                self._sent.clear()
-            else:
-                for topic in [t for t in self._sent if t.startswith(prefix)]:
-                    del self._sent[topic]
+            self._sent.clear()
 
     def _send_changed(
         self,

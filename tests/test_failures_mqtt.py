@@ -23,7 +23,6 @@ from tests.conftest import EV_VIN, GAS_VIN, SimControl, config_dict, merge
 from tests.support.broker import Broker, free_port
 from tests.support.failures import (
     BASE,
-    PersistentProbe,
     fast,
     results,
     retained_snapshot,
@@ -99,7 +98,7 @@ def test_commands_accepted_before_a_broker_outage_are_not_lost(
     config = replace(config, mqtt=replace(config.mqtt, port=persistent_broker.port))
     # The unlock waits 3 s for its verification; the horn queues behind min_interval.
     config = fast(config, verify_after=3.0, min_interval=2.0)
-    watcher = PersistentProbe(persistent_broker.port, f"{BASE}/#", client_id="watcher")
+    watcher = Probe(persistent_broker.port, f"{BASE}/#", client_id="watcher", persistent=True)
     try:
         run_bridge(config)
         wait_online(watcher, "egolf", "jetta")

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from carnet.config import Config
 from tests.support.broker import Broker
@@ -89,30 +83,3 @@ def retained_snapshot(broker: Broker, topic_filter: str = "#") -> dict[str, Rece
         return {m.topic: m for m in late.messages if m.retain and m.payload}
     finally:
         late.close()
-
-
-class PersistentProbe(Probe):
-    """A probe whose MQTT 5 session outlives its connection (and a persistent broker's restart).
-
-    Messages published while it is away are queued by the broker and delivered when it is
-    back, so a test cannot miss what the bridge sends right after a broker restart.
-    """
-
-    def __init__(self, port: int, topic_filter: str = "#", client_id: str = "persistent") -> None:
-        self.messages = []
-        self._lock = threading.Condition()
-        self._filter = topic_filter
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
-        )
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self._subscribed = threading.Event()
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.reconnect_delay_set(min_delay=1, max_delay=1)
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = 3600
-        self.client.connect("127.0.0.1", port, clean_start=False, properties=properties)
-        self.client.loop_start()
-        if not self._subscribed.wait(5):
-            raise RuntimeError("probe could not subscribe")

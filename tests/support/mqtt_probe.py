@@ -34,7 +34,10 @@ class Probe:
         topic_filter: str = "#",
         client_id: str = "probe",
         configure: Callable[[paho.Client], None] | None = None,
+        persistent: bool = False,
     ) -> None:
+        """``persistent``: an MQTT 5 session that outlives the connection (and a persistent
+        broker's restart), so messages sent while the probe is away are delivered later."""
         self.messages: list[Received] = []
         self._lock = threading.Condition()
         self._filter = topic_filter
@@ -47,7 +50,13 @@ class Probe:
         self.client.on_subscribe = lambda *args: self._subscribed.set()
         if configure is not None:  # credentials, TLS
             configure(self.client)
-        self.client.connect("127.0.0.1", port)
+        if persistent:
+            self.client.reconnect_delay_set(min_delay=1, max_delay=1)
+            session = Properties(PacketTypes.CONNECT)
+            session.SessionExpiryInterval = 3600
+            self.client.connect("127.0.0.1", port, clean_start=False, properties=session)
+        else:
+            self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         if not self._subscribed.wait(5):
             raise RuntimeError("probe could not subscribe")
