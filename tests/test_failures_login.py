@@ -64,7 +64,7 @@ def test_vendor_login_change(make_config, run_bridge, probe, sim, caplog):
     assert len(errors) == 1, errors
     assert "login" in errors[0] and "changed its login" in errors[0], errors
     assert "token_helper" in errors[0], errors
-    current = info(probe, lambda i: i["accounts"][0]["state"] == "error")
+    current = info(probe, lambda i: i["accounts"] and i["accounts"][0]["state"] == "error")
     account = current["accounts"][0]
     assert "token_helper" in account["error"], account
     assert all(not v["online"] for v in current["vehicles"])
@@ -96,7 +96,8 @@ def test_wrong_password_follows_the_same_schedule(make_config, run_bridge, probe
     }])
     sim.clear_requests()
     run_bridge(fast(config, login_retry=1.0, login_retry_max=2.0))
-    account = info(probe, lambda i: i["accounts"][0]["state"] == "error")["accounts"][0]
+    refused = info(probe, lambda i: i["accounts"] and i["accounts"][0]["state"] == "error")
+    account = refused["accounts"][0]
     assert "password" in account["error"], account
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "password" in errors[0], errors
