@@ -159,8 +159,8 @@ class Client:
         return self.last[topic]
 
     def close(self) -> None:
+        self._client.disconnect()  # wakes the network thread, so loop_stop() returns at once
         self._client.loop_stop()
-        self._client.disconnect()
 
 
 def run_as_printed(command: str, *extra: str) -> str:

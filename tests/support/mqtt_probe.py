@@ -142,5 +142,7 @@ class Probe:
         ).wait_for_publish(5)
 
     def close(self) -> None:
-        self.client.loop_stop()
+        # Disconnecting first wakes the network thread at once; stopping the loop first
+        # leaves it asleep in select() for up to a second.
         self.client.disconnect()
+        self.client.loop_stop()
