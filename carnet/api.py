@@ -13,7 +13,9 @@ Three kinds of request, three policies:
   they go one at a time, at least ``min_interval`` apart and at most
   ``max_per_minute`` in any minute, and after a 429 none is
   sent until ``Retry-After`` has passed. A command is never retried blindly; only a
-  refused token (nothing was executed) leads to one more attempt with fresh tokens.
+  refused token (401: nothing was executed) leads to one more attempt with a new TSP
+  session. A 401 or 403 that stays is that request's :class:`CommandRefused`, never a
+  login problem: only a Bearer token refused on a read, after renewal, is one.
 * The TSP session request carries the PIN: after one refusal it is never sent again
   by this client, because repeated wrong PINs lock the account.
 
@@ -44,6 +46,7 @@ from carnet.errors import (
     AuthError,
     BadRequest,
     CarNetError,
+    CommandRefused,
     LoginChanged,
     PinRefused,
     RateLimited,
@@ -155,7 +158,12 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
     if step == "tsp" and status in (401, 403) and mentions_pin:
         return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
                           "commands are disabled")
-    if status == 401 or (status == 403 and step == "tsp"):
+    if step == "tsp" and status in (401, 403):
+        # One command refused (a secondary user may not unlock, a stale TSP token): the
+        # login is fine, reading and the other commands go on.
+        return CommandRefused(f"Car-Net refused the request to {path} (HTTP {status}){said}",
+                              status, detail)
+    if status == 401:
         return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
                               step="api")
     if status == 403:
@@ -562,14 +570,17 @@ class CarNetClient:
         suffix: str,
         what: str,
         body: dict[str, Any] | None = None,
+        *,
+        read: bool = False,
     ) -> Any:
-        """One ``/mps/`` request; returns the decoded JSON body."""
+        """One ``/mps/`` request; returns the decoded JSON body. ``read``: it changes
+        nothing in the car, so a refusal may be tried once more."""
         self._require_commands()
         url = f"{self._base}/mps/v1/vehicles/{vehicle.tsp_account_num}/{suffix}"
         with self._tsp_lock:
             self._check_rate_block()
             try:
-                return self._tsp_locked(vehicle, method, url, what, body or {})
+                return self._tsp_locked(vehicle, method, url, what, body or {}, read)
             except PinRefused:
                 self._disable_commands()
                 raise
@@ -582,9 +593,16 @@ class CarNetClient:
                 raise
 
     def _tsp_locked(self, vehicle: Vehicle, method: str, url: str, what: str,
-                    body: dict[str, Any]) -> Any:
-        """The request with its tokens; one renewal when a token is refused, no other retry."""
+                    body: dict[str, Any], read: bool) -> Any:
+        """The request with its tokens, and at most one more attempt.
+
+        A refused Bearer token on the session request is renewed once. A 401 on the
+        request itself (a stale TSP token: nothing was executed), or a 401/403 on a
+        read, is tried once more with a new TSP session. A 403 on a command is final:
+        the vendor received it and said no, and sending it again could act twice.
+        """
         user_id, vw_id = self._profile()
+        session_renewed = False
         retried = False
         while True:
             # Wait for the account's turn first: the wait can be long, and tokens taken
@@ -592,9 +610,9 @@ class CarNetClient:
             self._wait_turn()
             tokens = self._current_tokens()
             try:
-                tsp_token = self._tsp_token(vehicle, tokens, user_id, retried)
+                tsp_token = self._tsp_token(vehicle, tokens, user_id, session_renewed)
             except _TokenRejected:
-                retried = True
+                session_renewed = True
                 _LOG.info("Car-Net refused the token for the TSP session; renewing it")
                 self._renew(tokens)
                 continue
@@ -610,14 +628,15 @@ class CarNetClient:
             try:
                 response = self._http(self._session, method, url, step="tsp",
                                       data=json.dumps(payload), headers=headers)
-            except _TokenRejected:
-                # Refused before anything was executed: renew both tokens, once.
-                self._tsp_tokens.pop(vehicle.vehicle_id, None)
-                if retried:
-                    raise
+            except CommandRefused as exc:
+                if retried or (exc.status == 403 and not read):
+                    said = f": {exc.detail}" if exc.detail else ""
+                    raise CommandRefused(f"Car-Net refused {what} (HTTP {exc.status}{said})",
+                                         exc.status, exc.detail) from None
                 retried = True
-                _LOG.info("Car-Net refused the token for %s; renewing it", what)
-                self._renew(tokens)
+                self._tsp_tokens.pop(vehicle.vehicle_id, None)
+                _LOG.info("Car-Net refused %s (HTTP %d); trying once more with a new TSP "
+                          "session", what, exc.status)
                 continue
             return _json(response, what)
 
@@ -638,7 +657,8 @@ class CarNetClient:
 
     def climate_details(self, vehicle: Vehicle) -> dict[str, Any]:
         """The ``data`` of ``PUT .../status/climate/details`` (a TSP request)."""
-        answer = self._tsp(vehicle, "PUT", "status/climate/details", "the climate details request")
+        answer = self._tsp(vehicle, "PUT", "status/climate/details", "the climate details request",
+                           read=True)
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict):
             raise VendorUnavailable("Car-Net answered the climate details request without data")

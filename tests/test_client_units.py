@@ -30,6 +30,7 @@ from carnet.config import AccountConfig, VendorConfig
 from carnet.errors import (
     AuthError,
     BadRequest,
+    CommandRefused,
     LoginChanged,
     PinRefused,
     RateLimited,
@@ -242,6 +243,12 @@ def test_error_mapping_is_typed() -> None:
     assert isinstance(bearer, AuthError)
     locked = error_for_response(_response(403, '{"error":{"code":"PIN_LOCKED"}}'), "tsp")
     assert isinstance(locked, PinRefused)
+    for status in (401, 403):  # one refused command or TSP request, not a refused login
+        refused = error_for_response(
+            _response(status, '{"error":{"code":"FORBIDDEN","message":"secondary user"}}'),
+            "tsp")
+        assert isinstance(refused, CommandRefused) and not isinstance(refused, AuthError)
+        assert refused.status == status and refused.detail == "FORBIDDEN: secondary user"
     bad = error_for_response(
         _response(400, json.dumps({"error": {"errorCode": "INVALID_VALUE",
                                              "description": "max_charge_current"}})), "tsp")

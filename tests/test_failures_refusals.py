@@ -1,0 +1,98 @@
+"""The vendor refuses one thing: a command, a wake-up, a token. Nothing else stops.
+
+Staged with the simulator's ``answer`` and ``slow`` faults, against a real mosquitto.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from tests.support.failures import BASE, fast, results, wait_online, wait_results
+
+REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
+DOORS = "/status/exterior/doors$"
+
+
+def requests_to(sim, path_end: str, method: str | None = None) -> list[dict]:
+    return [r for r in sim.requests(method=method) if r["path"].endswith(path_end)]
+
+
+def password_posts(sim) -> list[float]:
+    """When the password was sent: one per full login attempt."""
+    return [r["time"] for r in sim.requests("/login/authenticate", method="POST")]
+
+
+def went_offline(probe) -> list[str]:
+    return [m.topic for m in list(probe.messages)
+            if m.topic.endswith("/availability") and m.text == "offline"]
+
+
+def login_errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.ERROR and "login" in r.getMessage()]
+
+
+def result_of(probe, vehicle: str, attribute: str, payload: str) -> dict:
+    before = len([r for r in results(probe, vehicle) if r["attribute"] == attribute])
+    probe.publish(f"{BASE}/{vehicle}/{attribute}/set", payload)
+    found = wait_results(probe, vehicle, lambda r: r["attribute"] == attribute,
+                         count=before + 1, timeout=15)
+    return found[-1]
+
+
+def assert_the_account_goes_on(bridge, probe, sim, caplog) -> None:
+    """Reading, the other vehicle and the other commands work; no login was needed."""
+    assert result_of(probe, "egolf", "horn_lights", "LIGHTS")["status"] == "ok"
+    assert result_of(probe, "jetta", "horn_lights", "LIGHTS")["status"] == "ok"
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    body = json.loads(probe.wait_topic(f"{BASE}/bridge/response/poll").text)
+    assert body["data"]["vehicles"] == {"egolf": {"online": True}, "jetta": {"online": True}}
+    assert went_offline(probe) == []
+    assert login_errors(caplog) == []
+    account = bridge.accounts[0]
+    assert account.login_failures == 0 and account.error is None
+    assert password_posts(sim) == [] and sim.requests("/oidc/v1/token") == []
+
+
+def test_a_403_on_one_command_ends_it_and_nothing_else(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    sim.fault(kind="answer", path=DOORS, method="PUT", status=403, body=REFUSAL)
+    sim.clear_requests()
+    probe.clear()
+
+    refused = result_of(probe, "egolf", "lock", "UNLOCK")
+    assert refused["status"] == "error", refused
+    assert "secondary user may not unlock" in refused["detail"], refused
+    assert "403" in refused["detail"] and "unlock command" in refused["detail"], refused
+    # The vendor received it and said no: it is never sent a second time.
+    assert len(requests_to(sim, "/status/exterior/doors")) == 1
+    assert_the_account_goes_on(bridge, probe, sim, caplog)
+
+
+def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    refusal = {"error": {"code": "UNAUTHORIZED", "message": "not allowed for this user"}}
+    sim.fault(kind="answer", path=DOORS, method="PUT", status=401, body=refusal)
+    sim.clear_requests()
+    probe.clear()
+
+    refused = result_of(probe, "egolf", "lock", "LOCK")
+    assert refused["status"] == "error", refused
+    assert "not allowed for this user" in refused["detail"], refused
+    # A 401 means nothing was executed: one more try, after a new TSP session, no more.
+    doors = requests_to(sim, "/status/exterior/doors")
+    sessions = requests_to(sim, "/session", method="POST")
+    assert len(doors) == 2, doors
+    assert sessions and sessions[-1]["time"] < doors[-1]["time"], sessions
+    sim.clear_faults()
+    assert result_of(probe, "egolf", "lock", "LOCK")["status"] == "ok"
+    assert_the_account_goes_on(bridge, probe, sim, caplog)
