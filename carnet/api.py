@@ -643,6 +643,10 @@ class CarNetClient:
     def _command(self, vehicle: Vehicle, method: str, suffix: str, what: str,
                  body: dict[str, Any]) -> None:
         answer = self._tsp(vehicle, method, suffix, what, body)
+        refusal = _refusal(answer)
+        if refusal:
+            # A 200 that says no: the vendor did not take the command.
+            raise CommandRefused(f"Car-Net refused {what} ({refusal})", 200, refusal)
         data = None
         if isinstance(answer, dict):
             data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get(
@@ -650,9 +654,6 @@ class CarNetClient:
         if not isinstance(data, dict):
             _LOG.warning("Car-Net answered %s without a data object", what)
             return
-        result = data.get("result", 0)
-        if result not in (0, "0", None):
-            _LOG.warning("Car-Net answered %s with result %s", what, result)
         _LOG.debug("Car-Net accepted %s (%s)", what, data.get("command"))
 
     def climate_details(self, vehicle: Vehicle) -> dict[str, Any]:
@@ -707,6 +708,24 @@ class CarNetClient:
     def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> None:
         self._command(vehicle, "PUT", "settings/unplugged_climate_control",
                       "the unplugged climate setting", {"enabled": bool(enabled)})
+
+
+def _refusal(answer: Any) -> str:
+    """Why a 200 answer to a command says no: an ``error`` object or a non-zero
+    ``result`` (masked, short); empty when the command was taken."""
+    if not isinstance(answer, dict):
+        return ""
+    error = answer.get("error")
+    if error not in (None, "", {}, []):
+        return redact.redact(_pick_message({"error": error})[:200]) or "error"
+    data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get("value")
+    if not isinstance(data, dict):
+        return ""
+    result = data.get("result", 0)
+    if result in (0, "0", None):
+        return ""
+    said = _pick_message({key: value for key, value in data.items() if key != "result"})
+    return redact.redact(f"result {result}" + (f": {said}" if said else ""))[:200]
 
 
 def _vehicle(entry: Any) -> Vehicle | None:

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from carnet import redact
-from carnet.api import error_for_response, parse_retry_after
+from carnet.api import _refusal, error_for_response, parse_retry_after
 from carnet.auth import (
     Authenticator,
     _template_model,
@@ -429,3 +429,14 @@ def test_a_car_refusing_wakeups_is_not_the_accounts_rate_limit() -> None:
     assert isinstance(error, WakeupsUsedUp) and not isinstance(error, RateLimited)
     plain = error_for_response(_response(429, "{}", {"Retry-After": "30"}), "tsp")
     assert isinstance(plain, RateLimited) and plain.retry_after == 30
+
+
+def test_a_command_answer_that_says_no() -> None:
+    for taken in ({"data": {"result": 0}}, {"data": {"result": "0", "command": "lock"}},
+                  {"value": {}}, {"error": None}, [], None):
+        assert _refusal(taken) == "", taken
+    assert _refusal({"data": {"result": 1}}) == "result 1"
+    assert _refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
+        "result 2: vehicle offline")
+    assert _refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
+    assert _refusal({"error": "busy", "data": {"result": 0}}) == "busy"

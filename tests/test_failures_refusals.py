@@ -96,3 +96,30 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     sim.clear_faults()
     assert result_of(probe, "egolf", "lock", "LOCK")["status"] == "ok"
     assert_the_account_goes_on(bridge, probe, sim, caplog)
+
+
+def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    horn = "/status/exterior/horn_and_lights$"
+    sim.clear_requests()
+    probe.clear()
+
+    sim.fault(kind="answer", path=horn, body={"data": {"result": 1}})
+    said_no = result_of(probe, "egolf", "horn_lights", "LIGHTS")
+    assert said_no["status"] == "error", said_no
+    assert "result 1" in said_no["detail"], said_no
+
+    body = {"error": {"code": "VEHICLE_ASLEEP", "message": "the car does not answer"}}
+    sim.fault(kind="answer", path=DOORS, body=body)
+    said_no = result_of(probe, "egolf", "lock", "LOCK")
+    assert said_no["status"] == "error", said_no
+    assert "VEHICLE_ASLEEP: the car does not answer" in said_no["detail"], said_no
+    assert len(requests_to(sim, "/status/exterior/doors")) == 1  # said no: not sent again
+
+    sim.clear_faults()
+    sim.clear_requests()
+    assert_the_account_goes_on(bridge, probe, sim, caplog)
