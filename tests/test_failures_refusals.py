@@ -123,3 +123,25 @@ def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
     sim.clear_faults()
     sim.clear_requests()
     assert_the_account_goes_on(bridge, probe, sim, caplog)
+
+
+def test_a_refused_wake_up_costs_no_wake(make_config, run_bridge, probe, sim, caplog):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(polling={"wakeups_per_day": 2},
+                                         commands={"max_per_minute": 60})))
+    wait_online(probe, "egolf", "jetta")
+    sim.fault(kind="answer", path="/status/fresh$", method="PUT", status=429,
+              headers={"Retry-After": "1"}, times=1)
+    sim.clear_requests()
+    probe.clear()
+
+    # A 429, waited out, then accepted: one wake-up.
+    assert result_of(probe, "egolf", "refresh", "PRESS")["status"] == "ok"
+    fresh = requests_to(sim, "/status/fresh")
+    assert [r["status"] for r in fresh] == [429, 200], fresh
+    assert len(bridge.vehicles["egolf"].wakeups) == 1
+    # So the day's second wake-up is still there, and only the third is refused.
+    assert result_of(probe, "egolf", "refresh", "PRESS")["status"] == "ok"
+    third = result_of(probe, "egolf", "refresh", "PRESS")
+    assert third["status"] == "rejected" and "wakeups_per_day" in third["detail"], third
+    assert len(requests_to(sim, "/status/fresh")) == 3
