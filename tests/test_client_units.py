@@ -37,7 +37,7 @@ from carnet.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.tokens import TokenSet, TokenStore
+from carnet.tokens import TokenSet, TokenStore, sendable
 
 
 def _response(status: int, body: str = "", headers: dict[str, str] | None = None,
@@ -440,3 +440,16 @@ def test_a_command_answer_that_says_no() -> None:
         "result 2: vehicle offline")
     assert _refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
     assert _refusal({"error": "busy", "data": {"result": 0}}) == "busy"
+
+
+def test_tokens_that_cannot_go_into_a_header_are_not_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert sendable("eyJhbGciOi.J9-_~") and not sendable("")
+    for bad in ("abc\r\ndef", "abc\ndef", "two words", "t\x00", "tök"):
+        assert not sendable(bad), bad
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "client", "https://api", _tokens(access_token="abc\r\nX-Injected: 1"))
+    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+        assert store.load("a@b.c", "client", "https://api") is None
+    assert "invalid access token" in caplog.text and "X-Injected" not in caplog.text

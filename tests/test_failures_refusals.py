@@ -145,3 +145,36 @@ def test_a_refused_wake_up_costs_no_wake(make_config, run_bridge, probe, sim, ca
     third = result_of(probe, "egolf", "refresh", "PRESS")
     assert third["status"] == "rejected" and "wakeups_per_day" in third["detail"], third
     assert len(requests_to(sim, "/status/fresh")) == 3
+
+
+BAD_TOKEN = "crlf-token-7f3a\r\nX-Injected: 1"
+
+
+def test_a_token_with_a_line_break_is_discarded_and_the_login_done_again(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    bridge = run_bridge(fast(make_config(), login_retry=1.0, login_retry_max=2.0))
+    wait_online(probe, "egolf", "jetta")
+    bad = {"access_token": BAD_TOKEN, "id_token": "id-ok", "refresh_token": "refresh-ok",
+           "expires_in": 1800}
+    # The refresh and the login after it get the bad token; the next login a good one.
+    sim.fault(kind="answer", path="^/oidc/v1/token$", method="POST", body=bad, times=2)
+    sim.expire_tokens()
+    sim.clear_requests()
+    probe.clear()
+    caplog.clear()
+
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline")
+    wait_online(probe, "egolf", "jetta", timeout=10)
+    attempts = password_posts(sim)
+    assert len(attempts) == 2, attempts
+    assert 0.9 <= attempts[1] - attempts[0] <= 3.0, attempts  # the back-off, then again
+    account = bridge.accounts[0]
+    assert account.login_failures == 0 and account.error is None
+    assert "cannot be sent in an HTTP header" in caplog.text
+    assert "unavailable" not in caplog.text.lower()
+    assert "crlf-token-7f3a" not in caplog.text
+    # Refused only while the expired token was in use; never a vendor failure.
+    assert {r["status"] for r in sim.requests("/rvs/")} <= {200, 401}
