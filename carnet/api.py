@@ -20,7 +20,8 @@ Three kinds of request, three policies:
   by this client, because repeated wrong PINs lock the account.
 
 One client is shared by a poller thread and an executor thread: token acquisition is
-serialised by a lock, and TSP requests by another.
+serialised by a lock, and TSP requests by another. A login is never run twice for one
+need: a thread that waited for a login that was refused gets that refusal.
 """
 
 from __future__ import annotations
@@ -315,6 +316,10 @@ class CarNetClient:
         self._app_uuid = str(uuid.uuid4())
 
         self._token_lock = threading.RLock()
+        # The last login's refusal and when it came: until login_retry has passed, whoever
+        # else needs tokens gets this outcome instead of logging in again.
+        self._refusal: AuthError | None = None
+        self._refused_at = 0.0
         self._tokens: TokenSet | None = store.load(account.email, vendor.client_id, vendor.api_base)
         if self._tokens is not None:
             for secret in (self._tokens.access_token, self._tokens.id_token,
@@ -368,6 +373,7 @@ class CarNetClient:
             return self._refresh_or_login(current)
 
     def _refresh_or_login(self, tokens: TokenSet) -> TokenSet:
+        self._raise_recent_refusal()
         if not tokens.refresh_expired():
             try:
                 fresh = self._auth.refresh(tokens)
@@ -380,9 +386,26 @@ class CarNetClient:
         return self._login()
 
     def _login(self) -> TokenSet:
-        tokens = self._auth.login()
+        """A full login (token lock held, so one at a time).
+
+        The poller's back-off decides when the next login goes; a request that was
+        already on its way when a login was refused (the reader's, the command
+        worker's) gets that refusal, the same exception, so it is counted once.
+        """
+        self._raise_recent_refusal()
+        try:
+            tokens = self._auth.login()
+        except AuthError as exc:
+            self._refusal, self._refused_at = exc, time.monotonic()
+            raise
+        self._refusal = None
         self._keep(tokens)
         return tokens
+
+    def _raise_recent_refusal(self) -> None:
+        refusal = self._refusal
+        if refusal is not None and time.monotonic() - self._refused_at < self._vendor.login_retry:
+            raise refusal
 
     def _keep(self, tokens: TokenSet) -> None:
         self._tokens = tokens

@@ -139,4 +139,5 @@ class AccountRuntime:
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0
     login_retry_at: float = 0.0  # monotonic time before which no login is tried
+    counted_refusal: Exception | None = None  # the refused login the back-off last counted
     enrolled: bool = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
+from carnet.daemon import wait_until
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
@@ -178,3 +179,42 @@ def test_a_token_with_a_line_break_is_discarded_and_the_login_done_again(
     assert "crlf-token-7f3a" not in caplog.text
     # Refused only while the expired token was in use; never a vendor failure.
     assert {r["status"] for r in sim.requests("/rvs/")} <= {200, 401}
+
+
+def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    login_retry = 3.0
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}),
+                             login_retry=login_retry, login_retry_max=login_retry))
+    wait_online(probe, "egolf", "jetta")
+    # A login change and a slow token endpoint: each login takes a while and fails.
+    sim.fault(kind="login_change", require_field="play_integrity_token")
+    sim.fault(kind="slow", path="^/oidc/v1/token$", seconds=1.0)
+    sim.expire_tokens()
+    sim.clear_requests()
+    probe.clear()
+
+    # The reader and the command worker need new tokens at the same moment.
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    refused = wait_results(probe, "egolf", lambda r: r["attribute"] == "lock", timeout=15)
+    assert refused[0]["status"] == "error" and "login" in refused[0]["detail"], refused
+    account = bridge.accounts[0]
+    assert wait_until(lambda: account.login_failures >= 1, 10)
+    first_round = password_posts(sim)
+    assert len(first_round) == 1, first_round  # one login, whose refusal both got
+    assert account.login_failures == 1  # the back-off advanced once
+    assert len(login_errors(caplog)) == 1, login_errors(caplog)
+
+    # The next login waits for the back-off step, and is again the only one.
+    assert wait_until(lambda: len(password_posts(sim)) >= 2, login_retry + 6, step=0.1)
+    attempts = password_posts(sim)
+    assert attempts[1] - attempts[0] >= login_retry - 0.2, attempts
+    assert wait_until(lambda: account.login_failures == 2, 5)
+    assert len(password_posts(sim)) == 2
+
+    sim.clear_faults()
+    wait_online(probe, "egolf", "jetta", timeout=login_retry + 6)
+    assert account.login_failures == 0
