@@ -362,13 +362,14 @@ class CarNetClient:
                 return self._refresh_or_login(tokens)
             return tokens
 
-    def _renew(self, rejected: TokenSet) -> TokenSet:
-        """After the API refused ``rejected``: renew, unless another thread already did."""
+    def _renew(self, rejected: TokenSet, *, login: bool = False) -> TokenSet:
+        """After the API refused ``rejected``: renew (with ``login``, by a full login, not
+        a refresh), unless another thread already did."""
         with self._token_lock:
             current = self._tokens
             if current is not None and current.access_token != rejected.access_token:
                 return current
-            if current is None:
+            if current is None or login:
                 return self._login()
             return self._refresh_or_login(current)
 
@@ -425,7 +426,10 @@ class CarNetClient:
     def _read(self, path: str, what: str, *, with_id_token: bool = False) -> dict[str, Any]:
         url = self._base + path
         started = time.monotonic()
+        # A refused token is renewed by a refresh, and if the refreshed one is refused
+        # too, by a full login; only a token from a fresh login refused is a login problem.
         renewed = False
+        logged_in = False
         tries = 0
         while True:
             tokens = self._current_tokens()
@@ -436,12 +440,19 @@ class CarNetClient:
                                       headers=self._bearer(tokens))
                 return _data(response, what)
             except _TokenRejected:
-                if renewed:
+                if logged_in:
                     raise
-                renewed = True
                 tries -= 1
-                _LOG.info("Car-Net refused the access token for %s; renewing it", what)
-                self._renew(tokens)
+                if not renewed:
+                    renewed = True
+                    _LOG.info("Car-Net refused the access token for %s; renewing it", what)
+                    # A refresh replays the verifier; a login makes a new one.
+                    logged_in = self._renew(tokens).code_verifier != tokens.code_verifier
+                else:
+                    _LOG.info("Car-Net refused the renewed access token for %s; logging in "
+                              "again", what)
+                    self._renew(tokens, login=True)
+                    logged_in = True
             except VendorUnavailable as exc:
                 if tries >= self.READ_TRIES:
                     raise

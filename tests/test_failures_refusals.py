@@ -218,3 +218,26 @@ def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
     sim.clear_faults()
     wait_online(probe, "egolf", "jetta", timeout=login_retry + 6)
     assert account.login_failures == 0
+
+
+def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    sim.fault(kind="answer", path="^/rvs/", status=401,
+              body={"error": {"code": "UNAUTHORIZED", "message": "token refused"}},
+              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    sim.clear_requests()
+    probe.clear()
+
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline")
+    account = bridge.accounts[0]
+    assert wait_until(lambda: account.login_failures == 1, 5)
+    grants = [r for r in sim.requests("/oidc/v1/token", method="POST") if r["status"] == 200]
+    assert len(grants) == 2, grants  # the refresh, then the fresh login
+    assert len(password_posts(sim)) == 1
+    assert len(sim.requests("/rvs/")) == 3  # refused, refreshed and refused, logged in and refused
+    assert len(login_errors(caplog)) == 1
