@@ -316,8 +316,8 @@ class CarNetClient:
         self._app_uuid = str(uuid.uuid4())
 
         self._token_lock = threading.RLock()
-        # The last login's refusal and when it came: until login_retry has passed, whoever
-        # else needs tokens gets this outcome instead of logging in again.
+        # The last login's refusal and when it came: for a moment, whoever else needs
+        # tokens gets this outcome instead of logging in again.
         self._refusal: AuthError | None = None
         self._refused_at = 0.0
         self._tokens: TokenSet | None = store.load(account.email, vendor.client_id, vendor.api_base)
@@ -404,8 +404,11 @@ class CarNetClient:
         return tokens
 
     def _raise_recent_refusal(self) -> None:
+        # Half the shortest back-off step: long enough for the requests that waited for
+        # the login, never so long that the poller's next attempt meets the old refusal.
         refusal = self._refusal
-        if refusal is not None and time.monotonic() - self._refused_at < self._vendor.login_retry:
+        window = self._vendor.login_retry / 2
+        if refusal is not None and time.monotonic() - self._refused_at < window:
             raise refusal
 
     def _keep(self, tokens: TokenSet) -> None:

@@ -134,10 +134,11 @@ class Poller:
     def login_refused(self, account: AccountRuntime, exc: AuthError) -> float | None:
         """Block the account's logins for the next back-off step; returns the wait.
 
-        None when ``exc`` was already counted: the reader and the command worker can both
-        meet the same refused login, which advances the back-off once.
+        None when ``exc`` was already counted and its back-off step still runs (so the
+        next attempt is already due): the reader and the command worker can both meet
+        the same refused login, which advances the back-off once.
         """
-        if exc is account.counted_refusal:
+        if exc is account.counted_refusal and self.login_blocked(account):
             return None
         account.counted_refusal = exc
         vendor = self._config.carnet
