@@ -7,15 +7,15 @@ so callers decide from the type what to do.
 Three kinds of request, three policies:
 
 * Bearer reads (enrollment, status, health) are idempotent: retried with a short
-  back-off when the vendor is unavailable, and once after renewing the tokens when
-  the access token is refused.
+  back-off when the vendor is unavailable; a refused access token is renewed by a
+  refresh, then if need be by a fresh login, before it counts as a login problem.
 * TSP requests (every ``/mps/`` endpoint) are rate-limited by the vendor per account:
   they go one at a time, at least ``min_interval`` apart and at most
   ``max_per_minute`` in any minute, and after a 429 none is
   sent until ``Retry-After`` has passed. A command is never retried blindly; only a
   refused token (401: nothing was executed) leads to one more attempt with a new TSP
   session. A 401 or 403 that stays is that request's :class:`CommandRefused`, never a
-  login problem: only a Bearer token refused on a read, after renewal, is one.
+  login problem.
 * The TSP session request carries the PIN: after one refusal it is never sent again
   by this client, because repeated wrong PINs lock the account.
 
