@@ -1,4 +1,5 @@
-"""Outage and hang faults, the request log, accounts (fleet, YAML), start/stop and the CLI."""
+"""Outage, hang, answer and slow faults, the request log, accounts (fleet, YAML), start/stop and
+the CLI."""
 
 from __future__ import annotations
 
