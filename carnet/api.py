@@ -7,18 +7,21 @@ so callers decide from the type what to do.
 Three kinds of request, three policies:
 
 * Bearer reads (enrollment, status, health) are idempotent: retried with a short
-  back-off when the vendor is unavailable, and once after renewing the tokens when
-  the access token is refused.
+  back-off when the vendor is unavailable; a refused access token is renewed by a
+  refresh, then if need be by a fresh login, before it counts as a login problem.
 * TSP requests (every ``/mps/`` endpoint) are rate-limited by the vendor per account:
   they go one at a time, at least ``min_interval`` apart and at most
   ``max_per_minute`` in any minute, and after a 429 none is
   sent until ``Retry-After`` has passed. A command is never retried blindly; only a
-  refused token (nothing was executed) leads to one more attempt with fresh tokens.
+  refused token (401: nothing was executed) leads to one more attempt with a new TSP
+  session. A 401 or 403 that stays is that request's :class:`CommandRefused`, never a
+  login problem.
 * The TSP session request carries the PIN: after one refusal it is never sent again
   by this client, because repeated wrong PINs lock the account.
 
 One client is shared by a poller thread and an executor thread: token acquisition is
-serialised by a lock, and TSP requests by another.
+serialised by a lock, and TSP requests by another. A login is never run twice for one
+need: a thread that waited for a login that was refused gets that refusal.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from carnet.errors import (
     AuthError,
     BadRequest,
     CarNetError,
+    CommandRefused,
     LoginChanged,
     PinRefused,
     RateLimited,
@@ -155,7 +159,12 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
     if step == "tsp" and status in (401, 403) and mentions_pin:
         return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
                           "commands are disabled")
-    if status == 401 or (status == 403 and step == "tsp"):
+    if step == "tsp" and status in (401, 403):
+        # One command refused (a secondary user may not unlock, a stale TSP token): the
+        # login is fine, reading and the other commands go on.
+        return CommandRefused(f"Car-Net refused the request to {path} (HTTP {status}){said}",
+                              status, detail)
+    if status == 401:
         return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
                               step="api")
     if status == 403:
@@ -307,6 +316,10 @@ class CarNetClient:
         self._app_uuid = str(uuid.uuid4())
 
         self._token_lock = threading.RLock()
+        # The last login's refusal and when it came: for a moment, whoever else needs
+        # tokens gets this outcome instead of logging in again.
+        self._refusal: AuthError | None = None
+        self._refused_at = 0.0
         self._tokens: TokenSet | None = store.load(account.email, vendor.client_id, vendor.api_base)
         if self._tokens is not None:
             for secret in (self._tokens.access_token, self._tokens.id_token,
@@ -349,17 +362,19 @@ class CarNetClient:
                 return self._refresh_or_login(tokens)
             return tokens
 
-    def _renew(self, rejected: TokenSet) -> TokenSet:
-        """After the API refused ``rejected``: renew, unless another thread already did."""
+    def _renew(self, rejected: TokenSet, *, login: bool = False) -> TokenSet:
+        """After the API refused ``rejected``: renew (with ``login``, by a full login, not
+        a refresh), unless another thread already did."""
         with self._token_lock:
             current = self._tokens
             if current is not None and current.access_token != rejected.access_token:
                 return current
-            if current is None:
+            if current is None or login:
                 return self._login()
             return self._refresh_or_login(current)
 
     def _refresh_or_login(self, tokens: TokenSet) -> TokenSet:
+        self._raise_recent_refusal()
         if not tokens.refresh_expired():
             try:
                 fresh = self._auth.refresh(tokens)
@@ -372,9 +387,29 @@ class CarNetClient:
         return self._login()
 
     def _login(self) -> TokenSet:
-        tokens = self._auth.login()
+        """A full login (token lock held, so one at a time).
+
+        The poller's back-off decides when the next login goes; a request that was
+        already on its way when a login was refused (the reader's, the command
+        worker's) gets that refusal, the same exception, so it is counted once.
+        """
+        self._raise_recent_refusal()
+        try:
+            tokens = self._auth.login()
+        except AuthError as exc:
+            self._refusal, self._refused_at = exc, time.monotonic()
+            raise
+        self._refusal = None
         self._keep(tokens)
         return tokens
+
+    def _raise_recent_refusal(self) -> None:
+        # Half the shortest back-off step: long enough for the requests that waited for
+        # the login, never so long that the poller's next attempt meets the old refusal.
+        refusal = self._refusal
+        window = self._vendor.login_retry / 2
+        if refusal is not None and time.monotonic() - self._refused_at < window:
+            raise refusal
 
     def _keep(self, tokens: TokenSet) -> None:
         self._tokens = tokens
@@ -394,7 +429,10 @@ class CarNetClient:
     def _read(self, path: str, what: str, *, with_id_token: bool = False) -> dict[str, Any]:
         url = self._base + path
         started = time.monotonic()
+        # A refused token is renewed by a refresh, and if the refreshed one is refused
+        # too, by a full login; only a token from a fresh login refused is a login problem.
         renewed = False
+        logged_in = False
         tries = 0
         while True:
             tokens = self._current_tokens()
@@ -405,12 +443,19 @@ class CarNetClient:
                                       headers=self._bearer(tokens))
                 return _data(response, what)
             except _TokenRejected:
-                if renewed:
+                if logged_in:
                     raise
-                renewed = True
                 tries -= 1
-                _LOG.info("Car-Net refused the access token for %s; renewing it", what)
-                self._renew(tokens)
+                if not renewed:
+                    renewed = True
+                    _LOG.info("Car-Net refused the access token for %s; renewing it", what)
+                    # A refresh replays the verifier; a login makes a new one.
+                    logged_in = self._renew(tokens).code_verifier != tokens.code_verifier
+                else:
+                    _LOG.info("Car-Net refused the renewed access token for %s; logging in "
+                              "again", what)
+                    self._renew(tokens, login=True)
+                    logged_in = True
             except VendorUnavailable as exc:
                 if tries >= self.READ_TRIES:
                     raise
@@ -562,14 +607,17 @@ class CarNetClient:
         suffix: str,
         what: str,
         body: dict[str, Any] | None = None,
+        *,
+        read: bool = False,
     ) -> Any:
-        """One ``/mps/`` request; returns the decoded JSON body."""
+        """One ``/mps/`` request; returns the decoded JSON body. ``read``: it changes
+        nothing in the car, so a refusal may be tried once more."""
         self._require_commands()
         url = f"{self._base}/mps/v1/vehicles/{vehicle.tsp_account_num}/{suffix}"
         with self._tsp_lock:
             self._check_rate_block()
             try:
-                return self._tsp_locked(vehicle, method, url, what, body or {})
+                return self._tsp_locked(vehicle, method, url, what, body or {}, read)
             except PinRefused:
                 self._disable_commands()
                 raise
@@ -582,9 +630,16 @@ class CarNetClient:
                 raise
 
     def _tsp_locked(self, vehicle: Vehicle, method: str, url: str, what: str,
-                    body: dict[str, Any]) -> Any:
-        """The request with its tokens; one renewal when a token is refused, no other retry."""
+                    body: dict[str, Any], read: bool) -> Any:
+        """The request with its tokens, and at most one more attempt.
+
+        A refused Bearer token on the session request is renewed once. A 401 on the
+        request itself (a stale TSP token: nothing was executed), or a 401/403 on a
+        read, is tried once more with a new TSP session. A 403 on a command is final:
+        the vendor received it and said no, and sending it again could act twice.
+        """
         user_id, vw_id = self._profile()
+        session_renewed = False
         retried = False
         while True:
             # Wait for the account's turn first: the wait can be long, and tokens taken
@@ -592,9 +647,9 @@ class CarNetClient:
             self._wait_turn()
             tokens = self._current_tokens()
             try:
-                tsp_token = self._tsp_token(vehicle, tokens, user_id, retried)
+                tsp_token = self._tsp_token(vehicle, tokens, user_id, session_renewed)
             except _TokenRejected:
-                retried = True
+                session_renewed = True
                 _LOG.info("Car-Net refused the token for the TSP session; renewing it")
                 self._renew(tokens)
                 continue
@@ -610,20 +665,25 @@ class CarNetClient:
             try:
                 response = self._http(self._session, method, url, step="tsp",
                                       data=json.dumps(payload), headers=headers)
-            except _TokenRejected:
-                # Refused before anything was executed: renew both tokens, once.
-                self._tsp_tokens.pop(vehicle.vehicle_id, None)
-                if retried:
-                    raise
+            except CommandRefused as exc:
+                if retried or (exc.status == 403 and not read):
+                    said = f": {exc.detail}" if exc.detail else ""
+                    raise CommandRefused(f"Car-Net refused {what} (HTTP {exc.status}{said})",
+                                         exc.status, exc.detail) from None
                 retried = True
-                _LOG.info("Car-Net refused the token for %s; renewing it", what)
-                self._renew(tokens)
+                self._tsp_tokens.pop(vehicle.vehicle_id, None)
+                _LOG.info("Car-Net refused %s (HTTP %d); trying once more with a new TSP "
+                          "session", what, exc.status)
                 continue
             return _json(response, what)
 
     def _command(self, vehicle: Vehicle, method: str, suffix: str, what: str,
                  body: dict[str, Any]) -> None:
         answer = self._tsp(vehicle, method, suffix, what, body)
+        refusal = _refusal(answer)
+        if refusal:
+            # A 200 that says no: the vendor did not take the command.
+            raise CommandRefused(f"Car-Net refused {what} ({refusal})", 200, refusal)
         data = None
         if isinstance(answer, dict):
             data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get(
@@ -631,14 +691,12 @@ class CarNetClient:
         if not isinstance(data, dict):
             _LOG.warning("Car-Net answered %s without a data object", what)
             return
-        result = data.get("result", 0)
-        if result not in (0, "0", None):
-            _LOG.warning("Car-Net answered %s with result %s", what, result)
         _LOG.debug("Car-Net accepted %s (%s)", what, data.get("command"))
 
     def climate_details(self, vehicle: Vehicle) -> dict[str, Any]:
         """The ``data`` of ``PUT .../status/climate/details`` (a TSP request)."""
-        answer = self._tsp(vehicle, "PUT", "status/climate/details", "the climate details request")
+        answer = self._tsp(vehicle, "PUT", "status/climate/details", "the climate details request",
+                           read=True)
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict):
             raise VendorUnavailable("Car-Net answered the climate details request without data")
@@ -687,6 +745,24 @@ class CarNetClient:
     def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> None:
         self._command(vehicle, "PUT", "settings/unplugged_climate_control",
                       "the unplugged climate setting", {"enabled": bool(enabled)})
+
+
+def _refusal(answer: Any) -> str:
+    """Why a 200 answer to a command says no: an ``error`` object or a non-zero
+    ``result`` (masked, short); empty when the command was taken."""
+    if not isinstance(answer, dict):
+        return ""
+    error = answer.get("error")
+    if error not in (None, "", {}, []):
+        return redact.redact(_pick_message({"error": error})[:200]) or "error"
+    data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get("value")
+    if not isinstance(data, dict):
+        return ""
+    result = data.get("result", 0)
+    if result in (0, "0", None):
+        return ""
+    said = _pick_message({key: value for key, value in data.items() if key != "result"})
+    return redact.redact(f"result {result}" + (f": {said}" if said else ""))[:200]
 
 
 def _vehicle(entry: Any) -> Vehicle | None:

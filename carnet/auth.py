@@ -44,7 +44,7 @@ import requests
 from carnet import redact
 from carnet.config import AccountConfig, VendorConfig
 from carnet.errors import AuthError, CarNetError, LoginChanged, VendorUnavailable
-from carnet.tokens import TokenSet
+from carnet.tokens import TokenSet, sendable
 
 _LOG = logging.getLogger(__name__)
 
@@ -598,6 +598,17 @@ def _token_set(body: Any, verifier: str, previous: TokenSet | None, step: str) -
     ):
         raise LoginChanged(
             f"The token endpoint answered without the expected tokens ({step}); {CHANGED_HINT}",
+            step=step,
+        )
+    unsendable = [name for name, token in (("access token", access), ("id token", id_token),
+                                            ("refresh token", refresh)) if not sendable(token)]
+    if unsendable:
+        # Kept, it would fail every request as if the vendor were down; discarded, the
+        # next login (within the back-off) gets a usable one.
+        raise AuthError(
+            f"The token endpoint answered with a token that cannot be sent in an HTTP "
+            f"header (the {unsendable[0]} holds a line break or another control character; "
+            f"{step}); it is discarded and the bridge logs in again",
             step=step,
         )
     for secret in (access, id_token, refresh):

@@ -255,6 +255,8 @@ class Bridge:
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
         wait = self.poller.login_refused(account, exc)
+        if wait is None:  # the same refusal, met by another thread: already handled
+            return
         for vehicle in account.vehicles:
             vehicle.online = False
             vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)

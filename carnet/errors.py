@@ -32,6 +32,19 @@ class PinRefused(CarNetError):
     """The Car-Net PIN was refused. Never retried: repeated wrong PINs lock the account."""
 
 
+class CommandRefused(CarNetError):
+    """The vendor refused one command or TSP request (401/403, or a 200 that says no).
+
+    Not a login problem: reading, other vehicles and other commands go on. ``status``
+    is the HTTP status of the answer, ``detail`` the vendor's own words (masked).
+    """
+
+    def __init__(self, message: str, status: int, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
 class RateLimited(CarNetError):
     """429 from the vendor; ``retry_after`` in seconds when the vendor said so."""
 

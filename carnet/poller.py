@@ -131,8 +131,16 @@ class Poller:
 
         return run
 
-    def login_refused(self, account: AccountRuntime, exc: AuthError) -> float:
-        """Block the account's logins for the next back-off step; returns the wait."""
+    def login_refused(self, account: AccountRuntime, exc: AuthError) -> float | None:
+        """Block the account's logins for the next back-off step; returns the wait.
+
+        None when ``exc`` was already counted and its back-off step still runs (so the
+        next attempt is already due): the reader and the command worker can both meet
+        the same refused login, which advances the back-off once.
+        """
+        if exc is account.counted_refusal and self.login_blocked(account):
+            return None
+        account.counted_refusal = exc
         vendor = self._config.carnet
         account.login_failures += 1
         wait = min(vendor.login_retry * 2 ** (account.login_failures - 1), vendor.login_retry_max)
@@ -158,6 +166,7 @@ class Poller:
         account.login_failures = 0
         account.login_retry_at = 0.0
         account.error = None
+        account.counted_refusal = None
 
     # reading ----------------------------------------------------------------
 

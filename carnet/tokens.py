@@ -36,6 +36,12 @@ def account_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+def sendable(token: str) -> bool:
+    """Whether a token can go into an HTTP header: visible ASCII only. A line break in
+    one would make every request fail (or inject a header)."""
+    return bool(token) and all("!" <= char <= "~" for char in token)
+
+
 @dataclass(frozen=True)
 class TokenSet:
     """The OAuth tokens of one account, with wall-clock expiry times (epoch seconds).
@@ -169,7 +175,7 @@ def _parse(raw: str, account: str, client_id: str, api_base: str) -> tuple[str, 
     except TypeError:
         return "missing fields", None
     for name in ("access_token", "id_token", "refresh_token", "code_verifier"):
-        if not isinstance(getattr(tokens, name), str) or not getattr(tokens, name):
+        if not isinstance(getattr(tokens, name), str) or not sendable(getattr(tokens, name)):
             return f"invalid {name.replace('_', ' ')}", None
     if not _finite(tokens.expires_at):
         return "invalid expiry", None

@@ -17,7 +17,7 @@ from typing import Any
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
 from carnet.entities import ENTITIES, ApiState, entity
-from carnet.errors import WakeupsUsedUp
+from carnet.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
 from carnet.state import RawVehicleData, VehicleState
@@ -102,13 +102,23 @@ class VehicleRuntime:
     def wake(self, per_day: int) -> None:
         """Ask the car for a fresh status (``status/fresh``), within the day's budget.
 
-        The wake-up is counted when it is sent, so a refresh that was superseded or
-        expired in the queue costs nothing.
+        Only a wake-up the vendor accepted counts, or one whose answer was lost (it may
+        have woken the car). One the vendor refused (a 429 waited out and sent again, a
+        401/403, a 200 that says no) costs nothing, nor does a refresh that was
+        superseded or expired in the queue. Wake-ups of one account are sent by its one
+        command worker, so the budget cannot be overtaken between check and count.
         """
+        self.check_wakeup(per_day)
+        try:
+            self.account.client.refresh_status(self.api)
+        except VendorUnavailable:
+            self._count_wakeup()
+            raise
+        self._count_wakeup()
+
+    def _count_wakeup(self) -> None:
         with self.lock:
-            self.check_wakeup(per_day)
             self.wakeups.append(time.time())
-        self.account.client.refresh_status(self.api)
 
     def check_wakeup(self, per_day: int) -> None:
         """Raise ``WakeupsUsedUp`` when none of the day's wake-ups is left."""
@@ -129,4 +139,5 @@ class AccountRuntime:
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0
     login_retry_at: float = 0.0  # monotonic time before which no login is tried
+    counted_refusal: Exception | None = None  # the refused login the back-off last counted
     enrolled: bool = False

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from carnet import redact
-from carnet.api import error_for_response, parse_retry_after
+from carnet.api import _refusal, error_for_response, parse_retry_after
 from carnet.auth import (
     Authenticator,
     _template_model,
@@ -30,13 +30,14 @@ from carnet.config import AccountConfig, VendorConfig
 from carnet.errors import (
     AuthError,
     BadRequest,
+    CommandRefused,
     LoginChanged,
     PinRefused,
     RateLimited,
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.tokens import TokenSet, TokenStore
+from carnet.tokens import TokenSet, TokenStore, sendable
 
 
 def _response(status: int, body: str = "", headers: dict[str, str] | None = None,
@@ -242,6 +243,12 @@ def test_error_mapping_is_typed() -> None:
     assert isinstance(bearer, AuthError)
     locked = error_for_response(_response(403, '{"error":{"code":"PIN_LOCKED"}}'), "tsp")
     assert isinstance(locked, PinRefused)
+    for status in (401, 403):  # one refused command or TSP request, not a refused login
+        refused = error_for_response(
+            _response(status, '{"error":{"code":"FORBIDDEN","message":"secondary user"}}'),
+            "tsp")
+        assert isinstance(refused, CommandRefused) and not isinstance(refused, AuthError)
+        assert refused.status == status and refused.detail == "FORBIDDEN: secondary user"
     bad = error_for_response(
         _response(400, json.dumps({"error": {"errorCode": "INVALID_VALUE",
                                              "description": "max_charge_current"}})), "tsp")
@@ -422,3 +429,27 @@ def test_a_car_refusing_wakeups_is_not_the_accounts_rate_limit() -> None:
     assert isinstance(error, WakeupsUsedUp) and not isinstance(error, RateLimited)
     plain = error_for_response(_response(429, "{}", {"Retry-After": "30"}), "tsp")
     assert isinstance(plain, RateLimited) and plain.retry_after == 30
+
+
+def test_a_command_answer_that_says_no() -> None:
+    for taken in ({"data": {"result": 0}}, {"data": {"result": "0", "command": "lock"}},
+                  {"value": {}}, {"error": None}, [], None):
+        assert _refusal(taken) == "", taken
+    assert _refusal({"data": {"result": 1}}) == "result 1"
+    assert _refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
+        "result 2: vehicle offline")
+    assert _refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
+    assert _refusal({"error": "busy", "data": {"result": 0}}) == "busy"
+
+
+def test_tokens_that_cannot_go_into_a_header_are_not_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert sendable("eyJhbGciOi.J9-_~") and not sendable("")
+    for bad in ("abc\r\ndef", "abc\ndef", "two words", "t\x00", "tök"):
+        assert not sendable(bad), bad
+    store = TokenStore(tmp_path)
+    store.save("a@b.c", "client", "https://api", _tokens(access_token="abc\r\nX-Injected: 1"))
+    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+        assert store.load("a@b.c", "client", "https://api") is None
+    assert "invalid access token" in caplog.text and "X-Injected" not in caplog.text

@@ -39,9 +39,15 @@ def assert_schedule(sim, expected: list[float]) -> None:
 
 
 def info(probe, predicate=lambda i: True) -> dict:
-    """The latest bridge/info that satisfies ``predicate`` (waiting for it)."""
+    """The latest bridge/info that lists the accounts and satisfies ``predicate`` (waiting
+    for it). One published on connecting, before the accounts are set up, lists none."""
     topic = f"{BASE}/bridge/info"
-    found = probe.wait_for(lambda m: m.topic == topic and predicate(json.loads(m.text)))
+
+    def wanted(text: str) -> bool:
+        current = json.loads(text)
+        return bool(current["accounts"]) and predicate(current)
+
+    found = probe.wait_for(lambda m: m.topic == topic and wanted(m.text))
     return json.loads(found[-1].text)
 
 

@@ -1,4 +1,5 @@
-"""Outage and hang faults, the request log, accounts (fleet, YAML), start/stop and the CLI."""
+"""Outage, hang, answer and slow faults, the request log, accounts (fleet, YAML), start/stop and
+the CLI."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from tests.test_simulator_support import (
     TIMEOUT,
     Client,
     make_sim,
+    pkce,
     sim_fault,
     sim_get,
+    sim_vehicle,
 )
 
 
@@ -205,3 +208,82 @@ def test_command_line() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_answer_replaces_matching_requests_and_changes_nothing() -> None:
+    refusal = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
+    with make_sim() as sim:
+        client = Client(sim).login()
+        assert sim_fault(sim, {"kind": "answer", "path": "/status/exterior/doors$",
+                               "method": "PUT", "status": 403, "body": refusal,
+                               "headers": {"X-Reason": "secondary"}}).ok
+        locked_before = sim_vehicle(sim, EV_VIN)["locked"]
+        for _ in range(2):  # every matching request, until cleared
+            refused = client.command("PUT", EV_VIN, "status/exterior/doors",
+                                     lock=not locked_before)
+            assert refused.status_code == 403 and refused.json() == refusal
+            assert refused.headers["X-Reason"] == "secondary"
+        assert sim_vehicle(sim, EV_VIN)["locked"] == locked_before
+        # Another method or path is served as usual.
+        assert client.command("PUT", EV_VIN, "status/exterior/horn_and_lights",
+                              horn=False, lights=True).status_code == 200
+        assert client.status(EV_VIN).status_code == 200
+        assert sim_get(sim, "fault")[0]["kind"] == "answer"
+
+
+def test_answer_times_ends_the_fault() -> None:
+    with make_sim() as sim:
+        client = Client(sim).login()
+        assert sim_fault(sim, {"kind": "answer", "path": "/status/fresh$", "status": 429,
+                               "headers": {"Retry-After": "1"}, "times": 1}).ok
+        first = client.command("PUT", EV_VIN, "status/fresh")
+        assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+        assert client.command("PUT", EV_VIN, "status/fresh").status_code == 200
+        assert sim_get(sim, "fault") == []
+
+
+def test_answer_can_say_no_with_a_200_and_carry_any_token() -> None:
+    with make_sim() as sim:
+        client = Client(sim).login()
+        assert sim_fault(sim, {"kind": "answer", "path": "/horn_and_lights$",
+                               "body": {"data": {"result": 1}}}).ok
+        said = client.command("PUT", EV_VIN, "status/exterior/horn_and_lights", lights=True)
+        assert said.status_code == 200 and said.json() == {"data": {"result": 1}}
+        bad = {"access_token": "abc\r\ndef", "id_token": "i", "refresh_token": "r"}
+        assert sim_fault(sim, {"kind": "answer", "path": "^/oidc/v1/token$", "body": bad,
+                               "times": 1}).ok
+        verifier, _challenge = pkce()
+        assert client.exchange("any-code", verifier).json()["access_token"] == "abc\r\ndef"
+
+
+def test_slow_delays_only_matching_requests() -> None:
+    with make_sim() as sim:
+        client = Client(sim).login()
+        assert sim_fault(sim, {"kind": "slow", "path": "^/rvs/", "seconds": 0.6,
+                               "times": 1}).ok
+        started = time.monotonic()
+        assert client.health(EV_VIN).status_code == 200
+        assert time.monotonic() - started < 0.5
+        started = time.monotonic()
+        assert client.status(EV_VIN).status_code == 200
+        assert time.monotonic() - started >= 0.6
+        started = time.monotonic()
+        assert client.status(EV_VIN).status_code == 200  # times: 1 is spent
+        assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "answer"},
+    {"kind": "answer", "path": "("},
+    {"kind": "answer", "path": "/x", "status": 99},
+    {"kind": "answer", "path": "/x", "times": 0},
+    {"kind": "answer", "path": "/x", "headers": {"A": "b\r\nc"}},
+    {"kind": "answer", "path": "/x", "method": "P T"},
+    {"kind": "slow", "path": "/x"},
+    {"kind": "slow", "path": "/x", "seconds": 61},
+])
+def test_answer_and_slow_refuse_bad_parameters(fault: dict) -> None:
+    with make_sim() as sim:
+        refused = sim_fault(sim, fault)
+        assert refused.status_code == 400
+        assert fault["kind"] in refused.json()["error"]["message"]

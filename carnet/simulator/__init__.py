@@ -76,7 +76,13 @@ affected by faults):
       ``csrf_token: '…'``) instead of hidden inputs (variant ``hidden_inputs`` is the
       default page);
     * ``{"kind": "ignore_commands"}`` commands are answered as usual but the car never
-      carries them out.
+      carries them out;
+    * ``{"kind": "answer", "path": regex, "method": "PUT", "status": 403, "body": {…},
+      "headers": {…}, "times": N}`` requests whose path matches (``re.search``; and the
+      method, when given) get that canned JSON answer instead of being served, so they
+      change nothing; ``times`` ends the fault after N of them (default: every one);
+    * ``{"kind": "slow", "path": regex, "method": …, "seconds": S, "times": N}``
+      matching requests wait S seconds (at most 60) before they are served.
 ``GET /_sim/fault``
     The active faults.
 ``DELETE /_sim/fault``, ``DELETE /_sim/fault/<kind>``

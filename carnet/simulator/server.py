@@ -17,7 +17,7 @@ from carnet.simulator.identity import IdentityService
 from carnet.simulator.oidc import OidcService
 from carnet.simulator.options import SimulatorOptions
 from carnet.simulator.vehicle_api import VehicleApi
-from carnet.simulator.web import Request, Response, Router, api_error
+from carnet.simulator.web import Request, Response, Router, api_error, json_response
 
 _LOG = logging.getLogger(__name__)
 
@@ -137,10 +137,17 @@ class _App:
             while faults.get("hang") is not None and not self.ctx.stopping.is_set():
                 self.ctx.stopping.wait(0.05)
             return None
+        slow = faults.take("slow", request.method, request.path)
+        if slow is not None:
+            self.ctx.stopping.wait(slow["seconds"])
         outage = faults.get("outage")
+        answer = faults.take("answer", request.method, request.path)
         if outage is not None:
             response = api_error(outage["status"], "SERVICE_UNAVAILABLE",
                                  "the service is temporarily unavailable")
+        elif answer is not None:
+            response = json_response(answer["status"], answer["body"],
+                                     list(answer["headers"].items()))
         else:
             router = self.api_router if request.host == "api" else self.identity_router
             response = self._safe(router, request)
