@@ -127,12 +127,18 @@ class Bridge:
         self._stopped = True
         self._stop_requested.set()
         sdnotify.stopping()
+        # A command the vendor is handling ends within one request timeout, and so does a
+        # read: wait that long for all of them together, then report what is still open.
+        deadline = time.monotonic() + self.config.carnet.timeout
         self.scheduler.stop()
         for account in self.accounts:
             if account.commands:
-                account.commands.stop()
+                account.commands.close()
         for account in self.accounts:
-            account.reads.stop(timeout=5)
+            if account.commands:
+                account.commands.stop(timeout=max(deadline - time.monotonic(), 0.0))
+        for account in self.accounts:
+            account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
             account.client.close()
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()

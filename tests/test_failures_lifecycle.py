@@ -1,0 +1,180 @@
+"""The process's lifecycle as a supervisor drives it: SIGTERM with a command in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from carnet.commands import Command
+from carnet.daemon import wait_until
+from carnet.executor import Executor, Job, Outcome
+from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN
+from tests.support.failures import BASE, results, wait_online
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def daemon_config(sim_url: str, identity_url: str, port: int, state_dir: Path,
+                  **changes: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": "carnet2mqtt-lifecycle"},
+        "carnet": {"api_base": sim_url, "identity_base": identity_url, "timeout": 3},
+        "accounts": [
+            {
+                "email": DEMO_EMAIL,
+                "password": "demo",
+                "pin": "1234",
+                "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}},
+            }
+        ],
+        "commands": {"min_interval": 0},
+        "state_dir": str(state_dir),
+    }
+    for section, values in changes.items():
+        config.setdefault(section, {}).update(values)
+    return config
+
+
+class Daemon:
+    """``python bridge.py --config FILE`` as a real process, its log in a file."""
+
+    def __init__(self, config_file: Path, log_file: Path) -> None:
+        self.log_file = log_file
+        environment = {k: v for k, v in os.environ.items() if k != "CARNET2MQTT_CONFIG"}
+        self._log = log_file.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "bridge.py", "--config", str(config_file)],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8")
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path):
+    started: list[Daemon] = []
+
+    def start(config: dict[str, Any]) -> Daemon:
+        config_file = tmp_path / "config.yaml"
+        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        instance = Daemon(config_file, tmp_path / f"daemon-{len(started)}.log")
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.kill()
+
+
+# --- SIGTERM with a command the vendor has not answered -------------------------------------
+
+
+def test_sigterm_reports_the_command_in_flight(simulator, broker, probe, sim, tmp_path, daemon):
+    timeout = 3.0
+    bridge = daemon(
+        daemon_config(simulator.api_url, simulator.identity_url, broker.port, tmp_path / "state",
+                      carnet={"timeout": timeout})
+    )
+    wait_online(probe, "egolf", "jetta", timeout=20)
+    sim.fault(kind="hang")
+    sim.clear_requests()
+    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    # The lock reached the vendor (its request hangs) before the other two are queued.
+    assert wait_until(lambda: any(r["status"] is None for r in sim.requests("/mps/")), 5)
+    probe.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
+    probe.publish(f"{BASE}/egolf/climate/set", "ON")
+    time.sleep(0.5)  # both are in the executor's queue, behind the hanging lock
+    assert results(probe) == []
+
+    signalled = time.monotonic()
+    bridge.signal(signal.SIGTERM)
+    code = bridge.wait(timeout + 10)
+    took = time.monotonic() - signalled
+    assert code == 0, bridge.log()
+    assert took <= timeout + 5, took
+    print(f"stopped {took:.1f} s after SIGTERM (carnet.timeout {timeout:g} s)")
+
+    ended = results(probe)
+    by_attribute = {r["attribute"]: r for r in ended}
+    assert len(ended) == 3 and set(by_attribute) == {"lock", "horn_lights", "climate"}, ended
+    for attribute in ("horn_lights", "climate"):
+        assert by_attribute[attribute]["status"] == "error", ended
+        assert "stopped before sending it" in by_attribute[attribute]["detail"], ended
+    assert by_attribute["lock"]["status"] == "error", ended
+    assert "may still carry it out" in by_attribute["lock"]["detail"], ended
+    latest = probe.latest()
+    assert latest[f"{BASE}/egolf/availability"].text == "offline"
+    assert json.loads(latest[f"{BASE}/bridge/state"].text)["state"] == "offline"
+    assert "Traceback" not in bridge.log()
+
+
+class Collected:
+    """A job listener that records every outcome (the executor's own interface)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def sent(self, job: Job) -> None:
+        with self.lock:
+            self.outcomes.append((job.command.attribute, "sent"))
+
+    def done(self, job: Job, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes.append((job.command.attribute, outcome.status))
+
+
+def test_executor_stop_reports_a_command_that_outlives_the_wait():
+    """A vendor slower than the stop's wait: the command still gets exactly one result."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hanging_send() -> None:
+        entered.set()
+        release.wait(10)
+
+    listener = Collected()
+    executor = Executor("test", max_age=60, queue_size=10)
+    now = time.monotonic()
+    lock = Command("egolf", "lock", "LOCK", "LOCK", received=now)
+    climate = Command("egolf", "climate", True, "ON", received=now)
+    executor.submit(Job(lock, hanging_send, listener))
+    assert entered.wait(5)
+    executor.submit(Job(climate, lambda: None, listener))
+    started = time.monotonic()
+    executor.stop(timeout=0.5)
+    assert time.monotonic() - started < 2
+    assert sorted(listener.outcomes) == [("climate", "error"), ("lock", "error")]
+    release.set()  # the vendor answers after all: no second result
+    time.sleep(0.2)
+    assert sorted(listener.outcomes) == [("climate", "error"), ("lock", "error")]
+
