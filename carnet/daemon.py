@@ -105,6 +105,11 @@ class Bridge:
         """Safe from a signal handler: ``run`` returns, then the caller calls ``stop``."""
         self._stop_requested.set()
 
+    def resume(self) -> None:
+        """After ``run`` returned for a reload that did not happen: ``run`` may block again."""
+        if not self._stopped:
+            self._stop_requested.clear()
+
     def beat(self) -> None:
         """Tell Docker and systemd the daemon is alive: its working threads still run.
 
@@ -120,13 +125,20 @@ class Bridge:
         else:
             _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
 
-    def stop(self) -> None:
-        """Finish or report commands, publish ``offline``, disconnect."""
+    def stop(self, reloading: bool = False) -> None:
+        """Finish or report commands, publish ``offline``, disconnect.
+
+        ``reloading``: a new bridge starts in this process next, so systemd hears
+        RELOADING rather than STOPPING (READY follows from the new bridge's ``run``).
+        """
         if self._stopped:
             return
         self._stopped = True
         self._stop_requested.set()
-        sdnotify.stopping()
+        if reloading:
+            sdnotify.reloading()
+        else:
+            sdnotify.stopping()
         # A command the vendor is handling ends within one request timeout, and so does a
         # read: wait that long for all of them together, then report what is still open.
         deadline = time.monotonic() + self.config.carnet.timeout

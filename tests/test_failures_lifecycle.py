@@ -1,14 +1,19 @@
-"""The process's lifecycle as a supervisor drives it: SIGTERM with a command in flight."""
+"""The process's lifecycle as a supervisor drives it: SIGTERM with a command in flight,
+SIGHUP to reload, and a state directory it cannot write."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +53,10 @@ def daemon_config(sim_url: str, identity_url: str, port: int, state_dir: Path,
 class Daemon:
     """``python bridge.py --config FILE`` as a real process, its log in a file."""
 
-    def __init__(self, config_file: Path, log_file: Path) -> None:
+    def __init__(self, config_file: Path, log_file: Path, env: dict[str, str]) -> None:
         self.log_file = log_file
         environment = {k: v for k, v in os.environ.items() if k != "CARNET2MQTT_CONFIG"}
+        environment.update(env)
         self._log = log_file.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "bridge.py", "--config", str(config_file)],
@@ -80,13 +86,35 @@ class Daemon:
 
 
 @pytest.fixture
+def notify_socket() -> Iterator[tuple[socket.socket, str]]:
+    """A stand-in for systemd's notification socket (a short path: AF_UNIX limits it)."""
+    folder = tempfile.mkdtemp(prefix="sdn")
+    address = str(Path(folder) / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(0.2)
+    yield sock, address
+    sock.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def notifications(sock: socket.socket) -> list[str]:
+    received = []
+    while True:
+        try:
+            received.append(sock.recv(4096).decode())
+        except TimeoutError:
+            return received
+
+
+@pytest.fixture
 def daemon(tmp_path: Path):
     started: list[Daemon] = []
 
-    def start(config: dict[str, Any]) -> Daemon:
+    def start(config: dict[str, Any], env: dict[str, str] | None = None) -> Daemon:
         config_file = tmp_path / "config.yaml"
         config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-        instance = Daemon(config_file, tmp_path / f"daemon-{len(started)}.log")
+        instance = Daemon(config_file, tmp_path / f"daemon-{len(started)}.log", env or {})
         started.append(instance)
         return instance
 
@@ -178,3 +206,78 @@ def test_executor_stop_reports_a_command_that_outlives_the_wait():
     time.sleep(0.2)
     assert sorted(listener.outcomes) == [("climate", "error"), ("lock", "error")]
 
+
+# --- SIGHUP: reload the configuration file ---------------------------------------------------
+
+
+def logins(sim) -> list[dict[str, Any]]:
+    """Requests of a login: the identity host's pages and the password form."""
+    return [r for r in sim.requests() if r["host"] == "identity"] + sim.requests(
+        "/login/authenticate"
+    )
+
+
+def bridge_info(probe, predicate) -> dict[str, Any]:
+    topic = f"{BASE}/bridge/info"
+    found = probe.wait_for(lambda m: m.topic == topic and predicate(json.loads(m.text)), 20)
+    return json.loads(found[-1].text)
+
+
+def test_sighup_reloads_the_configuration_without_logging_in(
+    simulator, broker, probe, sim, tmp_path, daemon, notify_socket
+):
+    state_dir = tmp_path / "state"
+    config = daemon_config(simulator.api_url, simulator.identity_url, broker.port, state_dir,
+                           commands={"min_interval": 3})
+    sock, address = notify_socket
+    bridge = daemon(config, env={"NOTIFY_SOCKET": address})
+    wait_online(probe, "egolf", "jetta", timeout=20)
+    bridge_info(probe, lambda i: i["accounts"][0]["state"] == "online")
+    assert logins(sim), "the first start logs in"
+
+    # Two commands, the second waiting for the first's min_interval when SIGHUP comes.
+    probe.clear()
+    probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
+    probe.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
+    config["polling"] = {"interval": 120}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    sim.clear_requests()
+    bridge.signal(signal.SIGHUP)
+
+    # Stopped cleanly: every command has its result, both vehicles went offline ...
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline", 15)
+    probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/availability" and m.text == "offline", 15)
+    ended = results(probe)
+    assert sorted(r["attribute"] for r in ended) == ["horn_lights", "lock"], ended
+    # ... and came back in the same process with the new file, on the stored tokens.
+    wait_online(probe, "egolf", "jetta", timeout=20)
+    info = bridge_info(probe, lambda i: i["config"]["polling"]["interval"] == 120)
+    assert info["accounts"][0]["state"] == "online"
+    assert bridge.process.poll() is None
+    assert logins(sim) == [], logins(sim)
+    assert sim.requests("/rvs/v1/vehicle/"), "the restarted bridge reads the vehicles"
+    assert len(results(probe)) == 2, results(probe)  # nothing reported twice
+    told = [n for n in notifications(sock) if not n.startswith("WATCHDOG")]
+    assert told == ["READY=1", "RELOADING=1", "READY=1"], told
+    print(f"SIGHUP: results {[(r['attribute'], r['status']) for r in ended]}, "
+          f"{len(logins(sim))} login requests after the reload")
+
+    # An invalid file: each problem logged, the bridge keeps running as it was.
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump({**config, "polling": {"interval": 5, "intervall": 60}}), encoding="utf-8"
+    )
+    probe.clear()
+    bridge.signal(signal.SIGHUP)
+    assert wait_until(lambda: "keeps running" in bridge.log(), 10), bridge.log()
+    log = bridge.log()
+    assert "configuration not reloaded: polling.interval:" in log
+    assert "configuration not reloaded: polling.intervall:" in log
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    body = json.loads(probe.wait_topic(f"{BASE}/bridge/response/poll", timeout=10).text)
+    assert body["status"] == "ok", body
+    assert not any(m.text == "offline" for m in probe.messages), "still running"
+
+    bridge.signal(signal.SIGTERM)
+    assert bridge.wait(15) == 0
+    assert "Traceback" not in bridge.log()
+    assert [n for n in notifications(sock) if not n.startswith("WATCHDOG")][-1] == "STOPPING=1"
