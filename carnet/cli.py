@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from carnet import __version__
+from carnet import __version__, state_dir
 from carnet.config import Config, load_config
 from carnet.errors import CarNetError, ConfigError
 from carnet.redact import install as install_redaction
@@ -92,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 2
     if args.check:
+        try:
+            state_dir.check(config.state_dir)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 2
         vehicles = sum(len(a.vehicles) for a in config.accounts)
         print(
             f"{args.config}: configuration is valid "
@@ -99,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     setup_logging(args.log_level or config.log_level)
+    try:
+        state_dir.prepare(config.state_dir)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
     try:
         if args.dump:
             return dump(config)
@@ -187,7 +199,9 @@ class Signals:
 def reload_config(path: str) -> Config | None:
     """The configuration file read again, or None (each problem logged) when it is invalid."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        state_dir.prepare(config.state_dir)
+        return config
     except ConfigError as exc:
         for problem in exc.problems:
             _LOG.error("configuration not reloaded: %s", problem)

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,9 @@ from carnet.commands import Command
 from carnet.daemon import wait_until
 from carnet.executor import Executor, Job, Outcome
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN
+from tests.support.broker import free_port
 from tests.support.failures import BASE, results, wait_online
+from tests.test_cli import run, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -281,3 +284,59 @@ def test_sighup_reloads_the_configuration_without_logging_in(
     assert bridge.wait(15) == 0
     assert "Traceback" not in bridge.log()
     assert [n for n in notifications(sock) if not n.startswith("WATCHDOG")][-1] == "STOPPING=1"
+
+
+# --- a state directory the daemon cannot write -----------------------------------------------
+# The tests run as root, for whom a read-only directory is still writable; what fails for
+# root too is a state_dir that is a regular file, or a path under one.
+
+
+def unwritable_state_dir(tmp_path: Path, how: str) -> Path:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+    return blocker if how == "is_a_file" else blocker / "state"
+
+
+@pytest.mark.parametrize("how", ["is_a_file", "under_a_file"])
+def test_unwritable_state_dir_is_one_line_for_check_and_start(
+    simulator, sim, tmp_path, daemon, how
+):
+    state_dir = unwritable_state_dir(tmp_path, how)
+    config = daemon_config(simulator.api_url, simulator.identity_url, free_port(), state_dir)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    checked = run("--config", str(config_file), "--check")
+    assert checked.returncode == 2, checked.stdout
+    lines = [line for line in checked.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"state_dir: {state_dir} "), lines
+    assert "file" in lines[0] and "directory" in lines[0], lines
+
+    sim.clear_requests()
+    started = daemon(config)
+    assert started.wait(20) == 2, started.log()
+    log = started.log()
+    assert "Traceback" not in log, log
+    assert lines[0] in log.splitlines(), log
+    assert sim.requests() == [], "nothing is sent before the state directory works"
+
+
+def test_loose_modes_of_the_state_are_tightened(simulator, broker, sim, tmp_path):
+    state_dir = tmp_path / "state"
+    config_file = write_config(tmp_path / "config.yaml", simulator, tmp_path, broker.port)
+    first = run("--config", str(config_file), "--once")
+    assert first.returncode == 0, first.stderr
+    (token_file,) = state_dir.glob("tokens-*.json")
+    state_dir.chmod(0o755)
+    token_file.chmod(0o644)
+
+    sim.clear_requests()
+    second = run("--config", str(config_file), "--once")
+    assert second.returncode == 0, second.stderr
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    warnings = [line for line in second.stderr.splitlines() if "open to others" in line]
+    assert len(warnings) == 2, second.stderr
+    assert f"state_dir {state_dir} had mode 0755" in warnings[0]
+    assert f"token file {token_file} had mode 0644" in warnings[1]
+    assert sim.requests("/login/authenticate") == []  # the same tokens, kept
