@@ -53,8 +53,12 @@ class Bridge:
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
         )
+        # Copy-on-write: reader threads add and remove vehicles while others iterate these,
+        # so a change builds a new list or dict (under the lock) and readers never see one
+        # change under them.
         self.accounts: list[AccountRuntime] = []
         self.vehicles: dict[str, VehicleRuntime] = {}
+        self._roster_lock = threading.Lock()
         self.dispatcher = Dispatcher(self)
         self._stop_requested = threading.Event()
         self._stopped = False
@@ -89,7 +93,8 @@ class Bridge:
                 self.config.commands.queue_size,
                 budget=client.request_wait,
             )
-            self.accounts.append(account)
+            with self._roster_lock:
+                self.accounts = [*self.accounts, account]
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
         self.publish_info()
@@ -230,8 +235,7 @@ class Bridge:
             )
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
-            account.vehicles.append(vehicle)
-            self.vehicles[name] = vehicle
+            self._register(vehicle)
             _LOG.info(
                 "vehicle %s (%s %s) found",
                 name,
@@ -243,11 +247,19 @@ class Bridge:
             self._forget_vehicle(vehicle)
         self.publish_info()
 
+    def _register(self, vehicle: VehicleRuntime) -> None:
+        with self._roster_lock:
+            vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
+            self.vehicles = {**self.vehicles, vehicle.name: vehicle}
+
     def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
         _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
         self.poller.remove(vehicle)
-        vehicle.account.vehicles.remove(vehicle)
-        self.vehicles.pop(vehicle.name, None)
+        with self._roster_lock:
+            account = vehicle.account
+            account.vehicles = [v for v in account.vehicles if v is not vehicle]
+            if self.vehicles.get(vehicle.name) is vehicle:
+                self.vehicles = {n: v for n, v in self.vehicles.items() if v is not vehicle}
         self.discovery.remove_vehicle(vehicle.name, vehicle.api)
         self.link.publish(self.topics.availability(vehicle.name), "offline", True)
 
