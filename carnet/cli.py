@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return dump(config)
         if args.once:
             return run_once(config)
-        return run_daemon(config, args.config)
+        return run_daemon(config, args.config, args.log_level)
     except CarNetError as exc:
         _LOG.error("%s", exc)
         return 1
@@ -209,10 +209,11 @@ def reload_config(path: str) -> Config | None:
         return None
 
 
-def run_daemon(config: Config, config_path: str) -> int:
+def run_daemon(config: Config, config_path: str, log_level: str | None = None) -> int:
     """Run until SIGTERM or SIGINT; a SIGHUP restarts the bridge with the file read again.
 
-    Tokens persist in ``state_dir``, so a restart by SIGHUP does not log in again.
+    Tokens persist in ``state_dir``, so a restart by SIGHUP does not log in again. The
+    reloaded ``log_level`` applies unless ``--log-level`` (``log_level``) overrides it.
     """
     from carnet.daemon import Bridge
 
@@ -240,3 +241,4 @@ def run_daemon(config: Config, config_path: str) -> int:
             return 0
         _LOG.info("starting again with the reloaded configuration")
         config = reloaded
+        logging.getLogger().setLevel((log_level or config.log_level).upper())

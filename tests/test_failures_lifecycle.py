@@ -243,6 +243,7 @@ def test_sighup_reloads_the_configuration_without_logging_in(
     probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
     probe.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
     config["polling"] = {"interval": 120}
+    config["log_level"] = "debug"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     sim.clear_requests()
     bridge.signal(signal.SIGHUP)
@@ -260,6 +261,8 @@ def test_sighup_reloads_the_configuration_without_logging_in(
     assert logins(sim) == [], logins(sim)
     assert sim.requests("/rvs/v1/vehicle/"), "the restarted bridge reads the vehicles"
     assert len(results(probe)) == 2, results(probe)  # nothing reported twice
+    after_reload = bridge.log().split("starting again with the reloaded configuration", 1)[1]
+    assert " DEBUG " in after_reload and " DEBUG " not in bridge.log().split("SIGHUP", 1)[0]
     told = [n for n in notifications(sock) if not n.startswith("WATCHDOG")]
     assert told == ["READY=1", "RELOADING=1", "READY=1"], told
     print(f"SIGHUP: results {[(r['attribute'], r['status']) for r in ended]}, "
