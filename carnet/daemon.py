@@ -66,6 +66,7 @@ class Bridge:
             target=self._dispatch, name="dispatcher", daemon=True
         )
         self._heartbeat = Path(config.state_dir) / "heartbeat"
+        self._heartbeat_failing = False
 
     # lifecycle --------------------------------------------------------------
 
@@ -125,10 +126,26 @@ class Bridge:
         by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
         """
         if self.scheduler.alive() and self._dispatch_thread.is_alive() and self.link.alive():
-            health.touch(self._heartbeat)
+            self._touch_heartbeat()
             sdnotify.watchdog()
         else:
             _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
+
+    def _touch_heartbeat(self) -> None:
+        """A state_dir that became unwritable is logged once, never a crash: the bridge
+        still works, and a supervisor that reads the heartbeat restarts it, where the
+        start-up check names the problem."""
+        try:
+            health.touch(self._heartbeat)
+        except OSError as exc:
+            if not self._heartbeat_failing:
+                _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
+                           self._heartbeat, exc.strerror or type(exc).__name__)
+            self._heartbeat_failing = True
+            return
+        if self._heartbeat_failing:
+            _LOG.info("the heartbeat %s is written again", self._heartbeat)
+        self._heartbeat_failing = False
 
     def stop(self, reloading: bool = False) -> None:
         """Finish or report commands, publish ``offline``, disconnect.
