@@ -13,12 +13,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carnet import __version__
+from carnet import __version__, state_dir
 from carnet.config import Config, load_config
 from carnet.errors import CarNetError, ConfigError
 from carnet.redact import install as install_redaction
+
+if TYPE_CHECKING:
+    from carnet.daemon import Bridge
 
 _LOG = logging.getLogger("carnet")
 
@@ -89,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 2
     if args.check:
+        try:
+            state_dir.check(config.state_dir)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 2
         vehicles = sum(len(a.vehicles) for a in config.accounts)
         print(
             f"{args.config}: configuration is valid "
@@ -97,11 +106,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     setup_logging(args.log_level or config.log_level)
     try:
+        state_dir.prepare(config.state_dir)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    try:
         if args.dump:
             return dump(config)
         if args.once:
             return run_once(config)
-        return run_daemon(config)
+        return run_daemon(config, args.config, args.log_level)
     except CarNetError as exc:
         _LOG.error("%s", exc)
         return 1
@@ -151,18 +166,79 @@ def run_once(config: Config) -> int:
     return 0
 
 
-def run_daemon(config: Config) -> int:
+class Signals:
+    """What the supervisor asked for: stop (SIGTERM, SIGINT) or reload (SIGHUP).
+
+    The handlers only record the request and wake the bridge's ``run``; the main thread
+    does the work, outside the signal handler.
+    """
+
+    def __init__(self) -> None:
+        self.bridge: Bridge | None = None
+        self.stop = False
+        self.reload = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGHUP, self._reload)
+
+    def _stop(self, signum: int, _frame: object) -> None:
+        _LOG.info("signal %s received, stopping", signal.Signals(signum).name)
+        self.stop = True
+        if self.bridge is not None:
+            self.bridge.request_stop()
+
+    def _reload(self, _signum: int, _frame: object) -> None:
+        _LOG.info("signal SIGHUP received, reloading the configuration")
+        self.reload = True
+        if self.bridge is not None:
+            self.bridge.request_stop()
+
+
+def reload_config(path: str) -> Config | None:
+    """The configuration file read again, or None (each problem logged) when it is invalid."""
+    try:
+        config = load_config(path)
+        state_dir.prepare(config.state_dir)
+        return config
+    except ConfigError as exc:
+        for problem in exc.problems:
+            _LOG.error("configuration not reloaded: %s", problem)
+        _LOG.error("%s has errors; the bridge keeps running with the configuration it has", path)
+        return None
+
+
+def run_daemon(config: Config, config_path: str, log_level: str | None = None) -> int:
+    """Run until SIGTERM or SIGINT; a SIGHUP restarts the bridge with the file read again.
+
+    Tokens persist in ``state_dir``, so a restart by SIGHUP does not log in again. The
+    reloaded ``log_level`` applies unless ``--log-level`` (``log_level``) overrides it.
+    """
     from carnet.daemon import Bridge
 
-    bridge = Bridge(config)
-
-    def request_stop(signum: int, _frame: object) -> None:
-        _LOG.info("signal %s received, stopping", signal.Signals(signum).name)
-        bridge.request_stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    bridge.start()
-    bridge.run()
-    bridge.stop()
-    return 0
+    signals = Signals()
+    signals.install()
+    while True:
+        bridge = Bridge(config)
+        signals.bridge = bridge
+        if signals.stop or signals.reload:  # a signal while the previous bridge stopped
+            bridge.request_stop()
+        bridge.start()
+        reloaded: Config | None = None
+        while reloaded is None:
+            bridge.run()
+            if signals.stop or not signals.reload:
+                break
+            signals.reload = False
+            reloaded = reload_config(config_path)
+            if reloaded is None:
+                bridge.resume()
+                if signals.stop:  # a SIGTERM between the check and the resume
+                    bridge.request_stop()
+        bridge.stop(reloading=reloaded is not None and not signals.stop)
+        if reloaded is None or signals.stop:
+            return 0
+        _LOG.info("starting again with the reloaded configuration")
+        config = reloaded
+        logging.getLogger().setLevel((log_level or config.log_level).upper())

@@ -53,8 +53,12 @@ class Bridge:
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
         )
+        # Copy-on-write: reader threads add and remove vehicles while others iterate these,
+        # so a change builds a new list or dict (under the lock) and readers never see one
+        # change under them.
         self.accounts: list[AccountRuntime] = []
         self.vehicles: dict[str, VehicleRuntime] = {}
+        self._roster_lock = threading.Lock()
         self.dispatcher = Dispatcher(self)
         self._stop_requested = threading.Event()
         self._stopped = False
@@ -62,6 +66,7 @@ class Bridge:
             target=self._dispatch, name="dispatcher", daemon=True
         )
         self._heartbeat = Path(config.state_dir) / "heartbeat"
+        self._heartbeat_failing = False
 
     # lifecycle --------------------------------------------------------------
 
@@ -89,7 +94,8 @@ class Bridge:
                 self.config.commands.queue_size,
                 budget=client.request_wait,
             )
-            self.accounts.append(account)
+            with self._roster_lock:
+                self.accounts = [*self.accounts, account]
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
         self.publish_info()
@@ -105,6 +111,11 @@ class Bridge:
         """Safe from a signal handler: ``run`` returns, then the caller calls ``stop``."""
         self._stop_requested.set()
 
+    def resume(self) -> None:
+        """After ``run`` returned for a reload that did not happen: ``run`` may block again."""
+        if not self._stopped:
+            self._stop_requested.clear()
+
     def beat(self) -> None:
         """Tell Docker and systemd the daemon is alive: its working threads still run.
 
@@ -115,24 +126,53 @@ class Bridge:
         by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
         """
         if self.scheduler.alive() and self._dispatch_thread.is_alive() and self.link.alive():
-            health.touch(self._heartbeat)
+            self._touch_heartbeat()
             sdnotify.watchdog()
         else:
             _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
 
-    def stop(self) -> None:
-        """Finish or report commands, publish ``offline``, disconnect."""
+    def _touch_heartbeat(self) -> None:
+        """A state_dir that became unwritable is logged once, never a crash: the bridge
+        still works, and a supervisor that reads the heartbeat restarts it, where the
+        start-up check names the problem."""
+        try:
+            health.touch(self._heartbeat)
+        except OSError as exc:
+            if not self._heartbeat_failing:
+                _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
+                           self._heartbeat, exc.strerror or type(exc).__name__)
+            self._heartbeat_failing = True
+            return
+        if self._heartbeat_failing:
+            _LOG.info("the heartbeat %s is written again", self._heartbeat)
+        self._heartbeat_failing = False
+
+    def stop(self, reloading: bool = False) -> None:
+        """Finish or report commands, publish ``offline``, disconnect.
+
+        ``reloading``: a new bridge starts in this process next, so systemd hears
+        RELOADING rather than STOPPING (READY follows from the new bridge's ``run``).
+        """
         if self._stopped:
             return
         self._stopped = True
         self._stop_requested.set()
-        sdnotify.stopping()
+        if reloading:
+            sdnotify.reloading()
+        else:
+            sdnotify.stopping()
+        # A command the vendor is handling ends within one request timeout, and so does a
+        # read: wait that long for all of them together, then report what is still open.
+        deadline = time.monotonic() + self.config.carnet.timeout
         self.scheduler.stop()
         for account in self.accounts:
             if account.commands:
-                account.commands.stop()
+                account.commands.close()
         for account in self.accounts:
-            account.reads.stop(timeout=5)
+            if account.commands:
+                account.commands.stop(timeout=max(deadline - time.monotonic(), 0.0))
+        for account in self.accounts:
+            account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
             account.client.close()
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()
@@ -212,8 +252,7 @@ class Bridge:
             )
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
-            account.vehicles.append(vehicle)
-            self.vehicles[name] = vehicle
+            self._register(vehicle)
             _LOG.info(
                 "vehicle %s (%s %s) found",
                 name,
@@ -225,11 +264,19 @@ class Bridge:
             self._forget_vehicle(vehicle)
         self.publish_info()
 
+    def _register(self, vehicle: VehicleRuntime) -> None:
+        with self._roster_lock:
+            vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
+            self.vehicles = {**self.vehicles, vehicle.name: vehicle}
+
     def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
         _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
         self.poller.remove(vehicle)
-        vehicle.account.vehicles.remove(vehicle)
-        self.vehicles.pop(vehicle.name, None)
+        with self._roster_lock:
+            account = vehicle.account
+            account.vehicles = [v for v in account.vehicles if v is not vehicle]
+            if self.vehicles.get(vehicle.name) is vehicle:
+                self.vehicles = {n: v for n, v in self.vehicles.items() if v is not vehicle}
         self.discovery.remove_vehicle(vehicle.name, vehicle.api)
         self.link.publish(self.topics.availability(vehicle.name), "offline", True)
 

@@ -77,6 +77,9 @@ class Executor:
         self._budget = budget
         self._queue: list[Job] = []
         self._in_flight: Job | None = None
+        # Whether the command in flight got its one result; when the bridge stops before
+        # the vendor answers, ``stop`` reports it and the late outcome is dropped.
+        self._in_flight_reported = False
         self._not_before = 0.0  # set by a 429: nothing is sent before this time
         self._condition = threading.Condition()
         self._stopping = False
@@ -122,15 +125,51 @@ class Executor:
             return len(self._queue) + (1 if self._in_flight else 0)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Let the command in flight finish, report the queued ones, end the worker."""
+        """Report the queued commands, wait up to ``timeout`` for the one in flight.
+
+        A command the vendor is still handling when ``timeout`` runs out is reported
+        then: the bridge must not exit leaving it without a result.
+        """
+        self.close()
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._in_flight is not None and not self._in_flight_reported:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            abandoned = None
+            if self._in_flight is not None and not self._in_flight_reported:
+                abandoned, self._in_flight_reported = self._in_flight, True
+            # A rate-limited command put back in the queue while this waited.
+            dropped, self._queue = self._queue, []
+        if abandoned is not None:
+            _LOG.warning(
+                "stopping while %s of %s waits for the vendor; the vendor may still carry it out",
+                abandoned.command.attribute,
+                abandoned.command.vehicle,
+            )
+            self._deliver(
+                abandoned,
+                Outcome(
+                    "error",
+                    "the bridge stopped while the vendor handled it; "
+                    "the vendor may still carry it out",
+                ),
+            )
+        for job in dropped:
+            self._deliver(job, Outcome("error", "the bridge stopped before sending it"))
+        if self._thread.is_alive():
+            self._thread.join(max(deadline - time.monotonic(), 0.0))
+
+    def close(self) -> None:
+        """Accept no more commands and report the queued ones; never blocks on the vendor."""
         with self._condition:
             self._stopping = True
             dropped, self._queue = self._queue, []
             self._condition.notify_all()
         for job in dropped:
-            self._report(job, Outcome("error", "the bridge stopped before sending it"))
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+            self._deliver(job, Outcome("error", "the bridge stopped before sending it"))
 
     def _run(self) -> None:
         while True:
@@ -142,6 +181,7 @@ class Executor:
             finally:
                 with self._condition:
                     self._in_flight = None
+                    self._condition.notify_all()
 
     def _next_job(self) -> Job | None:
         while True:
@@ -155,6 +195,7 @@ class Executor:
                     if self._queue and wait <= 0:
                         job = self._queue.pop(0)
                         self._in_flight = job
+                        self._in_flight_reported = False
                         return job
                     timeout = None
                     if self._queue:
@@ -188,7 +229,13 @@ class Executor:
             return
         except VendorUnavailable as exc:
             # Not retried: the car may have carried it out although the answer was lost.
-            self._report(job, Outcome("error", f"vendor unavailable, not retried: {exc}"))
+            self._report(
+                job,
+                Outcome(
+                    "error",
+                    f"vendor unavailable, not retried; the vendor may still carry it out: {exc}",
+                ),
+            )
             return
         except BadRequest as exc:
             self._report(job, Outcome("error", f"vendor refused the request: {exc}"))
@@ -199,6 +246,8 @@ class Executor:
         except Exception:  # a bug must not kill the worker or lose the result
             _LOG.exception("command %s failed unexpectedly", job.command.attribute)
             self._report(job, Outcome("error", "internal error, see the bridge log"))
+            return
+        if not self._claim(job):
             return
         try:
             job.listener.sent(job)
@@ -231,7 +280,22 @@ class Executor:
         if superseded:
             self._report(job, Outcome("superseded", "replaced while waiting out a rate limit"))
 
+    def _claim(self, job: Job) -> bool:
+        """False when ``stop`` already reported this in-flight job (exactly one result)."""
+        with self._condition:
+            if job is not self._in_flight:
+                return True
+            if self._in_flight_reported:
+                return False
+            self._in_flight_reported = True
+            self._condition.notify_all()
+            return True
+
     def _report(self, job: Job, outcome: Outcome) -> None:
+        if self._claim(job):
+            self._deliver(job, outcome)
+
+    def _deliver(self, job: Job, outcome: Outcome) -> None:
         try:
             job.listener.done(job, outcome)
         except Exception:

@@ -14,6 +14,7 @@ never locks the owner's account.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -65,19 +66,29 @@ class Poller:
         self._on_unavailable = on_unavailable
         self._on_login_refused = on_login_refused
         self._clock = clock
-        self._jobs: dict[str, tuple[schedule.Job, float]] = {}
+        # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
+        # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
+        # removes: one lock, so a check and the change after it are one step.
+        self._jobs: dict[str, tuple[schedule.Job, float, VehicleRuntime]] = {}
+        self._jobs_lock = threading.Lock()
+        # The login back-off is advanced by the reader and the command worker of an account.
+        self._login_lock = threading.Lock()
 
     # scheduling -------------------------------------------------------------
 
     def add(self, vehicle: VehicleRuntime) -> None:
         """Poll now, then every interval."""
-        self.reschedule(vehicle)
+        with self._jobs_lock:
+            self._schedule(vehicle)
         self.poll(vehicle)
 
     def remove(self, vehicle: VehicleRuntime) -> None:
-        job = self._jobs.pop(vehicle.name, None)
-        if job:
-            self._scheduler.cancel(job[0])
+        with self._jobs_lock:
+            current = self._jobs.get(vehicle.name)
+            if current is None or current[2] is not vehicle:
+                return
+            del self._jobs[vehicle.name]
+            self._scheduler.cancel(current[0])
 
     def interval(self, vehicle: VehicleRuntime) -> float:
         if vehicle.active():
@@ -85,15 +96,27 @@ class Poller:
         return float(vehicle.poll_interval)
 
     def reschedule(self, vehicle: VehicleRuntime) -> None:
-        """(Re)create the periodic job when the wanted interval changed."""
+        """Recreate the periodic job when the wanted interval changed.
+
+        A vehicle that was removed (or never added) gets no job: a poll finishing after
+        the removal must not bring its schedule back.
+        """
+        with self._jobs_lock:
+            current = self._jobs.get(vehicle.name)
+            if current is None or current[2] is not vehicle:
+                return
+            self._schedule(vehicle)
+
+    def _schedule(self, vehicle: VehicleRuntime) -> None:
+        """Create or replace the vehicle's periodic job; the caller holds ``_jobs_lock``."""
         wanted = self.interval(vehicle)
         current = self._jobs.get(vehicle.name)
-        if current and current[1] == wanted:
+        if current and current[1] == wanted and current[2] is vehicle:
             return
         if current:
             self._scheduler.cancel(current[0])
         job = self._scheduler.every(wanted, lambda: self.poll(vehicle))
-        self._jobs[vehicle.name] = (job, wanted)
+        self._jobs[vehicle.name] = (job, wanted, vehicle)
         _LOG.debug("polling %s every %.0fs", vehicle.name, wanted)
 
     def poll(
@@ -138,19 +161,22 @@ class Poller:
         next attempt is already due): the reader and the command worker can both meet
         the same refused login, which advances the back-off once.
         """
-        if exc is account.counted_refusal and self.login_blocked(account):
-            return None
-        account.counted_refusal = exc
         vendor = self._config.carnet
-        account.login_failures += 1
-        wait = min(vendor.login_retry * 2 ** (account.login_failures - 1), vendor.login_retry_max)
-        account.login_retry_at = self._clock() + wait
         hint = (
             " The vendor may have changed its login: see carnet.token_helper in the README."
             if isinstance(exc, LoginChanged)
             else ""
         )
-        account.error = f"login refused: {exc}{hint}"
+        with self._login_lock:
+            if exc is account.counted_refusal and self.login_blocked(account):
+                return None
+            account.counted_refusal = exc
+            account.login_failures += 1
+            failures = account.login_failures
+            # The exponent is capped: a float overflows long before failures stop coming.
+            wait = min(vendor.login_retry * 2 ** min(failures - 1, 32), vendor.login_retry_max)
+            account.login_retry_at = self._clock() + wait
+            account.error = f"login refused: {exc}{hint}"
         _LOG.error(
             "Car-Net login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
             mask_email(account.config.email),
@@ -161,12 +187,14 @@ class Poller:
         return wait
 
     def login_succeeded(self, account: AccountRuntime) -> None:
-        if account.login_failures or account.error:
+        with self._login_lock:
+            recovered = bool(account.login_failures or account.error)
+            account.login_failures = 0
+            account.login_retry_at = 0.0
+            account.error = None
+            account.counted_refusal = None
+        if recovered:
             _LOG.info("Car-Net login for %s works again", mask_email(account.config.email))
-        account.login_failures = 0
-        account.login_retry_at = 0.0
-        account.error = None
-        account.counted_refusal = None
 
     # reading ----------------------------------------------------------------
 

@@ -63,6 +63,11 @@ def stopping() -> bool:
     return notify("STOPPING=1")
 
 
+def reloading() -> bool:
+    """Restarting in the same process with a reloaded configuration (SIGHUP)."""
+    return notify("RELOADING=1")
+
+
 def status(text: str) -> bool:
     """A one-line status shown by ``systemctl status``."""
     return notify(f"STATUS={text}")

@@ -30,6 +30,9 @@ _LOG = logging.getLogger(__name__)
 
 _FORMAT = 1
 
+TOKEN_FILES = "tokens-*.json"
+"""The names of the token files in ``state_dir`` (a glob pattern)."""
+
 
 def account_key(email: str) -> str:
     """A stable, non-reversible identifier for an account (hash of the e-mail)."""

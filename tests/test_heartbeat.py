@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -24,3 +25,17 @@ def test_heartbeat_is_written_while_the_daemon_runs(make_config, run_bridge, tmp
     heartbeat.unlink()
     bridge.beat()
     assert not heartbeat.exists()
+
+
+def test_a_state_dir_gone_unwritable_is_logged_not_fatal(make_config, run_bridge, caplog):
+    # As root every directory is writable: a file where state_dir was fails for root too.
+    config = make_config()
+    bridge = run_bridge(config)
+    state_dir = Path(config.state_dir)
+    shutil.rmtree(state_dir)
+    state_dir.write_text("not a directory", encoding="utf-8")
+    bridge.beat()
+    bridge.beat()
+    failed = [r for r in caplog.records if "cannot write the heartbeat" in r.getMessage()]
+    assert len(failed) == 1, caplog.text
+    assert "Traceback" not in caplog.text

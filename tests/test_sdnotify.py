@@ -59,6 +59,8 @@ def test_notify_to_an_abstract_socket(
     assert sock.recv(4096) == b"READY=1\nSTATUS=connected"
     assert sdnotify.stopping() is True
     assert sock.recv(4096) == b"STOPPING=1"
+    assert sdnotify.reloading() is True
+    assert sock.recv(4096) == b"RELOADING=1"
     assert sdnotify.status("polling 2 vehicles") is True
     assert sock.recv(4096) == b"STATUS=polling 2 vehicles"
 
@@ -111,3 +113,8 @@ def test_unit_schedules_in_utc() -> None:
     assert "Environment=TZ=UTC" in service.splitlines()
     readme = (UNIT.parent / "README.md").read_text(encoding="utf-8")
     assert "`TZ=UTC`" in readme
+
+
+def test_unit_reloads_with_sighup() -> None:
+    service = UNIT.read_text(encoding="utf-8").split("[Service]", 1)[1].split("[Install]", 1)[0]
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in service.splitlines()
