@@ -136,12 +136,13 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
     try:
         per_thread, count = 2000, 6  # also past the 1024th doubling, where a float overflows
         poller.login_succeeded(account)
-        refused = AuthError("refused")
 
         def refuse_many() -> None:
             for _ in range(per_thread):
-                # The reader and the command worker find refused logins at once.
-                poller.login_refused(account, refused)
+                # The reader and the command worker find refused logins at once; each is
+                # a refusal of its own (one refusal met by both counts once, see
+                # test_failures_refusals).
+                poller.login_refused(account, AuthError("refused"))
 
         threads = [threading.Thread(target=refuse_many) for _ in range(count)]
         for thread in threads:
