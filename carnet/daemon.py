@@ -210,7 +210,7 @@ class Bridge:
     ) -> None:
         """Add one vehicle of the account's list (or note that it is known already) under
         a topic name no other vehicle uses."""
-        known = next((v for v in account.vehicles if _same_vehicle(v.api, api_vehicle)), None)
+        known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
         if known is not None:
             seen.add(known.name)
             return
@@ -350,10 +350,6 @@ class Bridge:
                 self.dispatcher.handle(message)
             except Exception:  # one bad message must never stop the dispatcher
                 _LOG.exception("handling a message on %s failed", message.topic)
-
-
-def _same_vehicle(first: Vehicle, second: Vehicle) -> bool:
-    return (first.vin, first.vehicle_id) == (second.vin, second.vehicle_id)
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
