@@ -366,9 +366,9 @@ def test_token_helper_timeout_kills_what_it_started(tmp_path: Path) -> None:
     command = _shell(tmp_path, f"sleep 60 &\necho $! > {pid_file}\nsleep 60\n")
     try:
         started = time.monotonic()
-        with pytest.raises(AuthError, match="did not finish within 1 s"):
-            run_token_helper(command, 1.0, "token")
-        assert time.monotonic() - started < 5
+        with pytest.raises(AuthError, match="did not finish within 2 s"):
+            run_token_helper(command, 2.0, "token")
+        assert time.monotonic() - started < 6
         child = int(pid_file.read_text())
         assert wait_until(lambda: not _alive(child), 5), "the helper's child outlived it"
     finally:
