@@ -4,10 +4,10 @@ Every key of config.example.yaml is a field here, with the same default. Errors 
 the key path (``accounts[0].pin``) and say what is accepted; all problems are
 collected so the user fixes them in one go.
 
-``${VAR}`` and ``${VAR:-default}`` in any string value come from the environment, so
-secrets stay out of the file. Without a ``state_dir`` key the default is
-``${CARNET2MQTT_STATE_DIR:-./state}``: the container image and the systemd unit set that
-variable, so one configuration file works in both.
+``${VAR}`` and ``${VAR:-default}`` (the default may hold another ``${...}``) in any
+string value come from the environment, so secrets stay out of the file. Without a
+``state_dir`` key the default is ``${CARNET2MQTT_STATE_DIR:-./state}``: the container
+image and the systemd unit set that variable, so one configuration file works in both.
 """
 
 from __future__ import annotations
@@ -137,8 +137,8 @@ container image or unit file can place the tokens without editing the user's fil
 _SECRET_FIELDS = frozenset({"password", "pin", "unlock_code", "token_helper"})
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-_REF = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
-_REF_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
+_SPECIAL = re.compile(r"\$\$\{|\$\{|\}")  # what ${VAR} substitution looks at
+_NAME_AT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PIN = re.compile(r"[0-9]+")
 _FAILED: Any = object()
 
@@ -177,12 +177,6 @@ def _range(low: float, high: float | None = None) -> Callable[[Any], Any]:
         return value
 
     return check
-
-
-def _positive(value: Any) -> Any:
-    if value <= 0:
-        raise _Invalid("{value} is not greater than 0")
-    return value
 
 
 def _one_of(*choices: str) -> Callable[[Any], Any]:
@@ -272,9 +266,13 @@ def _non_empty_list(value: tuple[Any, ...]) -> tuple[Any, ...]:
     return value
 
 
+def _seconds(low: float, high: float, more: str = "") -> _Rule:
+    """A duration: every one has both bounds, so that neither ``1e300`` (an overflow
+    downstream) nor ``0.001`` (a busy loop, a defeated back-off) gets through."""
+    return _Rule(f"seconds, {low:g}..{high:g}{more}", _range(low, high))
+
+
 _INTERVAL = _Rule("whole seconds, 60..86400", _range(60, 86400))
-_SECONDS = _Rule("seconds, greater than 0", _positive)
-_DELAY = _Rule("seconds, 0 or more", _range(0))
 _TOPIC = _Rule("topic levels without +, # or a leading, trailing or double /", _topic)
 _FLAG = _Rule("true or false")
 
@@ -308,9 +306,9 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (VendorConfig, "redirect_uri"): _Rule("non-empty text", _non_empty),
     (VendorConfig, "user_agent"): _Rule("non-empty text", _non_empty),
     (VendorConfig, "token_helper"): _Rule("a command line, or null"),
-    (VendorConfig, "timeout"): _SECONDS,
-    (VendorConfig, "login_retry"): _SECONDS,
-    (VendorConfig, "login_retry_max"): _Rule("seconds, not less than login_retry", _positive),
+    (VendorConfig, "timeout"): _seconds(1, 300),
+    (VendorConfig, "login_retry"): _seconds(60, 86400),
+    (VendorConfig, "login_retry_max"): _seconds(60, 86400, ", not less than login_retry"),
     (VehicleConfig, "name"): _Rule(
         f"lower-case letters, digits, _ and - but not '{BRIDGE}', or null for the VIN",
         _vehicle_name,
@@ -328,15 +326,17 @@ _RULES: dict[tuple[type, str], _Rule] = {
     ),
     (PollingConfig, "interval"): _INTERVAL,
     (PollingConfig, "active_interval"): _INTERVAL,
-    (PollingConfig, "health_interval"): _Rule("whole seconds, 3600 or more", _range(3600)),
+    (PollingConfig, "health_interval"): _Rule(
+        "whole seconds, 3600..604800", _range(3600, 604800)
+    ),
     (PollingConfig, "wakeups_per_day"): _Rule("a whole number, 0..48 (0: never)", _range(0, 48)),
     (CommandsConfig, "unlock"): _FLAG,
     (CommandsConfig, "unlock_code"): _Rule("text, or null for no code"),
-    (CommandsConfig, "max_age"): _SECONDS,
+    (CommandsConfig, "max_age"): _seconds(1, 3600),
     (CommandsConfig, "queue_size"): _Rule("a whole number, 1..1000", _range(1, 1000)),
     (CommandsConfig, "max_per_minute"): _Rule("a whole number, 1..60", _range(1, 60)),
-    (CommandsConfig, "min_interval"): _DELAY,
-    (CommandsConfig, "verify_after"): _DELAY,
+    (CommandsConfig, "min_interval"): _seconds(0, 600),
+    (CommandsConfig, "verify_after"): _seconds(0, 600),
     (Config, "accounts"): _Rule(
         "a list of at least one account with email and password", _non_empty_list
     ),
@@ -431,42 +431,81 @@ def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+_MALFORMED = (
+    "malformed variable reference (${NAME} or ${NAME:-default}, where the default may hold "
+    "another ${...}; $${ for a literal ${)"
+)
+
+
+class _Malformed(Exception):
+    """A ``${`` that does not start a well-formed reference."""
+
+
 def _substitute(text: str, path: str, ctx: _Context) -> str:
     """Replace ``${VAR}`` and ``${VAR:-default}``; ``$${`` stands for a literal ``${``.
 
-    The default applies when the variable is unset or empty, as in a POSIX shell.
+    The default applies when the variable is unset or empty, as in a POSIX shell, and
+    may itself hold references (``${P:-${Q:-x}}``), which are looked at only when the
+    default is used.
     """
+    reported = len(ctx.problems)
+    try:
+        value, _ = _substitute_from(text, 0, path, ctx, in_default=False, used=True)
+    except _Malformed:
+        del ctx.problems[reported:]  # an unset variable inside it is beside the point
+        ctx.unresolved.add(path)
+        ctx.problems.append(f"{path}: {_MALFORMED}")
+        return text
+    return value
+
+
+def _substitute_from(
+    text: str, pos: int, path: str, ctx: _Context, *, in_default: bool, used: bool
+) -> tuple[str, int]:
+    """The text from ``pos`` with its references replaced, and where it ended: at the
+    end of ``text``, or in a default just after the brace that closes it."""
     out: list[str] = []
-    pos = 0
-    for match in _REF.finditer(text):
+    while True:
+        match = _SPECIAL.search(text, pos)
+        if match is None:
+            if in_default:
+                raise _Malformed  # the default's closing brace is missing
+            out.append(text[pos:])
+            return "".join(out), len(text)
         out.append(text[pos : match.start()])
         pos = match.end()
-        if match.group(0) == "$${":
+        if match.group() == "}":
+            if in_default:
+                return "".join(out), pos
+            out.append("}")
+        elif match.group() == "$${":
             out.append("${")
-            continue
-        body = match.group("body")
-        ref = _REF_BODY.fullmatch(body) if body is not None else None
-        if ref is None:
-            ctx.unresolved.add(path)
-            ctx.problems.append(
-                f"{path}: malformed variable reference "
-                "(${NAME} or ${NAME:-default}; $${ for a literal ${)"
-            )
-            continue
-        name, default = ref.group("name"), ref.group("default")
-        value = ctx.environ.get(name)
-        if default is not None and not value:
-            value = default
-        if value is None:
-            ctx.unresolved.add(path)
-            ctx.problems.append(
-                f"{path}: environment variable {name} is not set "
-                f"(set it, or give a default with ${{{name}:-default}})"
-            )
-            continue
-        out.append(value)
-    out.append(text[pos:])
-    return "".join(out)
+        else:
+            value, pos = _reference(text, pos, path, ctx, used)
+            out.append(value)
+
+
+def _reference(text: str, pos: int, path: str, ctx: _Context, used: bool) -> tuple[str, int]:
+    """The value of the reference whose name starts at ``pos`` (just after ``${``)."""
+    name_match = _NAME_AT.match(text, pos)
+    if name_match is None:
+        raise _Malformed
+    name, pos = name_match.group(), name_match.end()
+    value = ctx.environ.get(name)
+    if text.startswith(":-", pos):
+        default, pos = _substitute_from(
+            text, pos + 2, path, ctx, in_default=True, used=used and not value
+        )
+        return value or default, pos
+    if not text.startswith("}", pos):
+        raise _Malformed
+    if value is None and used:
+        ctx.unresolved.add(path)
+        ctx.problems.append(
+            f"{path}: environment variable {name} is not set "
+            f"(set it, or give a default with ${{{name}:-default}})"
+        )
+    return value or "", pos + 1
 
 
 def _expand(data: Any, path: str, ctx: _Context) -> Any:
@@ -678,7 +717,7 @@ def _post_vendor(values: dict[str, Any], raw: Mapping[str, Any], path: str, ctx:
     if limit < first:
         ctx.problems.append(
             f"{_join(path, 'login_retry_max')}: {limit:g} is less than login_retry {first:g} "
-            "(seconds, not less than login_retry)"
+            f"({_RULES[(VendorConfig, 'login_retry_max')].accepted})"
         )
         return False
     return True
@@ -723,13 +762,65 @@ def parse_config(data: object, environ: Mapping[str, str] | None = None) -> Conf
     return typing.cast(Config, config)
 
 
+MAX_YAML_VALUES = 100_000
+"""The most values a configuration file may hold once its aliases are expanded. A real
+one has a few hundred; a "billion laughs" file of 1 KB, whose aliases repeat each other,
+holds billions and would take minutes and gigabytes to check."""
+
+
+class _TooLarge(yaml.YAMLError):
+    """The document expands past :data:`MAX_YAML_VALUES`, or an alias contains itself."""
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys: PyYAML keeps the last one silently, so
-    a second ``mqtt:`` section would quietly replace the first."""
+    """Safe YAML that refuses duplicate keys (PyYAML keeps the last one silently, so a
+    second ``mqtt:`` section would quietly replace the first) and documents whose
+    aliases expand past :data:`MAX_YAML_VALUES`, before anything is built from them."""
 
     def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_expansion(node)
         _refuse_duplicate_keys(node)
         return super().construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse_expansion(root: yaml.Node) -> None:
+    """Count the values the document holds with every alias expanded, without expanding
+    it: each node's count is computed once from its children's (an alias is the very
+    node it names), so the work grows with the file, not with the expansion."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the node being counted and its parents
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, counted_children = stack.pop()
+        key = id(node)
+        if counted_children:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_VALUES:
+                raise _TooLarge(
+                    f"the document holds more than {MAX_YAML_VALUES} values once its aliases "
+                    f"are expanded (at most {MAX_YAML_VALUES}; a configuration holds a few "
+                    "hundred, aliases that repeat each other multiply)"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _TooLarge(
+                "an alias refers to a mapping or list that contains it (an alias repeats a "
+                "value defined elsewhere, never its own container)"
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
 
 
 def _refuse_duplicate_keys(root: yaml.Node) -> None:
@@ -778,6 +869,13 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError([f"{file}: cannot be read: {exc.strerror} (a YAML file)"]) from None
     try:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except _TooLarge as exc:
+        raise ConfigError([f"{file}: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(
+            [f"{file}: mappings or lists nested too deeply (a few levels, as in "
+             "config.example.yaml)"]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         # Only the description and position: the excerpt PyYAML adds could show a secret.
         mark = exc.problem_mark or exc.context_mark

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from carnet import __version__, health, redact, sdnotify
-from carnet.api import CarNetClient
+from carnet.api import CarNetClient, Vehicle
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
@@ -28,7 +28,7 @@ from carnet.publisher import StatePublisher
 from carnet.results import ResultSink
 from carnet.scheduler import Scheduler, SerialWorker
 from carnet.tokens import TokenStore
-from carnet.topics import Topics, vehicle_topic_name
+from carnet.topics import Topics, distinct_name, vehicle_name
 from carnet.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Bridge:
         # change under them.
         self.accounts: list[AccountRuntime] = []
         self.vehicles: dict[str, VehicleRuntime] = {}
-        self._roster_lock = threading.Lock()
+        self._roster_lock = threading.RLock()
         self.dispatcher = Dispatcher(self)
         self._stop_requested = threading.Event()
         self._stopped = False
@@ -233,33 +233,14 @@ class Bridge:
         account.enrolled = True
         seen: set[str] = set()
         for api_vehicle in vehicles:
-            settings = account.config.vehicles.get(api_vehicle.vin) or account.config.vehicles.get(
-                api_vehicle.vehicle_id
-            )
-            name = vehicle_topic_name(
-                settings.name if settings and settings.name else api_vehicle.vin
-            )
-            if settings is not None and not settings.enabled:
-                self.discovery.remove_vehicle(name, api_vehicle)
-                continue
-            seen.add(name)
-            if name in self.vehicles:
-                continue
-            interval = (
-                settings.poll_interval
-                if settings and settings.poll_interval
-                else self.config.polling.interval
-            )
-            vehicle = VehicleRuntime(name, api_vehicle, account, interval)
-            vehicle.assumed["poll_interval"] = interval
-            self._register(vehicle)
-            _LOG.info(
-                "vehicle %s (%s %s) found",
-                name,
-                api_vehicle.model_name or "?",
-                api_vehicle.model_year or "",
-            )
-            self.poller.add(vehicle)
+            try:
+                self._enroll_vehicle(account, api_vehicle, seen)
+            except Exception:  # one odd vehicle must not keep the account's others away
+                _LOG.exception(
+                    "vehicle %r of %s could not be added; the account's other vehicles go on",
+                    api_vehicle.vin,
+                    mask_email(account.config.email),
+                )
         for vehicle in [v for v in account.vehicles if v.name not in seen]:
             self._forget_vehicle(vehicle)
         self.publish_info()
@@ -268,6 +249,58 @@ class Bridge:
         with self._roster_lock:
             vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
             self.vehicles = {**self.vehicles, vehicle.name: vehicle}
+
+    def _enroll_vehicle(
+        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str]
+    ) -> None:
+        """Add one vehicle of the account's list (or note that it is known already) under
+        a topic name no other vehicle uses."""
+        known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
+        if known is not None:
+            seen.add(known.name)
+            return
+        settings = account.config.vehicles.get(api_vehicle.vin) or account.config.vehicles.get(
+            api_vehicle.vehicle_id
+        )
+        name = vehicle_name(
+            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+        )
+        if settings is not None and not settings.enabled:
+            self.discovery.remove_vehicle(name, api_vehicle)
+            return
+        interval = (
+            settings.poll_interval
+            if settings and settings.poll_interval
+            else self.config.polling.interval
+        )
+        # Readers of several accounts enroll at once: choosing a free name and taking it
+        # is one step.
+        with self._roster_lock:
+            holder = self.vehicles.get(name)
+            if holder is not None and holder.api.vin == api_vehicle.vin:
+                return  # the same car through another account: it is published once
+            if holder is not None:
+                taken = name
+                name = distinct_name(name, self.vehicles)
+                _LOG.warning(
+                    "vehicles %r and %r both map to the topic name %s; the second is named %s "
+                    "(give each a name under accounts[].vehicles to choose)",
+                    holder.api.vin,
+                    api_vehicle.vin,
+                    taken,
+                    name,
+                )
+            seen.add(name)
+            vehicle = VehicleRuntime(name, api_vehicle, account, interval)
+            vehicle.assumed["poll_interval"] = interval
+            self._register(vehicle)
+        _LOG.info(
+            "vehicle %s (%s %s) found",
+            name,
+            api_vehicle.model_name or "?",
+            api_vehicle.model_year or "",
+        )
+        self.poller.add(vehicle)
 
     def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
         _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)

@@ -8,6 +8,7 @@ the same per-entity payload, so they cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ from carnet.state import VehicleState
 from carnet.topics import Topics
 
 _LOG = logging.getLogger(__name__)
+
+_PLAIN_VIN = re.compile(r"[A-Z0-9]+")
 
 ORIGIN_NAME = "carnet2mqtt"
 
@@ -52,11 +55,21 @@ class DeviceInfo:
 
 def node_id(device: DeviceInfo) -> str:
     """Stable across renames: derived from the VIN, never from the configured name."""
-    return f"carnet2mqtt_{_slug(device.vin)}"
+    return f"carnet2mqtt_{_vin_slug(device.vin)}"
 
 
 def unique_id(device: DeviceInfo, item: Entity) -> str:
-    return f"carnet2mqtt_{_slug(device.vin)}_{item.key}"
+    return f"carnet2mqtt_{_vin_slug(device.vin)}_{item.key}"
+
+
+def _vin_slug(vin: str) -> str:
+    """A real VIN (capital letters and digits) in lower case. Any other VIN also gets a
+    hash of itself: the slug drops what tells ``ABC 123`` from ``abc/123`` apart."""
+    slug = _slug(vin)
+    if _PLAIN_VIN.fullmatch(vin):
+        return slug
+    digest = hashlib.sha256(vin.encode()).hexdigest()[:8]
+    return f"{slug}_{digest}" if slug else digest
 
 
 def _slug(text: str) -> str:

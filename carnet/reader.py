@@ -16,7 +16,7 @@ from carnet.entities import ENTITIES, json_value
 from carnet.errors import AuthError, CarNetError
 from carnet.state import RawVehicleData, parse_state
 from carnet.tokens import TokenStore
-from carnet.topics import vehicle_topic_name
+from carnet.topics import distinct_name, vehicle_name
 
 _LOG = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
         settings = account.vehicles.get(vehicle.vin) or account.vehicles.get(vehicle.vehicle_id)
         if settings is not None and not settings.enabled:
             continue
-        name = vehicle_topic_name(settings.name if settings and settings.name else vehicle.vin)
+        configured = settings.name if settings else None
+        name = distinct_name(vehicle_name(vehicle.vin, vehicle.vehicle_id, configured), result)
         climate = None
         if client.commands_enabled:
             try:

@@ -108,6 +108,13 @@ def register_config_secrets(config: Config) -> None:
         register_secret(value, permanent=True)
 
 
+def permanent_secrets() -> tuple[str, ...]:
+    """The secrets registered as permanent (the configuration's), e.g. to keep them out
+    of a child process's environment."""
+    with _lock:
+        return tuple(_permanent)
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every known or secret-looking value masked."""
     if not text:

@@ -6,9 +6,11 @@ publish to would either be refused by the broker or, worse, match more than mean
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Container
 
 _LOG = logging.getLogger(__name__)
 
@@ -28,6 +30,32 @@ def vehicle_topic_name(name_or_vin: str) -> str:
     if not text:
         raise ValueError(f"{name_or_vin!r} has no letters or digits to name a topic with")
     return f"{text}_" if text == BRIDGE else text
+
+
+def vehicle_name(vin: str, vehicle_id: str, configured: str | None = None) -> str:
+    """The topic level of a vehicle: its configured name, else its VIN, else (a VIN
+    without letters or digits, such as ``###``) its vehicle id, else a stable hash of
+    both, so that every vehicle has one."""
+    for candidate in (configured, vin, vehicle_id):
+        if not candidate:
+            continue
+        try:
+            return vehicle_topic_name(candidate)
+        except ValueError:
+            _LOG.warning("%r cannot name a topic (no letters or digits); trying the next "
+                         "name for this vehicle", candidate)
+    digest = hashlib.sha256(f"{vin}\0{vehicle_id}".encode()).hexdigest()[:12]
+    return f"vehicle_{digest}"
+
+
+def distinct_name(name: str, taken: Container[str]) -> str:
+    """``name``, or the first of ``name_2``, ``name_3``, ... that is not ``taken``."""
+    if name not in taken:
+        return name
+    number = 2
+    while f"{name}_{number}" in taken:
+        number += 1
+    return f"{name}_{number}"
 
 
 def check_topic(topic: str) -> str:

@@ -322,6 +322,20 @@ def test_token_helper_failure_is_clear(sim: Sim, make_client: Callable[..., CarN
     assert sim.count("/oidc/v1/token") == 0
 
 
+def test_token_helper_runs_without_the_account_secrets(
+        sim: Sim, make_client: Callable[..., CarNetClient], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OWNER_LOGIN", "demo")  # the account's password, under any name
+    monkeypatch.setenv("OWNER_CODE", "1234")  # its PIN
+    helper = _helper(tmp_path, (
+        "import json, os, sys\n"
+        "if {'demo', '1234'} & set(os.environ.values()):\n"
+        "    sys.exit(7)\n"
+        "print(json.dumps({'play_integrity_token': 'x'}))\n"
+    ))
+    assert len(make_client(token_helper=helper).vehicles()) == 2
+
+
 def test_corrupt_token_file_is_discarded(sim: Sim, make_client: Callable[..., CarNetClient],
                                          state_dir: Path,
                                          caplog: pytest.LogCaptureFixture) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import signal
 import stat
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,6 +30,7 @@ from carnet.auth import (
     run_token_helper,
 )
 from carnet.config import AccountConfig, VendorConfig
+from carnet.daemon import wait_until
 from carnet.errors import (
     AuthError,
     BadRequest,
@@ -341,6 +345,113 @@ def test_token_helper_is_not_run_through_a_shell(tmp_path: Path) -> None:
     values = run_token_helper(f"{command} '$(touch {marker})'", 10, "token")
     assert values == {"a": f"$(touch {marker})"}
     assert not os.path.exists(marker)
+
+
+def _shell(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "helper.sh"
+    path.write_text(body)
+    return f"/bin/sh {path}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _kill(pid_file: Path) -> None:
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_token_helper_timeout_kills_what_it_started(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    command = _shell(tmp_path, f"sleep 60 &\necho $! > {pid_file}\nsleep 60\n")
+    try:
+        started = time.monotonic()
+        with pytest.raises(AuthError, match="did not finish within 2 s"):
+            run_token_helper(command, 2.0, "token")
+        assert time.monotonic() - started < 6
+        child = int(pid_file.read_text())
+        assert wait_until(lambda: not _alive(child), 5), "the helper's child outlived it"
+    finally:
+        _kill(pid_file)
+
+
+def test_token_helper_is_done_when_it_exits(tmp_path: Path) -> None:
+    """A child left running with the helper's output open does not hold up the login."""
+    pid_file = tmp_path / "child.pid"
+    command = _shell(
+        tmp_path,
+        f"sleep 30 &\necho $! > {pid_file}\n"
+        'echo \'{"play_integrity_token": "Tok-0123456789"}\'\n',
+    )
+    try:
+        started = time.monotonic()
+        assert run_token_helper(command, 10, "token") == {"play_integrity_token": "Tok-0123456789"}
+        assert time.monotonic() - started < 5
+    finally:
+        _kill(pid_file)
+
+
+def test_token_helper_output_is_capped(tmp_path: Path) -> None:
+    """40 MB of output: an error at 64 KiB, read piecewise, so memory stays flat."""
+    helper = _script(tmp_path, "import sys\nfor _ in range(40):\n"
+                     "    sys.stdout.buffer.write(b'x' * (1 << 20))\n")
+    measure = (
+        "import json, re, sys, time\n"
+        "from carnet.auth import run_token_helper\n"
+        "from carnet.errors import AuthError\n"
+        # VmHWM: this process's peak RSS (ru_maxrss would include its parent's)
+        "def peak():\n"
+        "    return int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"
+        "before = peak()\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        "    run_token_helper(sys.argv[1], 30, 'token')\n"
+        "    error = None\n"
+        "except AuthError as exc:\n"
+        "    error = str(exc)\n"
+        "print(json.dumps({'error': error, 'seconds': time.monotonic() - started,\n"
+        "    'grew_kib': peak() - before}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", measure, helper], capture_output=True,
+                         timeout=60, check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    outcome = json.loads(run.stdout)
+    assert "printed more than 64 KiB" in outcome["error"]
+    assert outcome["seconds"] < 5
+    assert outcome["grew_kib"] < 8 * 1024, outcome  # peak RSS: 40 MB never held
+
+
+def test_short_token_helper_values_are_not_masked(tmp_path: Path) -> None:
+    command = _script(tmp_path, "import json; print(json.dumps("
+                      "{'platform': 'android', 'play_integrity_token': 'Tok-9f8e7d6c5b4a'}))")
+    run_token_helper(command, 10, "token")
+    assert redact.redact("android app, Tok-9f8e7d6c5b4a") == "android app, ***"
+
+
+def test_token_helper_gets_no_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "CARNET_PASSWORD": "pw-from-the-env",
+        "CARNET_PIN": "4321",
+        "CARNET_UNLOCK_CODE": "unlock-from-the-env",
+        "MQTT_PASSWORD": "mqtt-from-the-env",
+        "MY_PIN": "9876",  # a configured secret under another name
+        "BROKER_URL": "mqtt://bridge:Long-Sekr1t-Value@broker",  # contains one
+        "HELPER_SETTING": "kept",
+    }.items():
+        monkeypatch.setenv(name, value)
+    command = _script(tmp_path, "import json, os; print(json.dumps("
+                      "{'names': ' '.join(sorted(os.environ))}))")
+    names = run_token_helper(command, 10, "token", ["9876", "Long-Sekr1t-Value", None])["names"]
+    given = set(names.split())
+    assert {"HELPER_SETTING", "PATH"} <= given
+    assert not given & {"CARNET_PASSWORD", "CARNET_PIN", "CARNET_UNLOCK_CODE", "MQTT_PASSWORD",
+                        "MY_PIN", "BROKER_URL"}
 
 
 # --------------------------------------------------------------------------- login steps

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
+import subprocess
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -126,6 +130,85 @@ def test_every_example_key_has_a_comment() -> None:
         assert " # " in line, f"line {number} has no comment: {line!r}"
 
 
+_RANGE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\.\.(\d+(?:\.\d+)?)(?![\d.])")
+
+
+def _example_comments() -> dict[str, str]:
+    """Each key path of the example (``accounts.vehicles.*.poll_interval``) and its comment."""
+    comments: dict[str, str] = {}
+    parents: list[tuple[int, str]] = []
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        body, _, comment = line.partition(" # ")
+        match = re.match(r"^( *)(- )?([^\s:#]+):", body)
+        if not match:
+            continue
+        indent = len(match.group(1)) + len(match.group(2) or "")
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        levels = [name for _, name in parents]
+        key = "*" if levels[-1:] == ["vehicles"] else match.group(3)
+        comments[".".join([*levels, key])] = comment
+        parents.append((indent, key))
+    return comments
+
+
+def _with_value(path: str, value: Any) -> dict[str, Any]:
+    # login_retry_max may not be less than login_retry: give both room.
+    data = minimal(carnet={"login_retry": 60, "login_retry_max": 86400})
+    *levels, leaf = path.split(".")
+    target: Any = data
+    for level in levels:
+        if level == "accounts":
+            target = target["accounts"][0]
+        else:
+            target = target.setdefault("VIN1" if level == "*" else level, {})
+    target[leaf] = value
+    return data
+
+
+def test_every_duration_in_the_example_states_its_range() -> None:
+    durations = {k: c for k, c in _example_comments().items() if "seconds" in c}
+    assert {"carnet.timeout", "carnet.login_retry", "commands.max_age"} <= set(durations)
+    assert [key for key, comment in durations.items() if not _RANGE.search(comment)] == []
+
+
+def test_the_ranges_the_example_states_are_the_loaders() -> None:
+    ranges = {k: _RANGE.search(c) for k, c in _example_comments().items()}
+    stated = {k: (float(m.group(1)), float(m.group(2))) for k, m in ranges.items() if m}
+    assert len(stated) >= 15, stated
+    for path, (low, high) in stated.items():
+        for inside in (low, high):
+            parse_config(_with_value(path, int(inside) if inside.is_integer() else inside), {})
+        for outside in (low - 1, high + 1):
+            problems = problems_of(_with_value(path, outside))
+            where = path.replace("accounts.", "accounts[0].").replace("*", "VIN1")
+            assert [p for p in problems if p.startswith(f"{where}: ")], (path, outside, problems)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("carnet", "timeout", 1e300, "carnet.timeout: 1e+300 is out of range (seconds, 1..300)"),
+        (
+            "carnet",
+            "login_retry",
+            0.001,
+            "carnet.login_retry: 0.001 is out of range (seconds, 60..86400)",
+        ),
+        (
+            "polling",
+            "health_interval",
+            10**7,
+            "polling.health_interval: 10000000 is out of range (whole seconds, 3600..604800)",
+        ),
+        ("commands", "max_age", 1e9, "commands.max_age: 1000000000.0 is out of range "
+         "(seconds, 1..3600)"),
+    ],
+)
+def test_absurd_durations_are_refused(section: str, key: str, value: Any, expected: str) -> None:
+    assert problems_of(minimal(**{section: {key: value}})) == [expected]
+
+
 # -------------------------------------------------------------------- defaults
 
 
@@ -231,10 +314,25 @@ def test_doubled_dollar_is_a_literal() -> None:
     assert parse_config(data, {}).accounts[0].password == "a${b}c"
 
 
+def test_a_default_may_hold_another_reference() -> None:
+    data = minimal(mqtt={"host": "${P:-${Q}}", "client_id": "${P:-${Q:-${R:-x}}}-id"})
+    assert parse_config(data, {"Q": "q"}).mqtt.host == "q"
+    config = parse_config(data, {"P": "p"})  # Q is not needed, so unset is fine
+    assert (config.mqtt.host, config.mqtt.client_id) == ("p", "p-id")
+    assert parse_config(data, {"Q": "q", "R": ""}).mqtt.client_id == "q-id"
+    assert parse_config({**data, "mqtt": {"host": "${P:-${Q:-x}}"}}, {}).mqtt.host == "x"
+    assert problems_of(data) == [
+        "mqtt.host: environment variable Q is not set "
+        "(set it, or give a default with ${Q:-default})"
+    ]
+
+
 def test_malformed_reference() -> None:
     (problem,) = problems_of(minimal(mqtt={"host": "${1BAD}"}))
     assert problem.startswith("mqtt.host: malformed variable reference (")
     (problem,) = problems_of(minimal(mqtt={"host": "${OPEN"}))
+    assert problem.startswith("mqtt.host: malformed variable reference (")
+    (problem,) = problems_of(minimal(mqtt={"host": "${P:-${Q}"}))  # the default is not closed
     assert problem.startswith("mqtt.host: malformed variable reference (")
 
 
@@ -300,11 +398,11 @@ def test_unknown_key_without_a_close_match() -> None:
         ),
         (
             minimal(commands={"max_age": "soon"}),
-            "commands.max_age: 'soon' is not a number (seconds, greater than 0)",
+            "commands.max_age: 'soon' is not a number (seconds, 1..3600)",
         ),
         (
             minimal(commands={"min_interval": "nan"}),
-            "commands.min_interval: 'nan' is not a finite number (seconds, 0 or more)",
+            "commands.min_interval: 'nan' is not a finite number (seconds, 0..600)",
         ),
         (
             {"accounts": {"email": "x"}},
@@ -363,30 +461,30 @@ def _with_account(**fields: Any) -> dict[str, Any]:
         (
             minimal(polling={"health_interval": 60}),
             "polling.health_interval",
-            "(whole seconds, 3600 or more)",
+            "(whole seconds, 3600..604800)",
         ),
         (
             minimal(polling={"wakeups_per_day": -1}),
             "polling.wakeups_per_day",
             "(a whole number, 0..48",
         ),
-        (minimal(commands={"max_age": 0}), "commands.max_age", "(seconds, greater than 0)"),
+        (minimal(commands={"max_age": 0}), "commands.max_age", "(seconds, 1..3600)"),
         (
             minimal(commands={"min_interval": -5}),
             "commands.min_interval",
-            "(seconds, 0 or more)",
+            "(seconds, 0..600)",
         ),
         (
             minimal(commands={"verify_after": -1}),
             "commands.verify_after",
-            "(seconds, 0 or more)",
+            "(seconds, 0..600)",
         ),
         (minimal(commands={"queue_size": 0}), "commands.queue_size", "(a whole number, 1..1000)"),
-        (minimal(carnet={"timeout": 0}), "carnet.timeout", "(seconds, greater than 0)"),
+        (minimal(carnet={"timeout": 0}), "carnet.timeout", "(seconds, 1..300)"),
         (
             minimal(carnet={"login_retry": 900, "login_retry_max": 60}),
             "carnet.login_retry_max",
-            "(seconds, not less than login_retry)",
+            "(seconds, 60..86400, not less than login_retry)",
         ),
         (minimal(log_level="loud"), "log_level", "(debug, info, warning or error)"),
         ({"accounts": []}, "accounts", "(a list of at least one account"),
@@ -523,6 +621,74 @@ def test_yaml_merge_keys_still_work(tmp_path: Path) -> None:
         load_config(write(tmp_path, text), {})
     assert len(caught.value.problems) == 1
     assert caught.value.problems[0].startswith("x-account: unknown key")
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, "accounts: [{email: a@b.example, password: p}]", ""])
+
+
+@pytest.mark.parametrize("levels", [7, 9])
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path, levels: int) -> None:
+    path = write(tmp_path, _alias_bomb(levels))
+    assert path.stat().st_size < 1200
+    measure = (
+        "import json, re, sys, time\n"
+        "from carnet.config import load_config\n"
+        "from carnet.errors import ConfigError\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        "    load_config(sys.argv[1], {})\n"
+        "    problems = []\n"
+        "except ConfigError as exc:\n"
+        "    problems = exc.problems\n"
+        "print(json.dumps({'problems': problems, 'seconds': time.monotonic() - started,\n"
+        "    'peak_kib': int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+        "}))\n"  # VmHWM: this process's peak RSS (ru_maxrss would include its parent's)
+    )
+    run = subprocess.run([sys.executable, "-c", measure, str(path)], capture_output=True,
+                         timeout=30, check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    outcome = json.loads(run.stdout)
+    assert outcome["problems"] == [
+        f"{path}: the document holds more than 100000 values once its aliases are expanded "
+        "(at most 100000; a configuration holds a few hundred, aliases that repeat each "
+        "other multiply)"
+    ]
+    assert outcome["seconds"] < 2, outcome
+    assert outcome["peak_kib"] < 100 * 1024, outcome
+
+
+def test_yaml_alias_inside_itself_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "x: &x {y: *x}\naccounts: [{email: a@b.example, password: p}]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert caught.value.problems == [
+        f"{path}: an alias refers to a mapping or list that contains it (an alias repeats a "
+        "value defined elsewhere, never its own container)"
+    ]
+
+
+def test_yaml_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "x: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert caught.value.problems == [
+        f"{path}: mappings or lists nested too deeply (a few levels, as in config.example.yaml)"
+    ]
+
+
+def test_aliases_of_a_real_configuration_still_load(tmp_path: Path) -> None:
+    vehicles = ", ".join(f"VIN{i}: *settings" for i in range(200))
+    path = write(tmp_path, (
+        "accounts:\n"
+        "  - email: a@b.example\n"
+        "    password: p\n"
+        f"    vehicles: {{VIN: &settings {{poll_interval: 300}}, {vehicles}}}\n"
+    ))
+    vehicles_loaded = load_config(path, {}).accounts[0].vehicles
+    assert len(vehicles_loaded) == 201
+    assert {v.poll_interval for v in vehicles_loaded.values()} == {300}
 
 
 def test_missing_file(tmp_path: Path) -> None:
