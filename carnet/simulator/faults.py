@@ -10,7 +10,9 @@ from typing import Any
 
 _LOG = logging.getLogger(__name__)
 
-KINDS = ("outage", "hang", "login_change", "rate_limit", "password_page", "ignore_commands")
+KINDS = ("outage", "hang", "login_change", "rate_limit", "password_page", "ignore_commands",
+         "retire")
+GENERATIONS = ("carnet", "myvw")
 PASSWORD_VARIANTS = ("hidden_inputs", "template_model")
 
 
@@ -50,12 +52,22 @@ class Faults:
             if variant not in PASSWORD_VARIANTS:
                 raise ValueError(f"password_page: variant must be one of {list(PASSWORD_VARIANTS)}")
             fault["variant"] = variant
+        elif kind == "retire":
+            generation = spec.get("generation")
+            if generation not in GENERATIONS:
+                raise ValueError(f"retire: generation must be one of {list(GENERATIONS)}")
+            fault["generations"] = sorted({*self.retired(), generation})
         self._active[kind] = fault
         _LOG.info("fault on: %s", fault)
         return fault
 
     def get(self, kind: str) -> dict[str, Any] | None:
         return self._active.get(kind)
+
+    def retired(self) -> list[str]:
+        """The generations whose client ids the ``retire`` fault has retired."""
+        fault = self._active.get("retire")
+        return list(fault["generations"]) if fault else []
 
     def remove(self, kind: str) -> bool:
         return self._active.pop(kind, None) is not None
