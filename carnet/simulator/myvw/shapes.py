@@ -139,8 +139,9 @@ def temperature(value: float, account_unit: str, unit: str) -> float:
     """A temperature in the account's unit ("F"/"C") expressed in ``unit``."""
     if account_unit == unit:
         return value
-    converted = (value - 32) * 5 / 9 if unit == "C" else value * 9 / 5 + 32
-    return math.floor(converted * 2 + 0.5) / 2  # the app's half-degree steps
+    if unit == "C":  # the app's steps: half degrees Celsius, whole degrees Fahrenheit
+        return math.floor((value - 32) * 5 / 9 * 2 + 0.5) / 2
+    return float(math.floor(value * 9 / 5 + 32 + 0.5))
 
 
 def unit_of(query: dict[str, str], account: Account) -> str:
