@@ -168,3 +168,32 @@ def test_retire_fault_makes_a_client_id_unknown(sim: Simulator, generation: str)
     assert requests.delete(f"{sim.api_url}/_sim/fault/retire", timeout=TIMEOUT).ok
     Client(sim).login()
     MyvwClient(sim).login()
+
+
+def test_command_line_prints_the_attestation_value_that_passes() -> None:
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carnet.simulator", "--port", "0", "--identity-port", "0",
+         "--attestation", "required", "--region", "us", "--log-level", "warning"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        lines: dict[str, str] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.partition(":")
+            lines[key] = value.strip()
+            if key == "Attestation required":
+                break
+        assert "1V2GMPE2XMP000003" in lines["Demo account"]  # the ID.4
+        value = lines["Attestation required"].split("=", 1)[1]
+        sim = SimpleNamespace(api_url=lines["API"], identity_url=lines["Identity"])
+        refused = MyvwClient(sim, attestation="unavailable")  # type: ignore[arg-type]
+        code, verifier = refused.login_code()
+        assert refused.exchange(code, verifier).status_code == 401
+        MyvwClient(sim, attestation=value).login()  # type: ignore[arg-type]
+    finally:
+        proc.terminate()
+        proc.wait(5)
