@@ -177,7 +177,7 @@ def test_command_line_prints_the_attestation_value_that_passes() -> None:
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "carnet.simulator", "--port", "0", "--identity-port", "0",
-         "--attestation", "required", "--region", "us", "--log-level", "warning"],
+         "--attestation", "required", "--region", "us", "--id4", "--log-level", "warning"],
         stdout=subprocess.PIPE, text=True)
     try:
         lines: dict[str, str] = {}

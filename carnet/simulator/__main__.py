@@ -73,8 +73,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
                         "EV_THRESHOLD_EXCEEDED stops [10]")
     p.add_argument("--climate-minutes", type=float, default=30.0,
                    help="simulated minutes before the car ends pre-trip climate [30]")
-    p.add_argument("--no-id4", dest="demo_id4", action="store_false",
-                   help="leave the ID.4 out of the demo account")
+    p.add_argument("--id4", dest="demo_id4", action="store_true",
+                   help="add an ID.4 (a myVW-era EV) to the demo account")
     p.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error"))
     a = p.parse_args(argv)
