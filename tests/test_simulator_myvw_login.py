@@ -72,6 +72,21 @@ def test_idk_page_carries_csrf_and_template_model(sim: Simulator) -> None:
     assert model["emailPasswordForm"]["email"] == client.email
 
 
+def test_myvw_login_reads_the_hidden_inputs_page_too(sim: Simulator) -> None:
+    from tests.test_simulator_support import scrape
+    assert sim_fault(sim, {"kind": "password_page", "variant": "hidden_inputs"}).ok
+    client = MyvwClient(sim)
+    r = client.http.get(f"{sim.api_url}/oidc/v1/authorize", params={
+        "redirect_uri": "kombi:///login", "scope": "openid", "code_challenge": "x" * 43,
+        "state": "s", "response_type": "code", "client_id": client.client_id},
+        timeout=TIMEOUT)
+    form = scrape(r.text)["emailPasswordForm"]
+    r2 = client.http.post(r.url.split("?")[0], data={**form["fields"],
+                                                     "email": client.email}, timeout=TIMEOUT)
+    assert "credentialsForm" in scrape(r2.text) and "window._IDK" not in r2.text
+    MyvwClient(sim).login()
+
+
 def test_unknown_account_is_offered_registration(sim: Simulator) -> None:
     with pytest.raises(MyvwLoginError) as info:
         MyvwClient(sim, email="nobody@example.com").login_code()

@@ -89,16 +89,21 @@ class MyvwClient:
         r2 = self.http.post(urljoin(r1.url, form["action"]),
                             data={**form["fields"], "email": self.email}, headers=BROWSER,
                             timeout=TIMEOUT)
-        try:
-            model, csrf = idk_model(r2.text)
-        except ValueError:
-            raise MyvwLoginError("identifier", r2) from None
-        if model.get("registerCredentialsPath") == "register":
-            raise MyvwLoginError("unknown account", r2)
-        app_id = urlsplit(r2.url).path.split("/")[3]
-        action = urljoin(r2.url, f"/signin-service/v1/{app_id}/{model['postAction']}")
-        r3 = self.http.post(action, data={"_csrf": csrf, "relayState": model["relayState"],
-                                          "hmac": model["hmac"], "email": self.email,
+        hidden = scrape(r2.text).get("credentialsForm")
+        if hidden is not None:  # the page with hidden inputs
+            fields = dict(hidden["fields"])
+            action = urljoin(r2.url, hidden["action"])
+        else:
+            try:
+                model, csrf = idk_model(r2.text)
+            except ValueError:
+                raise MyvwLoginError("identifier", r2) from None
+            if model.get("registerCredentialsPath") == "register":
+                raise MyvwLoginError("unknown account", r2)
+            app_id = urlsplit(r2.url).path.split("/")[3]
+            action = urljoin(r2.url, f"/signin-service/v1/{app_id}/{model['postAction']}")
+            fields = {"_csrf": csrf, "relayState": model["relayState"], "hmac": model["hmac"]}
+        r3 = self.http.post(action, data={**fields, "email": self.email,
                                           "password": self.password},
                             headers=BROWSER, allow_redirects=False, timeout=TIMEOUT)
         location = r3.headers.get("Location", "")

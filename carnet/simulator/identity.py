@@ -145,8 +145,11 @@ class IdentityService:
                 return self._redirect(req, tx, f"/login/identifier?relayState={tx.relay_state}",
                                       303, cookie)
             tx.password_hmac = secrets.token_hex(32)
+            # the generation's own page, unless the password_page fault names a variant
             fault = self.ctx.faults.get("password_page")
-            if tx.generation.name == MYVW or (fault and fault["variant"] == "template_model"):
+            variant = fault["variant"] if fault else (
+                "template_model" if tx.generation.name == MYVW else "hidden_inputs")
+            if variant == "template_model":
                 page = pages.template_password_page(csrf, tx, error)
             else:
                 page = pages.password_page(csrf, tx, error)
