@@ -175,3 +175,28 @@ def test_back_to_back_ev_commands_exceed_the_threshold() -> None:
         time.sleep(0.55)
         assert client.command("POST", EV_VIN, f"{EV}/pretripclimate/stop", {}).status_code \
             == 200
+
+
+def test_remote_start_of_a_combustion_car_with_a_second_challenge(sim: Simulator) -> None:
+    client = MyvwClient(sim).login()
+    from tests.test_simulator_myvw_support import spin_hash
+    check = f"/ss/v1/user/{client.user_id}/vehicle/{client.vid(ICE_VIN)}/operation/" \
+        "climateControl/check"
+    token = client.vehicle_token(ICE_VIN)
+    challenge = client.challenge()["challenge"]
+    r = client.send("POST", check, {"spinHash": spin_hash(challenge, "1234")}, token)
+    assert r.status_code == 200, r.text
+    ro_token = r.json()["data"]["roToken"]
+    again = client.send("POST", check, {"spinHash": spin_hash(challenge, "1234")}, token)
+    assert again.status_code == 404  # the second challenge is single-use too
+    assert client.command("POST", ICE_VIN, "/rst/v1/vehicle/{vid}", {}).status_code == 400
+    start = client.command("POST", ICE_VIN, "/rst/v1/vehicle/{vid}", {"roToken": ro_token})
+    assert start.status_code == 200 and start.json()["data"]["result"] == 0
+    state = sim_vehicle(sim, ICE_VIN)
+    assert state["engine_running"] and state["climate_on"]
+    stop = client.command("DELETE", ICE_VIN, "/rst/v1/vehicle/{vid}", {"roToken": ro_token})
+    assert stop.status_code == 200
+    assert not sim_vehicle(sim, ICE_VIN)["engine_running"]
+    assert client.command("PUT", ICE_VIN, "/rst/v1/vehicle/{vid}", {}).status_code == 405
+    ev = client.command("POST", EV_VIN, "/rst/v1/vehicle/{vid}", {"roToken": ro_token})
+    assert ev.status_code == 403

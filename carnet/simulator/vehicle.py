@@ -51,6 +51,7 @@ class Vehicle:
         "climate_on",
         "defrost_on",
         "doors",
+        "engine_running",
         "ev",
         "fuel_level",
         "full_range",
@@ -124,6 +125,7 @@ class Vehicle:
         self.locked: bool = bool(spec.get("locked", True))
         self.climate_on = False
         self.climate_off_at: float | None = None  # when the car ends pre-trip climate
+        self.engine_running = False  # a combustion car's remote start (myVW app)
         self.defrost_on = False
         self.unplugged_climate: bool = bool(spec.get("unplugged_climate", False))
         self.target_temperature: float = spec.get("target_temperature", 72)
@@ -157,7 +159,7 @@ class Vehicle:
         off_at = self.climate_off_at
         if off_at is not None and self.climate_on and self.updated < off_at <= t:
             self._integrate_span(off_at)
-            self.climate_on = False  # the car ends pre-trip climate on its own
+            self.climate_on = self.engine_running = False  # the car ends the run itself
             self._changed(off_at)
         if not self.climate_on:
             self.climate_off_at = None
@@ -234,8 +236,9 @@ class Vehicle:
         return math.ceil(max(0.0, self.target_soc - self.battery_level) / self.charge_rate())
 
     def can_climate(self) -> bool:
-        """Climate and defrost run only on shore power or with unplugged climate enabled."""
-        return bool(self.plugged_in) or self.unplugged_climate
+        """Climate and defrost run only on shore power, with unplugged climate enabled, or
+        with the engine running (a combustion car's remote start)."""
+        return bool(self.plugged_in) or self.unplugged_climate or self.engine_running
 
     # ---- commands ------------------------------------------------------------------
 
@@ -265,6 +268,13 @@ class Vehicle:
             elif not self.climate_on and self.can_climate():
                 # a second start while running does not extend the run
                 self.climate_on, self.climate_off_at = True, t + minutes * 60.0
+        elif command == "remote_start":
+            active, minutes = value
+            if not active:
+                self.engine_running = self.climate_on = False
+            elif not self.engine_running:
+                self.engine_running = self.climate_on = True
+                self.climate_off_at = t + minutes * 60.0
         elif command == "charge_settings":
             self.target_soc, self.max_charge_current = value
             if self.charging and (self.battery_level or 0) >= self.target_soc:
@@ -284,7 +294,7 @@ class Vehicle:
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.locked, self.charging, self.max_charge_current, self.defrost_on,
                 self.climate_on, self.target_temperature, self.unplugged_climate,
-                self.target_soc)
+                self.target_soc, self.engine_running)
 
     # ---- inspection and direct changes (the /_sim/ API) -----------------------------
 
@@ -312,6 +322,7 @@ class Vehicle:
             "climate_off_at": (None if self.climate_off_at is None
                                else int(self.climate_off_at * 1000)),
             "platform": self.platform,
+            "engine_running": self.engine_running,
             "doors": dict(self.doors),
             "windows": dict(self.windows),
             "lights": dict(self.lights),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from carnet.simulator.accounts import Account
+from carnet.simulator.clock import real_now
 from carnet.simulator.context import Context
 from carnet.simulator.generations import MYVW
 from carnet.simulator.myvw import shapes
@@ -29,6 +30,7 @@ from carnet.simulator.web import Request, Response, Router, json_response
 
 _LOG = logging.getLogger(__name__)
 
+RO_TOKEN_TTL = 300.0  # real seconds a remote start token lasts (unreported; a guess)
 TSPS = ("WCT", "ATC")  # sources differ on which a car takes, so both are accepted
 
 
@@ -49,6 +51,8 @@ class AccountApi:
         router.add("GET", r"/rrs/v1/privileges/user/([^/]+)/vehicle/([^/]+)", self.privileges)
         router.add("GET", r"/ss/v1/user/([^/]+)/challenge", self.challenge)
         router.add("POST", r"/ss/v1/user/([^/]+)/vehicle/([^/]+)/session", self.session)
+        router.add("POST", r"/ss/v1/user/([^/]+)/vehicle/([^/]+)/operation/climateControl"
+                   r"/check", self.climate_control_check)
 
     @property
     def canada(self) -> bool:
@@ -145,15 +149,24 @@ class AccountApi:
         if self.ctx.tokens.id_account(body["idToken"]) != email:
             return error(401, "INVALID_ID_TOKEN", "idToken is invalid, expired or not this "
                          "user's", email)
+        refusal = self._check_spin(account, body["spinHash"])
+        if refusal:
+            return refusal
+        return self._vehicle_token(account, vehicle.vin, body["tsp"])
+
+    def _check_spin(self, account: Account, spin_hash_sent: str) -> Response | None:
+        """None when the hash answers a live challenge with the right S-PIN (spending
+        it); else the refusal, counting a wrong S-PIN."""
+        email = account.email
         if account.pin_locked:
             return error(403, "SPIN_LOCKED", "too many wrong S-PINs: the S-PIN is locked",
                          email, remainingTries=0)
-        sent = body["spinHash"].lower()
+        sent = spin_hash_sent.lower()
         for challenge in self.store.live_challenges(email):
             if secrets.compare_digest(sent, spin_hash(challenge, account.pin)):
                 self.store.spend(challenge)
                 account.failed_pins = 0
-                return self._vehicle_token(account, vehicle.vin, body["tsp"])
+                return None
         if any(secrets.compare_digest(sent, spin_hash(c, account.pin))
                for c in self.store.used_challenges(email)):
             return error(404, "SPIN_CHALLENGE_NOT_FOUND", "the challenge was already used",
@@ -163,6 +176,33 @@ class AccountApi:
             return error(404, "SPIN_CHALLENGE_NOT_FOUND", "no challenge to answer", email)
         self.store.spend(live[-1])  # a wrong answer spends the latest challenge
         return self._wrong_spin(account)
+
+    def climate_control_check(self, req: Request, m: Any) -> Response:
+        """The second challenge of a remote start: a roToken for ``/rst/v1``."""
+        with self.ctx.lock:
+            who = caller(self.ctx, req)
+            if who is None:
+                return unauthorized()
+            email = who.account.email
+            if m.group(1) != who.account.user_id:
+                return not_authorized(email, "userId is not this token's user")
+            vehicle, refusal = vehicle_of(self.ctx, who, m.group(2), vehicle_token=True)
+            if refusal:
+                return refusal
+            assert vehicle is not None
+            try:
+                body = req.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict) or not isinstance(body.get("spinHash"), str):
+                return error(400, "INVALID_REQUEST", "spinHash is required", email)
+            if vehicle.ev:
+                return not_authorized(email, "remote start is for combustion cars")
+            refusal = self._check_spin(who.account, body["spinHash"])
+            if refusal:
+                return refusal
+            token = self.store.new_ro_token(email, vehicle.vin, real_now() + RO_TOKEN_TTL)
+            return json_response(200, {"data": {"roToken": token}}, account=email)
 
     def _wrong_spin(self, account: Account) -> Response:
         account.failed_pins += 1

@@ -51,6 +51,8 @@ class CommandApi:
             assert vehicle is not None
             if spec.ev and not vehicle.ev:
                 return not_authorized(email, "not an electric vehicle")
+            if spec.combustion and vehicle.ev:
+                return not_authorized(email, "not a combustion vehicle")
             if who.account.pin_locked:
                 return error(403, "SPIN_LOCKED", "too many wrong S-PINs: commands are locked",
                              email)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from carnet.simulator.accounts import Account
+from carnet.simulator.clock import real_now
 from carnet.simulator.context import Context
 from carnet.simulator.myvw import shapes
 from carnet.simulator.myvw.state import MyvwStore
@@ -45,6 +46,7 @@ class Command:
     name: str  # outcome name, e.g. RO_DOOR
     ev: bool  # an EV command: electric cars only, paced by ev_command_gap
     effect: Callable[[Context, MyvwStore, dict[str, Any], Vehicle, Account], Effect]
+    combustion: bool = False  # combustion cars only (remote start)
 
 
 def _lock(ctx: Context, st: MyvwStore, body: dict[str, Any], v: Vehicle, a: Account) -> Effect:
@@ -141,6 +143,22 @@ def _window_heating(start: bool) -> Any:
     return effect
 
 
+#: simulated minutes a remote start runs the engine (unreported; the usual 15)
+REMOTE_START_MINUTES = 15.0
+
+
+def _remote_start(start: bool) -> Any:
+    def effect(ctx: Context, st: MyvwStore, body: dict[str, Any], v: Vehicle,
+               a: Account) -> Effect:
+        grant = st.ro_tokens.get(str(body.get("roToken", "")))
+        if grant is None or grant[0] != a.email or grant[1] != v.vin or \
+                grant[2] <= real_now():
+            raise BadBody("roToken is missing, expired or not for this vehicle; "
+                          "get one from operation/climateControl/check")
+        return ("remote_start", (start, REMOTE_START_MINUTES)), True
+    return effect
+
+
 _EV = r"/ev/v1/vehicle/([^/]+)"
 COMMANDS = (
     Command("PUT", r"/lockunlock/v1/vehicle/([^/]+)", 4101, "RO_DOOR", False, _lock),
@@ -157,6 +175,10 @@ COMMANDS = (
             True, _window_heating(True)),
     Command("POST", rf"{_EV}/pretripclimate/windowheating/stop", 4501, "RO_WINDOW_HEATING",
             True, _window_heating(False)),
+    Command("POST", r"/rst/v1/vehicle/([^/]+)", 4801, "RO_REMOTE_START", False,
+            _remote_start(True), combustion=True),
+    Command("DELETE", r"/rst/v1/vehicle/([^/]+)", 4801, "RO_REMOTE_START", False,
+            _remote_start(False), combustion=True),
     Command("POST", r"/rvs/v1/vehicle/([^/]+)/refresh", 4701, "RO_REFRESH", False,
             lambda ctx, st, body, v, a: (("fresh", None), True)),
 )

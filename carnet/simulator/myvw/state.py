@@ -46,6 +46,8 @@ class MyvwStore:
         self.extras: dict[str, Extras] = {}
         self.challenges: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # -> (email, used)
         self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        #: remote start tokens: roToken -> (e-mail, VIN, real expiry)
+        self.ro_tokens: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
 
     def of(self, vin: str) -> Extras:
         return self.extras.setdefault(vin, Extras())
@@ -66,6 +68,13 @@ class MyvwStore:
     def spend(self, challenge: str) -> None:
         email, _used = self.challenges[challenge]
         self.challenges[challenge] = (email, True)
+
+    def new_ro_token(self, email: str, vin: str, expires: float) -> str:
+        token = secrets.token_hex(32)
+        self.ro_tokens[token] = (email, vin, expires)
+        while len(self.ro_tokens) > _KEPT:
+            self.ro_tokens.popitem(last=False)
+        return token
 
     def add_outcome(self, correlation_id: str, outcome: Outcome) -> None:
         self.outcomes[correlation_id] = outcome
