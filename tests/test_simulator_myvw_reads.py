@@ -161,3 +161,14 @@ def test_climate_ends_after_thirty_minutes_and_a_second_start_does_not_extend() 
         assert not sim_vehicle(sim, EV_VIN)["climate_on"]
         assert _get(client, CLIMATE, EV_VIN).json()["data"]["climateStatusReport"][
             "climateStatusInd"] == "off"
+
+
+def test_vehicle_token_lists(sim: Simulator) -> None:
+    client = MyvwClient(sim).login()
+    token = client.vehicle_token(EV_VIN)
+    for path in ("/history/activity/v1/vehicle/{vid}",
+                 f"/messagecenter/v2/user/{client.user_id}/vehicle/{{vid}}",
+                 "/poi/v1/vehicle/{vid}/trip"):
+        assert _get(client, path, EV_VIN).status_code == 403  # the access token
+        r = _get(client, path, EV_VIN, token)
+        assert r.status_code == 200 and r.json() == {"data": []}

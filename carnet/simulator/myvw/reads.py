@@ -43,6 +43,12 @@ class ReadApi:
         router.add("GET", r"/ev/v1/user/([^/]+)/vehicle/([^/]+)/summary", self.summary)
         router.add("GET", r"/rvs/v1/location/vehicle/([^/]+)",
                    self._read(self._location, access_token=False))
+        # vehicle-token reads whose fields no source shows: empty lists
+        for path in (r"/history/activity/v1/vehicle/([^/]+)",
+                     r"/messagecenter/v2/user/[^/]+/vehicle/([^/]+)",
+                     r"/poi/v1/vehicle/([^/]+)/trip"):
+            router.add("GET", path, self._read(lambda _req, _v: {"data": []},
+                                               access_token=False))
 
     def status(self, req: Request, m: Any) -> Response:
         """The Car-Net app's status read, with the myVW extras for a myVW caller."""
