@@ -74,9 +74,3 @@ def vehicle_of(ctx: Context, who: Caller, vehicle_id: str, *, vehicle_token: boo
         return None, not_authorized(email, "a carnetVehicleToken is required")
     return vehicle, None
 
-
-def tag(response: Response, who: Caller | None) -> Response:
-    response.generation = MYVW
-    if who is not None:
-        response.bearer = who.kind
-    return response
