@@ -212,3 +212,17 @@ def test_command_line_prints_the_attestation_value_that_passes() -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_login_throttle_fault(sim: Simulator) -> None:
+    assert sim_fault(sim, {"kind": "login_throttle", "after": 2}).ok
+    MyvwClient(sim).login()
+    Client(sim).login()  # the count is per account, across both generations
+    with pytest.raises(MyvwLoginError) as info:
+        MyvwClient(sim).login_code()
+    assert "error=login.error.throttled" in info.value.response.headers["Location"]
+    with pytest.raises(LoginError) as carnet:
+        Client(sim).login_code()
+    assert "Too many sign-in attempts" in carnet.value.response.text
+    assert requests.delete(f"{sim.api_url}/_sim/fault/login_throttle", timeout=TIMEOUT).ok
+    MyvwClient(sim).login()

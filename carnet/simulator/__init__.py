@@ -88,7 +88,10 @@ affected by faults):
     * ``{"kind": "ignore_commands"}`` commands are answered as usual but the car never
       carries them out;
     * ``{"kind": "retire", "generation": "carnet"|"myvw"}`` that generation's client id
-      is unknown to the authorize and token endpoints (posting again adds one).
+      is unknown to the authorize and token endpoints (posting again adds one);
+    * ``{"kind": "login_throttle", "after": 8}`` after that many password posts of one
+      account within 10 minutes, the sign-in redirects with
+      ``error=login.error.throttled``.
 ``GET /_sim/fault``
     The active faults.
 ``DELETE /_sim/fault``, ``DELETE /_sim/fault/<kind>``

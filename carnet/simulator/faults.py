@@ -11,7 +11,7 @@ from typing import Any
 _LOG = logging.getLogger(__name__)
 
 KINDS = ("outage", "hang", "login_change", "rate_limit", "password_page", "ignore_commands",
-         "retire")
+         "retire", "login_throttle")
 GENERATIONS = ("carnet", "myvw")
 PASSWORD_VARIANTS = ("hidden_inputs", "template_model")
 
@@ -52,6 +52,11 @@ class Faults:
             if variant not in PASSWORD_VARIANTS:
                 raise ValueError(f"password_page: variant must be one of {list(PASSWORD_VARIANTS)}")
             fault["variant"] = variant
+        elif kind == "login_throttle":
+            after = spec.get("after", 8)
+            if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+                raise ValueError("login_throttle: after must be a non-negative integer")
+            fault["after"] = after
         elif kind == "retire":
             generation = spec.get("generation")
             if generation not in GENERATIONS:

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import uuid
+from collections import deque
 from urllib.parse import quote, urlencode
 
 from carnet.simulator import signin_pages as pages
@@ -42,6 +44,7 @@ _LOG = logging.getLogger(__name__)
 COOKIE = "SESSION"
 _MAX_PENDING = 2000  # login transactions kept before the oldest are dropped
 _EXPIRED = "Your sign-in request has expired. Please start again."
+_THROTTLE_WINDOW = 600.0  # seconds over which the login_throttle fault counts passwords
 
 
 class IdentityService:
@@ -49,6 +52,7 @@ class IdentityService:
         self.ctx = ctx
         self.sessions: dict[str, str] = {}  # SESSION cookie -> _csrf
         self.txs: dict[str, LoginTx] = {}
+        self.password_posts: dict[str, deque[float]] = {}  # under the login_throttle fault
 
     # ---- used by the OIDC endpoints on the API host -----------------------------------
 
@@ -169,6 +173,11 @@ class IdentityService:
                 return pages.error_page(400, "The e-mail address does not match this sign-in.")
             tx.password_hmac = ""
             _sid, cookie = self._session(req)
+            if self._throttled(account.email):
+                return self._redirect(req, tx, f"/login/authenticate?relayState="
+                                      f"{tx.relay_state}&email={quote(account.email)}"
+                                      "&error=login.error.throttled", 303, cookie,
+                                      account.email)
             if not secrets.compare_digest(form.get("password", "").encode(),
                                           account.password.encode()):
                 _LOG.info("wrong password for %s", account.email)
@@ -197,6 +206,22 @@ class IdentityService:
                                       302, account=tx.email), tx)
 
     # ---- helpers ----------------------------------------------------------------------
+
+    def _throttled(self, email: str) -> bool:
+        """Under the login_throttle fault: True once ``after`` password posts of the
+        account fell within the window (the real service throttles quick logins)."""
+        fault = self.ctx.faults.get("login_throttle")
+        if fault is None:
+            self.password_posts.clear()
+            return False
+        now = time.monotonic()
+        posts = self.password_posts.setdefault(email, deque())
+        while posts and posts[0] <= now - _THROTTLE_WINDOW:
+            posts.popleft()
+        if len(posts) >= fault["after"]:
+            return True
+        posts.append(now)
+        return False
 
     def _tx(self, relay_state: str, m: object) -> LoginTx | None:
         """The transaction of a relayState, if the path names its generation's app id."""

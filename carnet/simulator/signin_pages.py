@@ -69,6 +69,7 @@ def _page(title: str, body: str) -> str:
 _ERRORS = {
     "login.errors.user_not_found": "We could not find an account for this e-mail address.",
     "login.errors.password_invalid": "The e-mail address or password is incorrect.",
+    "login.error.throttled": "Too many sign-in attempts. Please try again later.",
 }
 
 
