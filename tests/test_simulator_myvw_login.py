@@ -18,7 +18,14 @@ from tests.test_simulator_myvw_support import (
     idk_model,
     jwt_claims,
 )
-from tests.test_simulator_support import TIMEOUT, Client, LoginError, make_sim, sim_fault
+from tests.test_simulator_support import (
+    EV_VIN,
+    TIMEOUT,
+    Client,
+    LoginError,
+    make_sim,
+    sim_fault,
+)
 
 
 @pytest.fixture
@@ -152,7 +159,13 @@ def test_canada_accepts_only_the_canadian_client() -> None:
         client = MyvwClient(sim, client_id=MYVW_CA_CLIENT_ID).login()
         log = requests.get(f"{sim.api_url}/_sim/requests", timeout=TIMEOUT).json()
         assert any(MYVW_CA_APP_ID in e["path"] for e in log)
-        assert client.get("/account/v1/garage").status_code == 200
+        assert client.load_garage()["user"]["countryOfResidence"] == "CA"
+        vid = client.vid(EV_VIN)
+        services = client.get(f"/rrs/v1/privileges/user/{client.user_id}/vehicle/{vid}"
+                              ).json()["data"]["services"]
+        spin = next(s for s in services if s["longCode"] == "SPIN")
+        assert spin["operations"][0]["capabilityStatus"] == "NOT_APPLICABLE"
+        assert client.session(EV_VIN).status_code == 200  # and the S-PIN works all the same
         with pytest.raises(MyvwLoginError) as info:
             MyvwClient(sim).login_code()
         assert info.value.response.status_code == 400
