@@ -27,6 +27,7 @@ the last page of a redirect chain still has it. The myVW generation always serve
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -88,7 +89,7 @@ class IdentityService:
                    self.submit_password)
         router.add("GET", rf"/signin-service/v1/consent/users/([^/]+)/{app}", self.consent)
 
-    def signin(self, req: Request, m: object) -> Response:
+    def signin(self, req: Request, m: re.Match[str]) -> Response:
         with self.ctx.lock:
             tx = self._tx(req.query.get("relayState", ""), m)
             if tx is None:
@@ -97,7 +98,7 @@ class IdentityService:
             return self._redirect(req, tx, f"/login/identifier?relayState={tx.relay_state}",
                                   302, cookie)
 
-    def email_page(self, req: Request, m: object) -> Response:
+    def email_page(self, req: Request, m: re.Match[str]) -> Response:
         with self.ctx.lock:
             tx = self._tx(req.query.get("relayState", ""), m)
             if tx is None:
@@ -107,7 +108,7 @@ class IdentityService:
             page = pages.email_page(self.sessions[sid], tx, req.query.get("error"))
             return self._page(tx, page, cookie)
 
-    def submit_email(self, req: Request, m: object) -> Response:
+    def submit_email(self, req: Request, m: re.Match[str]) -> Response:
         form = req.params()
         if form is None:
             return Response(400)  # the real service says nothing either
@@ -133,7 +134,7 @@ class IdentityService:
             return self._redirect(req, tx, f"/login/authenticate?relayState={tx.relay_state}"
                                   f"&email={quote(account.email)}", 303, cookie, account.email)
 
-    def password_page(self, req: Request, m: object) -> Response:
+    def password_page(self, req: Request, m: re.Match[str]) -> Response:
         with self.ctx.lock:
             tx = self._tx(req.query.get("relayState", ""), m)
             if tx is None:
@@ -159,7 +160,7 @@ class IdentityService:
                 page = pages.password_page(csrf, tx, error)
             return self._page(tx, page, cookie, tx.email)
 
-    def submit_password(self, req: Request, m: object) -> Response:
+    def submit_password(self, req: Request, m: re.Match[str]) -> Response:
         form = req.params()
         if form is None:
             return Response(400)
@@ -194,11 +195,11 @@ class IdentityService:
                         f"{tx.generation.app_id}?{urlencode(params)}")
             return self._tag(redirect(location, 302, account=account.email), tx)
 
-    def consent(self, req: Request, m: object) -> Response:
+    def consent(self, req: Request, m: re.Match[str]) -> Response:
         # consent was given long ago in the app; this hop only hands over to the API host
         with self.ctx.lock:
             tx = self.txs.get(req.query.get("relayState", ""))
-            if tx is None or tx.handoff is None or tx.generation.app_id != m.group(2):  # type: ignore[attr-defined]
+            if tx is None or tx.handoff is None or tx.generation.app_id != m.group(2):
                 return pages.error_page(400, _EXPIRED)
             query = urlencode({"relayState": tx.relay_state, "sso": req.query.get("sso", "")})
             api_base = self.ctx.base_url(req.header("Host"), "api")
@@ -223,10 +224,10 @@ class IdentityService:
         posts.append(now)
         return False
 
-    def _tx(self, relay_state: str, m: object) -> LoginTx | None:
+    def _tx(self, relay_state: str, m: re.Match[str]) -> LoginTx | None:
         """The transaction of a relayState, if the path names its generation's app id."""
         tx = self.txs.get(relay_state)
-        if tx is None or tx.generation.app_id != m.group(1):  # type: ignore[attr-defined]
+        if tx is None or tx.generation.app_id != m.group(1):
             return None
         return tx
 
@@ -266,7 +267,7 @@ class IdentityService:
         return sid, f"{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax"
 
     def _verify(self, req: Request, form: dict[str, str], hmac_attr: str,
-                m: object) -> tuple[LoginTx | None, Response | None]:
+                m: re.Match[str]) -> tuple[LoginTx | None, Response | None]:
         """Check session cookie, ``_csrf``, ``relayState`` and ``hmac`` of a posted form."""
         sid = req.cookies().get(COOKIE, "")
         csrf = self.sessions.get(sid)
