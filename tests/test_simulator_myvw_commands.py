@@ -73,7 +73,8 @@ def test_charging_settings_get_and_put_validation(sim: Simulator) -> None:
     assert got.status_code == 200
     settings = got.json()["data"]["chargingSettings"]
     for bad in ({"targetSOCPercentage": 85}, {"targetSOCPercentage": 40},
-                {"maxChargingCurrent": "13"}, {"autoUnlockPlugWhenCharged": "sometimes"}):
+                {"maxChargingCurrent": "13"}, {"maxChargingCurrent": ["max"]},
+                {"targetSOCPercentage": {"x": 1}}, {"autoUnlockPlugWhenCharged": "sometimes"}):
         r = client.command("PUT", EV_VIN, path, {**settings, **bad})
         assert r.status_code == 400, bad
         assert r.json()["error"]["errorCode"] == "INVALID_REQUEST"

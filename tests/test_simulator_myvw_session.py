@@ -152,3 +152,17 @@ def test_every_vehicle_is_reachable_through_both_generations(sim: Simulator) -> 
         assert myvw.get(f"/rvs/v1/vehicle/{myvw.vid(vin)}").status_code == 200
         assert carnet.vehicle(vin)["vehicleId"] == myvw.vid(vin)
     assert carnet.command("PUT", ID4_VIN, "status/exterior/doors", lock=False).status_code == 200
+
+
+def test_hostile_session_bodies_get_clear_errors(sim: Simulator) -> None:
+    client = MyvwClient(sim).login()
+    path = f"/ss/v1/user/{client.user_id}/vehicle/{client.vid(EV_VIN)}/session"
+    client.challenge()
+    for body in ([], "x", {"idToken": 1, "spinHash": "a", "tsp": "WCT"},
+                 {"idToken": client.tokens["id_token"], "spinHash": "a", "tsp": "VZT"}):
+        r = client.send("POST", path, body)
+        assert r.status_code == 400, body
+        assert r.json()["error"]["errorCode"] == "INVALID_REQUEST"
+    odd = client.send("POST", path, {"idToken": client.tokens["id_token"],
+                                     "spinHash": "é" * 128, "tsp": "WCT"})
+    assert odd.status_code == 403 and odd.json()["error"]["errorCode"] == "INVALID_SPIN"

@@ -161,13 +161,13 @@ class AccountApi:
         if account.pin_locked:
             return error(403, "SPIN_LOCKED", "too many wrong S-PINs: the S-PIN is locked",
                          email, remainingTries=0)
-        sent = spin_hash_sent.lower()
+        sent = spin_hash_sent.lower().encode("utf-8", "replace")
         for challenge in self.store.live_challenges(email):
-            if secrets.compare_digest(sent, spin_hash(challenge, account.pin)):
+            if secrets.compare_digest(sent, spin_hash(challenge, account.pin).encode()):
                 self.store.spend(challenge)
                 account.failed_pins = 0
                 return None
-        if any(secrets.compare_digest(sent, spin_hash(c, account.pin))
+        if any(secrets.compare_digest(sent, spin_hash(c, account.pin).encode())
                for c in self.store.used_challenges(email)):
             return error(404, "SPIN_CHALLENGE_NOT_FOUND", "the challenge was already used",
                          email)

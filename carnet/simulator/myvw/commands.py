@@ -86,7 +86,8 @@ def _charge_settings(ctx: Context, st: MyvwStore, body: dict[str, Any], v: Vehic
     target = settings["targetSOCPercentage"]
     if isinstance(target, bool) or target not in range(50, 101, 10):
         raise BadBody("targetSOCPercentage must be 50, 60, 70, 80, 90 or 100")
-    if settings["maxChargingCurrent"] not in shapes.CURRENTS:
+    if not isinstance(settings["maxChargingCurrent"], str) or \
+            settings["maxChargingCurrent"] not in shapes.CURRENTS:
         raise BadBody(f"maxChargingCurrent must be one of {list(shapes.CURRENTS)}")
     if settings["autoUnlockPlugWhenCharged"] not in shapes.AUTO_UNLOCK:
         raise BadBody(f"autoUnlockPlugWhenCharged must be one of {list(shapes.AUTO_UNLOCK)}")
