@@ -154,6 +154,14 @@ def test_attestation_is_off_by_default(sim: Simulator) -> None:
     MyvwClient(sim).login()
 
 
+def test_attestation_present_takes_any_placeholder() -> None:
+    with make_sim(attestation="present") as sim:
+        client = MyvwClient(sim)
+        code, verifier = client.login_code()
+        assert client.exchange(code, verifier).status_code == 401
+        MyvwClient(sim, attestation="unavailable").login()
+
+
 def test_canada_accepts_only_the_canadian_client() -> None:
     with make_sim(region="ca") as sim:
         client = MyvwClient(sim, client_id=MYVW_CA_CLIENT_ID).login()

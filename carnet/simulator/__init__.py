@@ -28,7 +28,7 @@ authorize request picks the Car-Net app's flow or the myVW app's (``kombi:///log
 the garage, the S-PIN session and its vehicle token, the ``/lockunlock``, ``/honkflash``
 and ``/ev/v1`` commands and their outcomes; see :mod:`carnet.simulator.myvw` and
 ``docs/simulator.md``). Options ``region`` ("us"/"ca"), ``attestation``
-("off"/"required", with ``attestation_token``), ``vehicle_token_ttl``,
+("off"/"present"/"required", with ``attestation_token``), ``vehicle_token_ttl``,
 ``ev_command_gap``, ``climate_minutes`` and ``demo_id4`` (an ID.4 VIN 1V2GMPE2XMP000003
 in the demo account) belong to that side.
 

@@ -62,8 +62,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
     p.add_argument("--region", default="us", choices=REGIONS,
                    help="us: the myVW app's US client id; ca: the Canadian one [us]")
     p.add_argument("--attestation", default="off", choices=ATTESTATION_MODES,
-                   help="required: myVW token requests need the play_integrity_token "
-                        "printed at start [off]")
+                   help="present: myVW token requests need a play_integrity_token; "
+                        "required: the one printed at start [off]")
     p.add_argument("--attestation-token", default="",
                    help="the play_integrity_token accepted [derived from the seed]")
     p.add_argument("--vehicle-token-ttl", type=float, default=1800.0,

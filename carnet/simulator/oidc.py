@@ -3,8 +3,9 @@ code (end of step 3), and the token endpoint (step 4 and refresh).
 
 The client id picks the app generation (:mod:`carnet.simulator.generations`). For the
 myVW generation the token endpoint also checks ``play_integrity_token`` when
-``attestation="required"``, issues JWTs carrying ``sub``, and answers a refresh without
-a new refresh token (clients keep the old one, which stays valid).
+``attestation`` is "present" (any value) or "required" (the simulator's value), issues
+JWTs carrying ``sub``, and answers a refresh without a new refresh token (clients keep
+the old one, which stays valid).
 """
 
 from __future__ import annotations
@@ -123,9 +124,7 @@ class OidcService:
         if refusal:
             return refusal
         assert generation is not None
-        if generation.name == MYVW and self.ctx.options.attestation == "required" and \
-                not secrets.compare_digest(form.get("play_integrity_token", "").encode(),
-                                           self.ctx.attestation_token.encode()):
+        if generation.name == MYVW and not self._attested(form.get("play_integrity_token")):
             response = json_response(401, ATTESTATION_REFUSAL, [("Cache-Control", "no-store")])
             response.generation = MYVW
             return response
@@ -140,6 +139,16 @@ class OidcService:
                                        "grant_type must be authorization_code or refresh_token")
         response.generation = generation.name
         return response
+
+    def _attested(self, sent: str | None) -> bool:
+        """Whether a myVW token request passes the attestation the options ask for."""
+        mode = self.ctx.options.attestation
+        if mode == "present":
+            return bool(sent)
+        if mode == "required":
+            return secrets.compare_digest((sent or "").encode(),
+                                          self.ctx.attestation_token.encode())
+        return True
 
     def _subject(self, generation: Generation, email: str) -> str | None:
         """The ``sub`` claim of myVW tokens: the account's userId."""

@@ -22,7 +22,9 @@ MYVW_CA_CLIENT_ID = "69eb3c39-d2be-4006-8197-37cc4971e8fe_MYVW_ANDROID"
 MYVW_CA_APP_ID = "b43c9f82-b343-463d-8d11-e2d3940ce2a8@apps_vw-dilab_com"
 MYVW_REDIRECT_URI = "kombi:///login"
 REGIONS = ("us", "ca")
-ATTESTATION_MODES = ("off", "required")
+#: "present": any play_integrity_token passes (the service from 2026-07-30 to about
+#: 2026-08-18); "required": only the simulator's stand-in verdict passes (since then)
+ATTESTATION_MODES = ("off", "present", "required")
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo"
@@ -64,7 +66,7 @@ class SimulatorOptions:
     wakeup_limit: int = 10  # status/fresh per vehicle within wakeup_window; 0: no limit
     wakeup_window: float = 21_600.0  # simulated seconds: 6 hours
     region: str = "us"  # "ca": the myVW app's Canadian client id instead of the US one
-    attestation: str = "off"  # "required": myVW token requests need attestation_token
+    attestation: str = "off"  # "present"/"required": myVW token requests need the field
     attestation_token: str = ""  # the accepted play_integrity_token; "" derives one from seed
     vehicle_token_ttl: float = 1800.0  # myVW carnetVehicleToken (JWT exp)
     ev_command_gap: float = 10.0  # real seconds between two myVW EV commands of one car
