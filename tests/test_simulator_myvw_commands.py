@@ -201,3 +201,15 @@ def test_remote_start_of_a_combustion_car_with_a_second_challenge(sim: Simulator
     assert client.command("PUT", ICE_VIN, "/rst/v1/vehicle/{vid}", {}).status_code == 405
     ev = client.command("POST", EV_VIN, "/rst/v1/vehicle/{vid}", {"roToken": ro_token})
     assert ev.status_code == 403
+
+
+def test_wake_ups_in_a_row_meet_the_battery_protection() -> None:
+    with make_sim(rate_limit=1000, wakeup_limit=2) as sim:
+        client = MyvwClient(sim).login()
+        for _ in range(2):
+            assert client.command("POST", EV_VIN, "/rvs/v1/vehicle/{vid}/refresh").ok
+        r = client.command("POST", EV_VIN, "/rvs/v1/vehicle/{vid}/refresh")
+        assert r.status_code == 429
+        assert r.json()["error"]["errorCode"] == "VEHICLE_WAKEUP_LIMIT"
+        assert "Retry-After" not in r.headers
+        assert sim_vehicle(sim, EV_VIN)["wakeups"] == 2

@@ -175,3 +175,16 @@ def test_vehicle_token_lists(sim: Simulator) -> None:
         assert _get(client, path, EV_VIN).status_code == 403  # the access token
         r = _get(client, path, EV_VIN, token)
         assert r.status_code == 200 and r.json() == {"data": []}
+
+
+def test_reads_refuse_a_wrong_verb(sim: Simulator) -> None:
+    client = MyvwClient(sim).login()
+    vid, uid = client.vid(EV_VIN), client.user_id
+    for path in ("/account/v1/garage", f"/rrs/v1/privileges/user/{uid}/vehicle/{vid}",
+                 f"/ev/v1/vehicle/{vid}/charge/summary", f"/ev/v1/vehicle/{vid}/climate/summary",
+                 f"/ev/v1/user/{uid}/vehicle/{vid}/summary", f"/rvs/v1/location/vehicle/{vid}",
+                 f"/vhs/v2/vehicle/{vid}", f"/history/v1/vehicle/{vid}/correlationId/x/ro/"):
+        r = client.send("POST", path, {})
+        assert r.status_code == 405, path
+        assert r.json()["error"]["errorCode"] == "METHOD_NOT_ALLOWED"
+        assert "GET" in r.headers["Allow"]
