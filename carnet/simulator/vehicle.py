@@ -161,8 +161,8 @@ class Vehicle:
             self._integrate_span(off_at)
             self.climate_on = self.engine_running = False  # the car ends the run itself
             self._changed(off_at)
-        if not self.climate_on:
-            self.climate_off_at = None
+        if not self.climate_on:  # however it ended, a remote start's engine stops with it
+            self.climate_off_at, self.engine_running = None, False
         self._integrate_span(t)
 
     def _integrate_span(self, t: float) -> None:
