@@ -23,6 +23,15 @@ file (see :mod:`carnet.simulator.accounts`); ``fleet=(A, V)`` adds accounts
 ``fleet-1@example.com`` … ``fleet-A@example.com`` (password ``fleet``, PIN ``1234``), V
 vehicles each. userId, vwId, vehicleId and tspAccountNum are derived from the seed.
 
+Two app generations share the listeners, as on the real hosts: the client id of the
+authorize request picks the Car-Net app's flow or the myVW app's (``kombi:///login``,
+the garage, the S-PIN session and its vehicle token, the ``/lockunlock``, ``/honkflash``
+and ``/ev/v1`` commands and their outcomes; see :mod:`carnet.simulator.myvw` and
+``docs/simulator.md``). Options ``region`` ("us"/"ca"), ``attestation``
+("off"/"present"/"required", with ``attestation_token``), ``vehicle_token_ttl``,
+``ev_command_gap``, ``climate_minutes`` and ``demo_id4`` (an ID.4 VIN 1V2GMPE2XMP000003
+in the demo account) belong to that side.
+
 Behaviour worth knowing:
 
 * Only the registered ``redirect_uri`` (``car-net:///oauth-callback``, option
@@ -58,7 +67,8 @@ affected by faults):
 ``GET /_sim/requests``
     Every other request received, oldest first: ``{"time": epoch seconds, "method",
     "host": "api"|"identity", "path" (no query string), "status" (null for a request
-    that hung), "account": e-mail or null}``.
+    that hung), "account": e-mail or null}``; with ``?detail=1`` also ``"generation":
+    "carnet"|"myvw"|null`` and ``"bearer": "access"|"id"|"vehicle"|null``.
 ``DELETE /_sim/requests``
     Clear the log.
 ``POST /_sim/fault``
@@ -83,6 +93,11 @@ affected by faults):
       change nothing; ``times`` ends the fault after N of them (default: every one);
     * ``{"kind": "slow", "path": regex, "method": …, "seconds": S, "times": N}``
       matching requests wait S seconds (at most 60) before they are served.
+    * ``{"kind": "retire", "generation": "carnet"|"myvw"}`` that generation's client id
+      is unknown to the authorize and token endpoints (posting again adds one);
+    * ``{"kind": "login_throttle", "after": 8}`` after that many password posts of one
+      account within 10 minutes, the sign-in redirects with
+      ``error=login.error.throttled``.
 ``GET /_sim/fault``
     The active faults.
 ``DELETE /_sim/fault``, ``DELETE /_sim/fault/<kind>``
@@ -99,7 +114,8 @@ affected by faults):
     "longitude": -71.1}}``, ``{"locked": false}``, ``{"battery_level": 50}``. Accepted
     keys: plugged_in, charging, battery_level, fuel_level, doors, windows, lights,
     locked, location, mileage, climate_on, defrost_on, unplugged_climate,
-    target_temperature, outdoor_temperature, max_charge_current; any other key is a 400
+    target_temperature, outdoor_temperature, max_charge_current, target_soc; any other
+    key is a 400
     that lists them. Answers the new state.
 ``GET /_sim/accounts``, ``PATCH /_sim/accounts/<email>`` with ``{"pin_locked": false}``
     The accounts with their credentials and ids; lift a PIN lock-out.

@@ -9,8 +9,15 @@ import signal
 import sys
 import threading
 
-from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN
-from carnet.simulator.options import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN, SimulatorOptions
+from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN, DEMO_ID4_VIN
+from carnet.simulator.options import (
+    ATTESTATION_MODES,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    REGIONS,
+    SimulatorOptions,
+)
 from carnet.simulator.server import Simulator
 
 _LOG = logging.getLogger(__name__)
@@ -52,6 +59,22 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
     p.add_argument("--seed", type=int, default=0, help="seed of ids and generated state [0]")
     p.add_argument("--time-scale", type=float, default=1.0,
                    help="simulated seconds per real second, for the car's physics [1]")
+    p.add_argument("--region", default="us", choices=REGIONS,
+                   help="us: the myVW app's US client id; ca: the Canadian one [us]")
+    p.add_argument("--attestation", default="off", choices=ATTESTATION_MODES,
+                   help="present: myVW token requests need a play_integrity_token; "
+                        "required: the one printed at start [off]")
+    p.add_argument("--attestation-token", default="",
+                   help="the play_integrity_token accepted [derived from the seed]")
+    p.add_argument("--vehicle-token-ttl", type=float, default=1800.0,
+                   help="myVW carnetVehicleToken life [1800]")
+    p.add_argument("--ev-command-gap", type=float, default=10.0,
+                   help="seconds between two myVW EV commands of one car before "
+                        "EV_THRESHOLD_EXCEEDED stops [10]")
+    p.add_argument("--climate-minutes", type=float, default=30.0,
+                   help="simulated minutes before the car ends pre-trip climate [30]")
+    p.add_argument("--id4", dest="demo_id4", action="store_true",
+                   help="add an ID.4 (a myVW-era EV) to the demo account")
     p.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error"))
     a = p.parse_args(argv)
@@ -62,7 +85,10 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
         latency=a.latency, token_ttl=a.token_ttl, tsp_ttl=a.tsp_ttl, code_ttl=a.code_ttl,
         rate_limit=a.rate_limit, daily_budget=a.daily_budget, fleet=a.fleet,
         accounts_file=a.accounts_file, seed=a.seed, time_scale=a.time_scale,
-        wakeup_limit=a.wakeup_limit, wakeup_window=a.wakeup_window)
+        wakeup_limit=a.wakeup_limit, wakeup_window=a.wakeup_window, region=a.region,
+        attestation=a.attestation, attestation_token=a.attestation_token,
+        vehicle_token_ttl=a.vehicle_token_ttl, ev_command_gap=a.ev_command_gap,
+        climate_minutes=a.climate_minutes, demo_id4=a.demo_id4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     print(f"API:      {sim.api_url}", flush=True)
     print(f"Identity: {sim.identity_url}", flush=True)
+    vins = [DEMO_EV_VIN, DEMO_COMBUSTION_VIN] + ([DEMO_ID4_VIN] if options.demo_id4 else [])
     print(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, PIN {DEMO_PIN} "
-          f"(vehicles {DEMO_EV_VIN}, {DEMO_COMBUSTION_VIN})", flush=True)
+          f"(vehicles {', '.join(vins)})", flush=True)
+    generations = sim.ctx.generations
+    print(f"Car-Net app client: {generations.carnet.client_id}; myVW app client "
+          f"({options.region}): {generations.myvw.client_id}", flush=True)
+    if options.attestation == "required":
+        # a stand-in for a genuine verdict: not a secret, it exists to be copied
+        print(f"Attestation required: play_integrity_token={sim.ctx.attestation_token}",
+              flush=True)
     print(f"Login starts at {sim.api_url}/oidc/v1/authorize; "
           f"inspect at {sim.api_url}/_sim/vehicles", flush=True)
     while not done.wait(0.5):

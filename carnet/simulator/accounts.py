@@ -52,12 +52,14 @@ _LOG = logging.getLogger(__name__)
 
 DEMO_EV_VIN = "WVWZZZAUZGW000001"
 DEMO_COMBUSTION_VIN = "3VWZZZ1KZLM000002"
+DEMO_ID4_VIN = "1V2GMPE2XMP000003"
 
 _VEHICLE_KEYS = {
     "vin", "type", "model_name", "model_year", "model_code", "model_desc", "units", "mileage",
     "battery_level", "fuel_level", "plugged_in", "charging", "locked", "location",
     "unplugged_climate", "target_temperature", "outdoor_temperature", "sunroof",
-    "full_range", "max_charge_current", "tsp_provider",
+    "full_range", "max_charge_current", "tsp_provider", "battery_kwh", "charger_kw", "platform",
+    "target_soc",
 }
 _ACCOUNT_KEYS = {"email", "password", "pin", "first_name", "last_name", "temperature_unit",
                  "vehicles"}
@@ -158,7 +160,7 @@ class Registry:
 def build_registry(options: SimulatorOptions, now: float) -> Registry:
     """The demo account, then the accounts file, then the generated fleet."""
     registry = Registry(options.seed)
-    _add_demo(registry, now)
+    _add_demo(registry, now, options.demo_id4)
     if options.accounts_file:
         _load_file(registry, Path(options.accounts_file), now)
     if options.fleet:
@@ -168,7 +170,7 @@ def build_registry(options: SimulatorOptions, now: float) -> Registry:
     return registry
 
 
-def _add_demo(registry: Registry, now: float) -> None:
+def _add_demo(registry: Registry, now: float, with_id4: bool) -> None:
     demo = registry.add_account(Account(email=DEMO_EMAIL, password=DEMO_PASSWORD, pin=DEMO_PIN,
                                         seed=registry.seed, first_name="Demo",
                                         last_name="Driver", temperature_unit="F"))
@@ -186,6 +188,15 @@ def _add_demo(registry: Registry, now: float) -> None:
         "location": {"latitude": 38.969555, "longitude": -77.38609},
         "target_temperature": 72, "outdoor_temperature": 64,
     })
+    if with_id4:  # a myVW-era EV: MEB platform, 77 kWh, 11 kW charger, miles
+        registry.add_vehicle(demo, now, {
+            "vin": DEMO_ID4_VIN, "type": "ev", "model_name": "ID.4", "model_year": "2021",
+            "model_code": "E214VS", "model_desc": "id4_2021", "units": "MI", "mileage": 9120,
+            "battery_level": 64, "plugged_in": True, "charging": False, "sunroof": False,
+            "full_range": 250, "battery_kwh": 77, "charger_kw": 11, "platform": "MEB",
+            "target_soc": 80, "location": {"latitude": 37.774929, "longitude": -122.419416},
+            "target_temperature": 70, "outdoor_temperature": 64,
+        })
 
 
 def _load_file(registry: Registry, path: Path, now: float) -> None:

@@ -8,10 +8,12 @@ from typing import Any
 
 from carnet.simulator.context import Context
 from carnet.simulator.vehicle import Vehicle
+from carnet.simulator.vehicle_patch import patch
 from carnet.simulator.web import Request, Response, Router, api_error, json_response
 
 _LOG = logging.getLogger(__name__)
 
+_DETAIL = ("generation", "bearer")  # entry keys shown with ?detail=1 only
 _LOG_SIZE = 100_000  # request log entries kept; the oldest go first
 
 
@@ -45,8 +47,13 @@ class AdminApi:
         router.add("PATCH", r"/_sim/accounts/([^/]+)", self.patch_account)
 
     def get_requests(self, req: Request, _m: object) -> Response:
+        """The log; ``?detail=1`` adds each request's ``generation`` and ``bearer``."""
+        detail = req.query.get("detail", "") not in ("", "0", "false")
         with self.ctx.lock:
-            return json_response(200, list(self.log.entries))
+            entries = list(self.log.entries)
+        if not detail:
+            entries = [{k: v for k, v in e.items() if k not in _DETAIL} for e in entries]
+        return json_response(200, entries)
 
     def clear_requests(self, req: Request, _m: object) -> Response:
         with self.ctx.lock:
@@ -112,7 +119,7 @@ class AdminApi:
             now = self.ctx.clock.now()
             vehicle.advance(now)
             try:
-                vehicle.patch(changes, now)
+                patch(vehicle, changes, now)
             except ValueError as exc:
                 return api_error(400, "INVALID_REQUEST", str(exc))
             return json_response(200, self._state(vehicle, now))

@@ -8,6 +8,7 @@ import threading
 from carnet.simulator.accounts import Registry, build_registry
 from carnet.simulator.clock import SimClock
 from carnet.simulator.faults import Faults
+from carnet.simulator.generations import Generations, attestation_value
 from carnet.simulator.limits import RateLimiter
 from carnet.simulator.options import SimulatorOptions
 from carnet.simulator.tokens import TokenStore
@@ -29,6 +30,10 @@ class Context:
         self.registry: Registry = build_registry(options, self.clock.now())
         self.tokens = TokenStore(options.token_ttl, options.refresh_ttl, options.tsp_ttl,
                                  options.code_ttl)
+        self.tokens.vehicle_ttl = options.vehicle_token_ttl
+        self.generations = Generations(options)
+        #: the play_integrity_token that passes under options.attestation == "required"
+        self.attestation_token = attestation_value(options)
         self.limiter = RateLimiter(options.rate_limit, options.daily_budget)
         self.faults = Faults()
         self.lock = threading.RLock()

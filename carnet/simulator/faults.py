@@ -16,7 +16,8 @@ from typing import Any
 _LOG = logging.getLogger(__name__)
 
 KINDS = ("outage", "hang", "login_change", "rate_limit", "password_page", "ignore_commands",
-         "answer", "slow")
+         "answer", "slow", "retire", "login_throttle")
+GENERATIONS = ("carnet", "myvw")
 PASSWORD_VARIANTS = ("hidden_inputs", "template_model")
 MAX_SLOW = 60.0  # seconds a slow fault may hold a request
 
@@ -70,6 +71,16 @@ class Faults:
                     raise ValueError(
                         f"slow: seconds must be a number above 0, at most {MAX_SLOW:g}")
                 fault["seconds"] = float(seconds)
+        elif kind == "login_throttle":
+            after = spec.get("after", 8)
+            if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+                raise ValueError("login_throttle: after must be a non-negative integer")
+            fault["after"] = after
+        elif kind == "retire":
+            generation = spec.get("generation")
+            if generation not in GENERATIONS:
+                raise ValueError(f"retire: generation must be one of {list(GENERATIONS)}")
+            fault["generations"] = sorted({*self.retired(), generation})
         self._active[kind] = fault
         _LOG.info("fault on: %s", fault)
         return fault
@@ -93,6 +104,11 @@ class Faults:
                 if fault["times"] <= 0:
                     del self._active[kind]
         return fault
+
+    def retired(self) -> list[str]:
+        """The generations whose client ids the ``retire`` fault has retired."""
+        fault = self._active.get("retire")
+        return list(fault["generations"]) if fault else []
 
     def remove(self, kind: str) -> bool:
         return self._active.pop(kind, None) is not None

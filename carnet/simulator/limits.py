@@ -38,9 +38,9 @@ class RateLimiter:
         minute = self._window(self._minute, account, now - MINUTE)
         day = self._window(self._day, account, now - DAY)
         if len(minute) >= limit:
-            return _retry_after(minute[0] + MINUTE - now if minute else MINUTE)
+            return retry_after(minute[0] + MINUTE - now if minute else MINUTE)
         if len(day) >= self.per_day:
-            return _retry_after(day[0] + DAY - now if day else DAY)
+            return retry_after(day[0] + DAY - now if day else DAY)
         minute.append(now)
         day.append(now)
         return None
@@ -58,6 +58,6 @@ class RateLimiter:
         return window
 
 
-def _retry_after(seconds: float) -> int:
+def retry_after(seconds: float) -> int:
     """Whole seconds, rounded up and at least 1, as a ``Retry-After`` value."""
     return max(1, math.ceil(seconds))

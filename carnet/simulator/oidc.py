@@ -1,5 +1,12 @@
 """The OIDC endpoints of the API host: authorize (step 1), the callback that hands out the
-code (end of step 3), and the token endpoint (step 4 and refresh)."""
+code (end of step 3), and the token endpoint (step 4 and refresh).
+
+The client id picks the app generation (:mod:`carnet.simulator.generations`). For the
+myVW generation the token endpoint also checks ``play_integrity_token`` when
+``attestation`` is "present" (any value) or "required" (the simulator's value), issues
+JWTs carrying ``sub``, and answers a refresh without a new refresh token (clients keep
+the old one, which stays valid).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import secrets
 from urllib.parse import urlencode
 
 from carnet.simulator.context import Context
+from carnet.simulator.generations import MYVW, Generation
 from carnet.simulator.identity import IdentityService
 from carnet.simulator.web import (
     Request,
@@ -29,6 +37,10 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
+#: What the real token endpoint answers a myVW request without a valid attestation.
+ATTESTATION_REFUSAL = {"errorCode": "INVALID_REQUEST", "origin": "CarnetSPAuthorizationServer"}
+
+
 class OidcService:
     def __init__(self, ctx: Context, identity: IdentityService) -> None:
         self.ctx = ctx
@@ -39,10 +51,24 @@ class OidcService:
         router.add("GET", r"/oidc/v1/oauth/client/callback", self.callback)
         router.add("POST", r"/oidc/v1/token", self.token)
 
+    def _generation(self, client_id: str | None, status: int) -> tuple[Generation | None,
+                                                                      Response | None]:
+        """The generation of a client id, or the refusal of an unknown or retired one."""
+        generations = self.ctx.generations
+        if client_id == generations.other_region_client:
+            return None, oauth_error(400, "invalid_client", "client_id is not valid in this "
+                                     "region")
+        generation = generations.by_client(client_id)
+        if generation is None or generation.name in self.ctx.faults.retired():
+            return None, oauth_error(status, "invalid_client", "unknown client_id")
+        return generation, None
+
     def authorize(self, req: Request, _m: object) -> Response:
         q = req.query
-        if q.get("client_id") != self.ctx.options.client_id:
-            return oauth_error(400, "invalid_client", "unknown client_id")
+        generation, refusal = self._generation(q.get("client_id"), 400)
+        if refusal:
+            return refusal
+        assert generation is not None
         if q.get("response_type") != "code":
             return oauth_error(400, "unsupported_response_type", "response_type must be code")
         if "openid" not in q.get("scope", "").split():
@@ -53,14 +79,16 @@ class OidcService:
         if q.get("code_challenge_method", "S256") != "S256":
             return oauth_error(400, "invalid_request", "code_challenge_method must be S256")
         sent_uri = q.get("redirect_uri", "")
-        if sent_uri and sent_uri != self.ctx.options.redirect_uri:
+        if sent_uri and sent_uri != generation.redirect_uri:
             # never redirect to an unregistered URI: the error stays on this host
             return oauth_error(400, "invalid_request",
                                "redirect_uri is not registered for this client")
         with self.ctx.lock:
-            location = self.identity.begin(q["client_id"], sent_uri, challenge, q.get("state"),
+            location = self.identity.begin(generation, sent_uri, challenge, q.get("state"),
                                            self.ctx.base_url(req.header("Host"), "identity"))
-        return redirect(location, 302)
+        response = redirect(location, 302)
+        response.generation = generation.name
+        return response
 
     def callback(self, req: Request, _m: object) -> Response:
         with self.ctx.lock:
@@ -68,15 +96,21 @@ class OidcService:
                                       req.query.get("sso", ""))
             if tx is None or tx.email is None:
                 return oauth_error(400, "invalid_request", "unknown or used sign-in handoff")
-            code = self.ctx.tokens.new_code(tx.email, tx.client_id, tx.redirect_uri,
-                                              tx.challenge)
-        params = {"state": tx.state, "code": code} if tx.state is not None else {"code": code}
-        target = tx.redirect_uri or self.ctx.options.redirect_uri
+            code = self.ctx.tokens.new_code(tx.email, tx.generation.client_id,
+                                            tx.redirect_uri, tx.challenge)
+        if tx.generation.name == MYVW:
+            params = {"code": code, **({"state": tx.state} if tx.state is not None else {})}
+        else:
+            params = {"state": tx.state, "code": code} if tx.state is not None \
+                else {"code": code}
+        target = tx.redirect_uri or tx.generation.redirect_uri
         sep = "&" if "?" in target else "?"
-        return redirect(f"{target}{sep}{urlencode(params)}", 302, account=tx.email)
+        response = redirect(f"{target}{sep}{urlencode(params)}", 302, account=tx.email)
+        response.generation = tx.generation.name
+        return response
 
     def token(self, req: Request, _m: object) -> Response:
-        form = req.form()
+        form = req.params()
         if form is None:
             return oauth_error(400, "invalid_request",
                                "expected application/x-www-form-urlencoded")
@@ -86,18 +120,42 @@ class OidcService:
             if sent is None or (fault["value"] is not None and sent != fault["value"]):
                 # what the vendor's change looks like: indistinguishable from bad credentials
                 return oauth_error(401, "INVALID_REQUEST", "The request could not be validated")
-        if form.get("client_id") != self.ctx.options.client_id:
-            return oauth_error(401, "invalid_client", "unknown client_id")
+        generation, refusal = self._generation(form.get("client_id"), 401)
+        if refusal:
+            return refusal
+        assert generation is not None
+        if generation.name == MYVW and not self._attested(form.get("play_integrity_token")):
+            response = json_response(401, ATTESTATION_REFUSAL, [("Cache-Control", "no-store")])
+            response.generation = MYVW
+            return response
         grant_type = form.get("grant_type")
         with self.ctx.lock:
             if grant_type == "authorization_code":
-                return self._code_grant(form)
-            if grant_type == "refresh_token":
-                return self._refresh_grant(form)
-        return oauth_error(400, "unsupported_grant_type",
-                           "grant_type must be authorization_code or refresh_token")
+                response = self._code_grant(form, generation)
+            elif grant_type == "refresh_token":
+                response = self._refresh_grant(form, generation)
+            else:
+                response = oauth_error(400, "unsupported_grant_type",
+                                       "grant_type must be authorization_code or refresh_token")
+        response.generation = generation.name
+        return response
 
-    def _code_grant(self, form: dict[str, str]) -> Response:
+    def _attested(self, sent: str | None) -> bool:
+        """Whether a myVW token request passes the attestation the options ask for."""
+        mode = self.ctx.options.attestation
+        if mode == "present":
+            return bool(sent)
+        if mode == "required":
+            return secrets.compare_digest((sent or "").encode(),
+                                          self.ctx.attestation_token.encode())
+        return True
+
+    def _subject(self, generation: Generation, email: str) -> str | None:
+        """The ``sub`` claim of myVW tokens: the account's userId."""
+        account = self.ctx.registry.account(email)
+        return account.user_id if generation.name == MYVW and account is not None else None
+
+    def _code_grant(self, form: dict[str, str], generation: Generation) -> Response:
         code, verifier = form.get("code", ""), form.get("code_verifier", "")
         if not code or not verifier:
             return oauth_error(400, "invalid_request", "code and code_verifier are required")
@@ -108,32 +166,40 @@ class OidcService:
             return oauth_error(400, "invalid_grant", "code belongs to another client",
                                grant.account)
         if not _same_redirect(form.get("redirect_uri", ""), grant.redirect_uri,
-                              self.ctx.options.redirect_uri):
+                              generation.redirect_uri):
             return oauth_error(400, "invalid_grant",
                                "redirect_uri differs from the one of the authorize request",
                                grant.account)
         if not secrets.compare_digest(s256(verifier), grant.challenge):
             return oauth_error(400, "invalid_grant", "code_verifier does not match",
                                grant.account)
-        tokens = self.ctx.tokens.new_tokens(grant.account, grant.client_id, verifier)
-        _LOG.info("tokens granted to %s", grant.account)
+        tokens = self.ctx.tokens.new_tokens(grant.account, grant.client_id, verifier,
+                                            self._subject(generation, grant.account))
+        _LOG.info("tokens granted to %s (%s)", grant.account, generation.name)
         return json_response(200, tokens, [("Cache-Control", "no-store")], grant.account)
 
-    def _refresh_grant(self, form: dict[str, str]) -> Response:
+    def _refresh_grant(self, form: dict[str, str], generation: Generation) -> Response:
         token, verifier = form.get("refresh_token", ""), form.get("code_verifier", "")
         if not token:
             return oauth_error(400, "invalid_request", "refresh_token is required")
         grant = self.ctx.tokens.peek_refresh(token)
-        if grant is None:
+        if grant is None or grant.client_id != generation.client_id:
             return oauth_error(401, "invalid_grant", "refresh_token is unknown or expired")
         if not verifier:
-            return oauth_error(400, "invalid_request", "code_verifier is required",
-                               grant.account)
+            message = ("Internal Service validation failure" if generation.name == MYVW
+                       else "code_verifier is required")
+            return oauth_error(400, "invalid_request", message, grant.account)
         if not secrets.compare_digest(verifier.encode(), grant.verifier.encode()):
             return oauth_error(400, "invalid_grant", "code_verifier does not match",
                                grant.account)
-        self.ctx.tokens.revoke_refresh(token)  # rotation: the old refresh token is spent
-        tokens = self.ctx.tokens.new_tokens(grant.account, grant.client_id, grant.verifier)
+        tokens = self.ctx.tokens.new_tokens(grant.account, grant.client_id, grant.verifier,
+                                            self._subject(generation, grant.account))
+        if generation.name == MYVW:
+            # no new refresh token comes back: the client keeps using the old one
+            self.ctx.tokens.revoke_refresh(str(tokens.pop("refresh_token")))
+            tokens.pop("refresh_expires_in")
+        else:
+            self.ctx.tokens.revoke_refresh(token)  # rotation: the old refresh token is spent
         return json_response(200, tokens, [("Cache-Control", "no-store")], grant.account)
 
 

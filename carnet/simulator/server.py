@@ -13,7 +13,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from carnet.simulator.admin import AdminApi, RequestLog
 from carnet.simulator.context import Context
+from carnet.simulator.generations import MYVW
 from carnet.simulator.identity import IdentityService
+from carnet.simulator.myvw.account_api import AccountApi
+from carnet.simulator.myvw.command_api import CommandApi
+from carnet.simulator.myvw.reads import ReadApi
+from carnet.simulator.myvw.state import MyvwStore
 from carnet.simulator.oidc import OidcService
 from carnet.simulator.options import SimulatorOptions
 from carnet.simulator.vehicle_api import VehicleApi
@@ -124,7 +129,14 @@ class _App:
         self.identity_router = Router()
         self.admin_router = Router()
         OidcService(ctx, self.identity).register(self.api_router)
-        VehicleApi(ctx).register(self.api_router)
+        carnet = VehicleApi(ctx)
+        # the myVW routes first: on the paths both generations share, they hand a
+        # request whose bearer is no myVW token on to the Car-Net handler
+        myvw = MyvwStore()
+        AccountApi(ctx, myvw, carnet.session).register(self.api_router)
+        ReadApi(ctx, myvw, carnet.status).register(self.api_router)
+        CommandApi(ctx, myvw).register(self.api_router)
+        carnet.register(self.api_router)
         self.identity.register(self.identity_router)
         AdminApi(ctx, self.log).register(self.admin_router)
 
@@ -132,6 +144,7 @@ class _App:
         if request.host == "api" and request.path.startswith("/_sim/"):
             return self._safe(self.admin_router, request)
         faults = self.ctx.faults
+        bearer = self._bearer_kind(request)
         if faults.get("hang") is not None:
             self._record(request, None, None)
             while faults.get("hang") is not None and not self.ctx.stopping.is_set():
@@ -151,13 +164,35 @@ class _App:
         else:
             router = self.api_router if request.host == "api" else self.identity_router
             response = self._safe(router, request)
-        self._record(request, response.status, response.account)
+        if bearer is not None:
+            response.generation = response.generation or bearer[0]
+            response.bearer = response.bearer or bearer[1]
+        self._record(request, response.status, response.account, response)
         return response
 
-    def _record(self, request: Request, status: int | None, account: str | None) -> None:
+    def _bearer_kind(self, request: Request) -> tuple[str, str] | None:
+        """(generation, "access"|"id"|"vehicle") of the request's bearer token, if live."""
+        token = request.bearer()
+        if token is None:
+            return None
+        tokens = self.ctx.tokens
+        with self.ctx.lock:
+            if token in tokens.vehicle:
+                return MYVW, "vehicle"
+            for kind, store in (("access", tokens.access), ("id", tokens.ids)):
+                grant = store.get(token)
+                if grant is not None:
+                    generation = self.ctx.generations.by_client(grant.client_id)
+                    return (generation.name if generation else "carnet"), kind
+        return None
+
+    def _record(self, request: Request, status: int | None, account: str | None,
+                response: Response | None = None) -> None:
         with self.ctx.lock:
             self.log.add({"time": time.time(), "method": request.method, "host": request.host,
-                          "path": request.path, "status": status, "account": account})
+                          "path": request.path, "status": status, "account": account,
+                          "generation": response.generation if response else None,
+                          "bearer": response.bearer if response else None})
 
     @staticmethod
     def _safe(router: Router, request: Request) -> Response:
@@ -234,7 +269,7 @@ class Simulator:
 
     @property
     def requests_log(self) -> list[dict[str, Any]]:
-        """The request log, as ``GET /_sim/requests`` returns it."""
+        """The request log, as ``GET /_sim/requests?detail=1`` returns it."""
         with self.ctx.lock:
             return list(self._app.log.entries)
 

@@ -9,7 +9,6 @@ outcome depends only on the seed and on when the requests arrive.
 from __future__ import annotations
 
 import bisect
-import copy
 import logging
 import math
 from collections import deque
@@ -30,6 +29,8 @@ CHARGE_CURRENTS: tuple[int | str, ...] = (5, 10, 13, "max")
 #: Battery percent gained per simulated minute for each charge current setting: a 24 kWh
 #: e-Golf pack on 240 V, "max" being its 7.2 kW on-board charger.
 _CHARGE_PCT_PER_MIN: dict[int | str, float] = {5: 0.083, 10: 0.167, 13: 0.217, "max": 0.5}
+#: The pack and charger those rates are for; other cars scale them (an ID.4: 77 kWh, 11 kW).
+_BASE_KWH, _BASE_CHARGER_KW = 24.0, 7.2
 #: Battery percent used per simulated minute by climate or defrost when unplugged.
 _CLIMATE_DRAIN_PCT_PER_MIN = 0.05
 
@@ -42,11 +43,15 @@ class Vehicle:
 
     __slots__ = (
         "account",
+        "battery_kwh",
         "battery_level",
+        "charger_kw",
         "charging",
+        "climate_off_at",
         "climate_on",
         "defrost_on",
         "doors",
+        "engine_running",
         "ev",
         "fuel_level",
         "full_range",
@@ -64,8 +69,10 @@ class Vehicle:
         "next_service",
         "outdoor_temperature",
         "pending",
+        "platform",
         "plugged_in",
         "service_days",
+        "target_soc",
         "target_temperature",
         "timestamp",
         "tsp_account",
@@ -105,6 +112,11 @@ class Vehicle:
         self.plugged_in: bool | None = bool(spec.get("plugged_in", True)) if self.ev else None
         self.charging: bool = bool(spec.get("charging", False)) and bool(self.plugged_in)
         self.max_charge_current: int | str = spec.get("max_charge_current", "max")
+        self.battery_kwh: float = float(spec.get("battery_kwh", _BASE_KWH))
+        self.charger_kw: float = float(spec.get("charger_kw", _BASE_CHARGER_KW))
+        self.platform: str = spec.get("platform", "MQB")
+        # charging stops here; the Car-Net app cannot set it, the myVW app can (50-100)
+        self.target_soc: int = int(spec.get("target_soc", 100))
         self.doors: dict[str, str] = {d: "CLOSED" for d in DOORS}
         self.windows: dict[str, str] = {w: "CLOSED" for w in WINDOWS}
         if not spec.get("sunroof", self.ev):
@@ -112,6 +124,8 @@ class Vehicle:
         self.lights: dict[str, str] = {light: "OFF" for light in LIGHTS}
         self.locked: bool = bool(spec.get("locked", True))
         self.climate_on = False
+        self.climate_off_at: float | None = None  # when the car ends pre-trip climate
+        self.engine_running = False  # a combustion car's remote start (myVW app)
         self.defrost_on = False
         self.unplugged_climate: bool = bool(spec.get("unplugged_climate", False))
         self.target_temperature: float = spec.get("target_temperature", 72)
@@ -142,6 +156,16 @@ class Vehicle:
         self._integrate(now)
 
     def _integrate(self, t: float) -> None:
+        off_at = self.climate_off_at
+        if off_at is not None and self.climate_on and self.updated < off_at <= t:
+            self._integrate_span(off_at)
+            self.climate_on = self.engine_running = False  # the car ends the run itself
+            self._changed(off_at)
+        if not self.climate_on:  # however it ended, a remote start's engine stops with it
+            self.climate_off_at, self.engine_running = None, False
+        self._integrate_span(t)
+
+    def _integrate_span(self, t: float) -> None:
         dt = t - self.updated
         if dt <= 0:
             return
@@ -152,8 +176,8 @@ class Vehicle:
                 self.charging = False
             if self.charging:
                 level = before + self.charge_rate() * dt / 60.0
-                if level >= 100.0:
-                    level = 100.0
+                if level >= self.target_soc:  # the charge target reached: charging ends
+                    level = max(before, float(self.target_soc))
                     self.charging = False
                 self.battery_level = level
             elif (self.climate_on or self.defrost_on) and not self.plugged_in:
@@ -165,6 +189,10 @@ class Vehicle:
             # unplugged without unplugged climate enabled: the car switches it off
             self.climate_on = self.defrost_on = False
             self._changed(t)
+
+    def mark_changed(self, t: float) -> None:
+        """A change made from outside (``PATCH /_sim/vehicles``)."""
+        self._changed(t)
 
     def _changed(self, t: float) -> None:
         """A genuine change of state: the car reports it, and it is awake on its own, so the
@@ -193,16 +221,24 @@ class Vehicle:
 
     def charge_rate(self) -> float:
         """Battery percent per simulated minute at the current charge current setting."""
-        return _CHARGE_PCT_PER_MIN.get(self.max_charge_current, _CHARGE_PCT_PER_MIN["max"])
+        scale = (self.charger_kw / _BASE_CHARGER_KW) * (_BASE_KWH / self.battery_kwh)
+        return scale * _CHARGE_PCT_PER_MIN.get(self.max_charge_current,
+                                               _CHARGE_PCT_PER_MIN["max"])
+
+    def charge_power(self) -> float:
+        """Charging power in kW, 0 when not charging."""
+        return round(self.charge_rate() * self.battery_kwh * 0.6, 1) if self.charging else 0.0
 
     def minutes_to_full(self) -> int:
+        """Minutes until charging ends at the charge target."""
         if not self.charging or self.battery_level is None:
             return 0
-        return math.ceil((100.0 - self.battery_level) / self.charge_rate())
+        return math.ceil(max(0.0, self.target_soc - self.battery_level) / self.charge_rate())
 
     def can_climate(self) -> bool:
-        """Climate and defrost run only on shore power or with unplugged climate enabled."""
-        return bool(self.plugged_in) or self.unplugged_climate
+        """Climate and defrost run only on shore power, with unplugged climate enabled, or
+        with the engine running (a combustion car's remote start)."""
+        return bool(self.plugged_in) or self.unplugged_climate or self.engine_running
 
     # ---- commands ------------------------------------------------------------------
 
@@ -213,7 +249,7 @@ class Vehicle:
         elif command == "charge":
             if not value:
                 self.charging = False
-            elif self.ev and self.plugged_in and (self.battery_level or 0) < 100:
+            elif self.ev and self.plugged_in and (self.battery_level or 0) < self.target_soc:
                 self.charging = True
             # otherwise accepted but nothing happens, as with the real car
         elif command == "max_charge_current":
@@ -225,6 +261,26 @@ class Vehicle:
             if target is not None:
                 self.target_temperature = target
             self.climate_on = bool(active) and self.can_climate()
+        elif command == "pretrip_climate":
+            active, minutes = value
+            if not active:
+                self.climate_on = False
+            elif not self.climate_on and self.can_climate():
+                # a second start while running does not extend the run
+                self.climate_on, self.climate_off_at = True, t + minutes * 60.0
+        elif command == "remote_start":
+            active, minutes = value
+            if not active:
+                self.engine_running = self.climate_on = False
+            elif not self.engine_running:
+                self.engine_running = self.climate_on = True
+                self.climate_off_at = t + minutes * 60.0
+        elif command == "charge_settings":
+            self.target_soc, self.max_charge_current = value
+            if self.charging and (self.battery_level or 0) >= self.target_soc:
+                self.charging = False
+        elif command == "climate_settings":
+            self.target_temperature, self.unplugged_climate = value
         elif command == "unplugged_climate":
             self.unplugged_climate = bool(value)
         elif command == "fresh":
@@ -237,7 +293,8 @@ class Vehicle:
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.locked, self.charging, self.max_charge_current, self.defrost_on,
-                self.climate_on, self.target_temperature, self.unplugged_climate)
+                self.climate_on, self.target_temperature, self.unplugged_climate,
+                self.target_soc, self.engine_running)
 
     # ---- inspection and direct changes (the /_sim/ API) -----------------------------
 
@@ -260,6 +317,12 @@ class Vehicle:
             "charging": self.charging,
             "minutes_to_full": self.minutes_to_full(),
             "max_charge_current": self.max_charge_current,
+            "target_soc": self.target_soc,
+            "charge_power_kw": self.charge_power(),
+            "climate_off_at": (None if self.climate_off_at is None
+                               else int(self.climate_off_at * 1000)),
+            "platform": self.platform,
+            "engine_running": self.engine_running,
             "doors": dict(self.doors),
             "windows": dict(self.windows),
             "lights": dict(self.lights),
@@ -275,118 +338,3 @@ class Vehicle:
             "vhr_timestamp": int(self.vhr_timestamp * 1000),
             "pending": [{"due": int(due * 1000), "command": cmd} for due, cmd, _ in self.pending],
         }
-
-    def patch(self, changes: dict[str, Any], now: float) -> None:
-        """Apply a partial state at once; raises ValueError naming what is wrong."""
-        unknown = sorted(set(changes) - set(PATCHABLE))
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; accepted: {sorted(PATCHABLE)}")
-        saved = {name: copy.copy(getattr(self, name)) for name in self.__slots__}
-        try:
-            for key, value in changes.items():
-                PATCHABLE[key](self, value)
-        except ValueError:
-            for name, value in saved.items():  # all or nothing
-                setattr(self, name, value)
-            raise
-        if self.charging and not (self.ev and self.plugged_in):
-            self.charging = False
-        if (self.climate_on or self.defrost_on) and not self.can_climate():
-            self.climate_on = self.defrost_on = False
-        self._changed(now)
-
-
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be a boolean")
-    return value
-
-
-def _number(name: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number from {low} to {high}")
-    return value
-
-
-def _parts(name: str, current: dict[str, str], value: Any, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be an object")
-    for part, state in value.items():
-        if part not in current:
-            raise ValueError(f"{name}: unknown part {part!r}; known: {sorted(current)}")
-        if state not in (*allowed, UNSUPPORTED, NA):
-            raise ValueError(f"{name}.{part} must be one of {[*allowed, UNSUPPORTED, NA]}")
-    current.update(value)
-
-
-def _ev_only(vehicle: Vehicle, name: str) -> None:
-    if not vehicle.ev:
-        raise ValueError(f"{name} applies to electric vehicles only")
-
-
-def _set_plugged(v: Vehicle, value: Any) -> None:
-    _ev_only(v, "plugged_in")
-    v.plugged_in = _bool("plugged_in", value)
-
-
-def _set_charging(v: Vehicle, value: Any) -> None:
-    _ev_only(v, "charging")
-    v.charging = _bool("charging", value)
-
-
-def _set_battery(v: Vehicle, value: Any) -> None:
-    _ev_only(v, "battery_level")
-    v.battery_level = float(_number("battery_level", value, 0, 100))
-
-
-def _set_fuel(v: Vehicle, value: Any) -> None:
-    if v.ev:
-        raise ValueError("fuel_level applies to combustion vehicles only")
-    v.fuel_level = int(_number("fuel_level", value, 0, 100))
-
-
-def _set_location(v: Vehicle, value: Any) -> None:
-    if not isinstance(value, dict) or set(value) != {"latitude", "longitude"}:
-        raise ValueError("location must be {\"latitude\": …, \"longitude\": …}")
-    location = {"latitude": _number("latitude", value["latitude"], -90, 90),
-                "longitude": _number("longitude", value["longitude"], -180, 180)}
-    v.location = location
-    v.last_parked = dict(location)  # a car that moved has parked there
-
-
-def _set_current(v: Vehicle, value: Any) -> None:
-    if value not in CHARGE_CURRENTS or isinstance(value, bool):
-        raise ValueError(f"max_charge_current must be one of {list(CHARGE_CURRENTS)}")
-    v.max_charge_current = value
-
-
-def _setter(attr: str, low: float, high: float) -> Any:
-    def set_number(v: Vehicle, value: Any) -> None:
-        setattr(v, attr, _number(attr, value, low, high))
-    return set_number
-
-
-def _flag(attr: str) -> Any:
-    def set_flag(v: Vehicle, value: Any) -> None:
-        setattr(v, attr, _bool(attr, value))
-    return set_flag
-
-
-PATCHABLE: dict[str, Any] = {
-    "plugged_in": _set_plugged,
-    "charging": _set_charging,
-    "battery_level": _set_battery,
-    "fuel_level": _set_fuel,
-    "doors": lambda v, value: _parts("doors", v.doors, value, OPEN_CLOSED),
-    "windows": lambda v, value: _parts("windows", v.windows, value, (*OPEN_CLOSED, "VENTED")),
-    "lights": lambda v, value: _parts("lights", v.lights, value, ("ON", "OFF")),
-    "locked": _flag("locked"),
-    "location": _set_location,
-    "mileage": lambda v, value: setattr(v, "mileage", int(_number("mileage", value, 0, 1e7))),
-    "climate_on": _flag("climate_on"),
-    "defrost_on": _flag("defrost_on"),
-    "unplugged_climate": _flag("unplugged_climate"),
-    "target_temperature": _setter("target_temperature", 15, 90),
-    "outdoor_temperature": _setter("outdoor_temperature", -60, 130),
-    "max_charge_current": _set_current,
-}

@@ -30,6 +30,18 @@ class Request:
     def content_type(self) -> str:
         return self.header("Content-Type").split(";")[0].strip().lower()
 
+    def params(self) -> dict[str, str] | None:
+        """The request parameters as the Spring services behind the real hosts read them:
+        the query string, overridden by a url-encoded body. None when the body is
+        anything else (multipart…)."""
+        params = dict(self.query)
+        if self.body:
+            form = self.form()
+            if form is None:
+                return None
+            params.update(form)
+        return params
+
     def form(self) -> dict[str, str] | None:
         """The url-encoded form, or None when the body is anything else (multipart…)."""
         if self.content_type() != "application/x-www-form-urlencoded":
@@ -59,6 +71,8 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     account: str | None = None  # who made the request, for the request log
+    generation: str | None = None  # "carnet" or "myvw", for the request log
+    bearer: str | None = None  # "access" or "vehicle": the token kind the request used
 
 
 def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None,
@@ -115,7 +129,11 @@ class Router:
                 return handler(request, match)
             allowed.append(method)
         if allowed:
-            return api_error(405, "METHOD_NOT_ALLOWED",
-                             f"{request.method} is not allowed here",
-                             headers=[("Allow", ", ".join(sorted(set(allowed))))])
+            message = f"{request.method} is not allowed here"
+            # both error shapes: {"code", "message"} (Car-Net app) and
+            # {"errorCode", "errorDescription"} (myVW app)
+            return json_response(405, {"error": {
+                "code": "METHOD_NOT_ALLOWED", "message": message,
+                "errorCode": "METHOD_NOT_ALLOWED", "errorDescription": message}},
+                [("Allow", ", ".join(sorted(set(allowed))))])
         return api_error(404, "NOT_FOUND", f"no resource at {request.path}")
