@@ -92,7 +92,7 @@ affected by faults):
       method, when given) get that canned JSON answer instead of being served, so they
       change nothing; ``times`` ends the fault after N of them (default: every one);
     * ``{"kind": "slow", "path": regex, "method": …, "seconds": S, "times": N}``
-      matching requests wait S seconds (at most 60) before they are served.
+      matching requests wait S seconds (at most 60) before they are served;
     * ``{"kind": "retire", "generation": "carnet"|"myvw"}`` that generation's client id
       is unknown to the authorize and token endpoints (posting again adds one);
     * ``{"kind": "login_throttle", "after": 8}`` after that many password posts of one
