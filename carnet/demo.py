@@ -148,7 +148,11 @@ def use_embedded(mqtt: MqttConfig, broker: EmbeddedBroker) -> MqttConfig:
     )
 
 
-def hints(config: Config, broker_note: str, api_url: str) -> str:
+STOP_HINT = "Ctrl+C stops the demo and clears what it published (--keep leaves it)."
+STOP_HINT_KEEP = "Ctrl+C stops the demo; what it published stays on the broker (--keep)."
+
+
+def hints(config: Config, broker_note: str, api_url: str, keep: bool = False) -> str:
     """The few lines that tell a newcomer where to look and what to try."""
     mqtt = config.mqtt
     base = mqtt.base_topic
@@ -172,7 +176,7 @@ def hints(config: Config, broker_note: str, api_url: str) -> str:
             f"-t {topics.attribute_set(ev_name, 'climate')} -m ON",
             f"  results on:     {topics.result(ev_name)}",
             f"  simulator:      {api_url} (the cars as simulated: {api_url}/_sim/vehicles)",
-            "  Ctrl+C stops the demo and clears what it published (--keep leaves it).",
+            f"  {STOP_HINT_KEEP if keep else STOP_HINT}",
         ]
     )
 
@@ -261,7 +265,7 @@ def run_demo(config_path: str | None, keep: bool = False) -> int:
         bridge = Bridge(config, node_prefix=NODE_PREFIX, clear_retained_at_stop=not keep)
         signals.attach(bridge.request_stop)
         bridge.start()
-        print(hints(config, broker_note, simulator.api_url), flush=True)
+        print(hints(config, broker_note, simulator.api_url, keep), flush=True)
         bridge.run()
         return 0
     except CarNetError as exc:

@@ -31,7 +31,7 @@ from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe, Received
 
 ROOT = Path(__file__).resolve().parent.parent
-LAST_HINT = "Ctrl+C stops the demo and clears what it published (--keep leaves it)."
+LAST_HINTS = (demo.STOP_HINT, demo.STOP_HINT_KEEP)
 BASE = "carnet2mqtt-demo"
 START_TIMEOUT = 20.0
 
@@ -111,7 +111,7 @@ def start_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
                     f"the demo exited ({process.wait()}) before its hints; log:\n{running.log()}"
                 )
             running.hints.append(line)
-            if line.strip() == LAST_HINT:
+            if line.strip() in LAST_HINTS:
                 return running
 
     yield start
@@ -256,6 +256,7 @@ def test_demo_with_keep_leaves_its_topics_and_says_offline(
     broker = Broker().start()
     try:
         running = start_demo(broker.port, None, "--keep")
+        assert running.hints[-1].strip() == demo.STOP_HINT_KEEP
         client = Client("127.0.0.1", broker.port, f"{BASE}/#")
         client.wait_topic(f"{BASE}/egolf/battery_level")
         client.close()
@@ -287,6 +288,7 @@ def test_two_demos_and_a_bridge_share_a_broker_and_the_demos_leave_nothing(
         demos = [start_demo(broker.port), start_demo(broker.port)]
         for running in demos:
             assert running.hint("base topic") == BASE
+            assert running.hints[-1].strip() == demo.STOP_HINT
         watch.wait_for(lambda m: m.topic == f"{BASE}/jetta/fuel_level", timeout=20)
         # Clients that kick each other off reconnect every second and say "online" each
         # time: the broker going quiet for 3 s means everyone kept their connection.
