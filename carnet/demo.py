@@ -54,7 +54,7 @@ pending state (``LOCKING``, ``ON``), short enough to see the outcome."""
 BASE_TOPIC = "carnet2mqtt-demo"
 NODE_PREFIX = "carnet2mqtt_demo"
 """Starts the demo's discovery node and unique ids; a bridge's start ``carnet2mqtt_``
-followed by a VIN, which cannot begin with ``demo``."""
+followed by a VIN, which cannot begin with ``demo`` (VINs have no letter O)."""
 
 _PROBE_TIMEOUT = 1.0
 _PLACEHOLDER_URL = "http://127.0.0.1"  # replaced by the simulator's URLs once it runs

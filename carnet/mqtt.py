@@ -177,19 +177,31 @@ class MqttLink:
                 info = self._client.publish(
                     self._state_topic, OFFLINE, qos=self._config.qos, retain=True
                 )
+                what = "offline state"
             else:
-                with self._lock:
-                    topics = [*sorted(self._retained), self._state_topic]
-                    self._retained.clear()
-                for topic in topics:
-                    info = self._client.publish(topic, b"", qos=self._config.qos, retain=True)
-                _LOG.info("cleared %d retained topic(s)", len(topics))
+                info = self._clear_retained(self._retained)
+                what = "the clearing of retained topics"
             try:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
-                _LOG.warning("could not publish offline state before disconnecting")
+                _LOG.warning("could not publish %s before disconnecting", what)
+        elif self._retained:
+            _LOG.warning(
+                "not connected: %d retained topic(s) stay on the broker", len(self._retained)
+            )
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _clear_retained(self, retained: set[str]) -> paho.MQTTMessageInfo:
+        """An empty retained message to every tracked topic and the state topic (they
+        leave in order, so the last one going out means all did)."""
+        with self._lock:
+            topics = [*sorted(retained), self._state_topic]
+            retained.clear()
+        for topic in topics:
+            info = self._client.publish(topic, b"", qos=self._config.qos, retain=True)
+        _LOG.info("cleared the %d retained topic(s) published here", len(topics))
+        return info
 
     def _subscribe_one(self, topic_filter: str) -> None:
         if self._v5:
