@@ -67,6 +67,13 @@ EVCC_LOADPOINT = {
 }
 #: api/chargemode.go.
 EVCC_MODES = {"off", "now", "minpv", "pv"}
+#: api/globalconfig/types.go: the top-level sections (``All``).
+EVCC_TOP_LEVEL = {
+    "network", "log", "sponsortoken", "plant", "telemetry", "metrics", "profile", "levels",
+    "interval", "database", "mqtt", "modbusproxy", "javascript", "go", "influx", "eebus",
+    "hems", "messaging", "meters", "chargers", "vehicles", "tariffs", "site", "loadpoints",
+    "circuits",
+}
 #: api/globalconfig/types.go: the top-level mqtt section (client config plus ``topic``).
 EVCC_MQTT_SECTION = {
     "broker", "user", "password", "clientid", "insecure", "cacert", "clientcert", "clientkey",
@@ -165,6 +172,7 @@ def evcc_status(probe: Probe) -> str:
 
 def test_evcc_recipe_uses_only_keys_evcc_accepts():
     recipe = evcc_recipe()
+    assert lowered(recipe) <= EVCC_TOP_LEVEL
     assert lowered(recipe["mqtt"]) <= EVCC_MQTT_SECTION
     vehicle = evcc_vehicle()
     assert vehicle["type"] == "custom"
