@@ -46,7 +46,8 @@ VOLUME ["/config", "/state"]
 USER 10001:10001
 
 # Healthy only while the daemon itself says so: it touches /state/heartbeat every 30 s
-# while its working threads run (a broker or vendor outage does not stop it).
+# while its working threads run (scheduler, dispatcher, MQTT network thread); a broker or
+# vendor outage does not stop it, since the daemon rides those out by itself.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "-m", "carnet.health", "/state/heartbeat", "--max-age", "120"]
 

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        default=os.environ.get("CARNET2MQTT_CONFIG", "config.yaml"),
+        default=None,
         help="configuration file (default: $CARNET2MQTT_CONFIG, else ./config.yaml)",
     )
     mode = parser.add_mutually_exclusive_group()
@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="run against the built-in Car-Net simulator (no account needed)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --demo: leave what the demo published on the broker when it stops",
     )
     parser.add_argument(
         "--log-level",
@@ -78,13 +83,19 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.keep and not args.demo:
+        parser.error("--keep goes with --demo")
+    named = args.config or os.environ.get("CARNET2MQTT_CONFIG")
+    args.config = named or "config.yaml"
     if args.demo:
         from carnet.demo import run_demo
 
         setup_logging(args.log_level or "info")
-        config_path = args.config if os.path.exists(args.config) else None
-        return run_demo(config_path)
+        # A file the user named must be there; ./config.yaml is used only when it is.
+        config_path = args.config if named or os.path.exists(args.config) else None
+        return run_demo(config_path, keep=args.keep)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

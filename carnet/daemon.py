@@ -17,6 +17,7 @@ from pathlib import Path
 from carnet import __version__, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import Config, mask_email, summary
+from carnet.discovery import ORIGIN_NAME
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
 from carnet.entities import ApiState
@@ -38,18 +39,30 @@ ENROLLMENT_EVERY = 86400.0
 
 
 class Bridge:
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node_prefix: str = ORIGIN_NAME,
+        clear_retained_at_stop: bool = False,
+    ) -> None:
+        """``node_prefix`` and ``clear_retained_at_stop`` are for a guest on the broker
+        (the demo): discovery ids of its own, and nothing left behind when it stops."""
         self.config = config
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
         self._inbox: queue.Queue[Inbound | None] = queue.Queue()
         self.link = MqttLink(
-            config.mqtt, self.topics.bridge_state, self._inbox.put, self._connected
+            config.mqtt,
+            self.topics.bridge_state,
+            self._inbox.put,
+            self._connected,
+            track_retained=clear_retained_at_stop,
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.results = ResultSink(self.topics, self.link.publish, self.link.respond)
-        self.discovery = DiscoverySync(config, self.topics, self.link.publish)
+        self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
         )

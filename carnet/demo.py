@@ -7,6 +7,12 @@ one is started on 127.0.0.1 at that port (see :mod:`carnet.embedded_broker`). On
 Home Assistant already uses and watch the entities appear; everything else is fixed
 here so the demo is lively (commands come back in seconds) and leaves nothing behind
 (tokens in a temporary directory, every child stopped on exit).
+
+On that broker the demo is a guest next to a real bridge, maybe several demos: it has
+a client id of its own for each run (a broker drops a client when another connects with
+its id), its own base topic and discovery ids, and at exit it clears every retained
+message and discovery config it published (``--keep`` leaves them, for a look around
+Home Assistant afterwards).
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ APPLY_DELAY = 3.0
 """Seconds the simulated car takes to carry out a command: long enough to see the
 pending state (``LOCKING``, ``ON``), short enough to see the outcome."""
 
+BASE_TOPIC = "carnet2mqtt-demo"
+NODE_PREFIX = "carnet2mqtt_demo"
+"""Starts the demo's discovery node and unique ids; a bridge's start ``carnet2mqtt_``
+followed by a VIN, which cannot begin with ``demo`` (VINs have no letter O)."""
+
 _PROBE_TIMEOUT = 1.0
 _PLACEHOLDER_URL = "http://127.0.0.1"  # replaced by the simulator's URLs once it runs
 
@@ -76,12 +87,26 @@ def read_mqtt_section(config_path: str | None) -> dict[str, Any]:
     return {} if mqtt is None else {"mqtt": mqtt}
 
 
+def client_id() -> str:
+    """Unique per run: two demos, or a demo and a bridge, never take each other's place."""
+    return f"carnet2mqtt-demo-{os.getpid()}"
+
+
 def demo_config(
     mqtt_section: Mapping[str, Any], state_dir: str, environ: Mapping[str, str] | None = None
 ) -> Config:
     """The demo account and vehicles with the user's ``mqtt`` section, checked like any
-    configuration (so errors name ``mqtt.port`` as in the user's file). The Car-Net URLs
-    are placeholders until the simulator runs: see :func:`point_at`."""
+    configuration (so errors name ``mqtt.port`` as in the user's file), except for the
+    client id and the base topic, which are the demo's own. The Car-Net URLs are
+    placeholders until the simulator runs: see :func:`point_at`."""
+    mqtt = mqtt_section.get("mqtt")
+    if isinstance(mqtt, Mapping):
+        for key in ("client_id", "base_topic"):
+            if key in mqtt:
+                _LOG.info("the demo uses its own mqtt.%s, not %r", key, mqtt[key])
+        mqtt_section = {"mqtt": {**mqtt, "client_id": client_id(), "base_topic": BASE_TOPIC}}
+    elif mqtt is None:
+        mqtt_section = {"mqtt": {"client_id": client_id(), "base_topic": BASE_TOPIC}}
     data: dict[str, Any] = {
         **mqtt_section,
         "carnet": {"api_base": _PLACEHOLDER_URL, "identity_base": _PLACEHOLDER_URL, "timeout": 10},
@@ -123,7 +148,11 @@ def use_embedded(mqtt: MqttConfig, broker: EmbeddedBroker) -> MqttConfig:
     )
 
 
-def hints(config: Config, broker_note: str, api_url: str) -> str:
+STOP_HINT = "Ctrl+C stops the demo and clears what it published (--keep leaves it)."
+STOP_HINT_KEEP = "Ctrl+C stops the demo; what it published stays on the broker (--keep)."
+
+
+def hints(config: Config, broker_note: str, api_url: str, keep: bool = False) -> str:
     """The few lines that tell a newcomer where to look and what to try."""
     mqtt = config.mqtt
     base = mqtt.base_topic
@@ -147,7 +176,7 @@ def hints(config: Config, broker_note: str, api_url: str) -> str:
             f"-t {topics.attribute_set(ev_name, 'climate')} -m ON",
             f"  results on:     {topics.result(ev_name)}",
             f"  simulator:      {api_url} (the cars as simulated: {api_url}/_sim/vehicles)",
-            "  Ctrl+C stops the demo.",
+            f"  {STOP_HINT_KEEP if keep else STOP_HINT}",
         ]
     )
 
@@ -183,9 +212,10 @@ class _StopSignals:
             self._request_bridge()
 
 
-def run_demo(config_path: str | None) -> int:
+def run_demo(config_path: str | None, keep: bool = False) -> int:
     """Run the demo until SIGINT or SIGTERM. Returns the exit code: 0 after a signal,
-    2 for a bad ``mqtt`` section, 1 when no broker is reachable or none can be started."""
+    2 for a bad ``mqtt`` section, 1 when no broker is reachable or none can be started.
+    ``keep`` leaves what it published retained on the broker."""
     signals = _StopSignals()
     signals.install()
     state_dir = tempfile.mkdtemp(prefix="carnet-demo-")
@@ -232,10 +262,10 @@ def run_demo(config_path: str | None) -> int:
 
         from carnet.daemon import Bridge
 
-        bridge = Bridge(config)
+        bridge = Bridge(config, node_prefix=NODE_PREFIX, clear_retained_at_stop=not keep)
         signals.attach(bridge.request_stop)
         bridge.start()
-        print(hints(config, broker_note, simulator.api_url), flush=True)
+        print(hints(config, broker_note, simulator.api_url, keep), flush=True)
         bridge.run()
         return 0
     except CarNetError as exc:

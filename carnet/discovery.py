@@ -51,15 +51,18 @@ class DeviceInfo:
     display_name: str | None = None
     model: str | None = None
     model_year: str | None = None
+    node_prefix: str = ORIGIN_NAME
+    """Starts the node and unique ids. The demo has its own, so its devices can never be
+    taken for (or clear the configs of) a bridge's on the same broker."""
 
 
 def node_id(device: DeviceInfo) -> str:
     """Stable across renames: derived from the VIN, never from the configured name."""
-    return f"carnet2mqtt_{_vin_slug(device.vin)}"
+    return f"{device.node_prefix}_{_vin_slug(device.vin)}"
 
 
 def unique_id(device: DeviceInfo, item: Entity) -> str:
-    return f"carnet2mqtt_{_vin_slug(device.vin)}_{item.key}"
+    return f"{node_id(device)}_{item.key}"
 
 
 def _vin_slug(vin: str) -> str:
@@ -83,7 +86,9 @@ def default_entity_id(device: DeviceInfo, item: Entity) -> str:
 
 def device_block(device: DeviceInfo) -> dict[str, Any]:
     block: dict[str, Any] = {
-        "identifiers": [device.vin],
+        # The VIN, as ever, for the bridge's own devices; the node id for the demo's,
+        # which Home Assistant would otherwise merge with a bridge's device of that VIN.
+        "identifiers": [device.vin if device.node_prefix == ORIGIN_NAME else node_id(device)],
         "manufacturer": "Volkswagen",
         "name": device.display_name or device.name,
         "serial_number": device.vin,

@@ -42,14 +42,20 @@ def data_complete(vehicle: VehicleRuntime) -> bool:
     return raw.climate is not None or not vehicle.account.client.commands_enabled
 
 
-def device_info(name: str, api: Vehicle) -> discovery.DeviceInfo:
+def device_info(
+    name: str, api: Vehicle, node_prefix: str = discovery.ORIGIN_NAME
+) -> discovery.DeviceInfo:
     return discovery.DeviceInfo(
-        vin=api.vin, name=name, model=api.model_name, model_year=api.model_year
+        vin=api.vin, name=name, model=api.model_name, model_year=api.model_year,
+        node_prefix=node_prefix,
     )
 
 
 class DiscoverySync:
-    def __init__(self, config: Config, topics: Topics, send: Send) -> None:
+    def __init__(
+        self, config: Config, topics: Topics, send: Send, node_prefix: str = discovery.ORIGIN_NAME
+    ) -> None:
+        self._node_prefix = node_prefix
         self._enabled = config.mqtt.discovery.enabled
         self._mode = config.mqtt.discovery.mode
         self._unlock_code = config.commands.unlock_code
@@ -66,7 +72,7 @@ class DiscoverySync:
         """Announce the vehicle's entities; remove those it no longer has."""
         if not self._enabled:
             return 0
-        device = device_info(vehicle.name, vehicle.api)
+        device = device_info(vehicle.name, vehicle.api, self._node_prefix)
         state = vehicle.published_state()
         keys = {item.key for item in discovery.supported(state)}
         complete = data_complete(vehicle)
@@ -127,7 +133,7 @@ class DiscoverySync:
             self._keys.pop(name, None)
             self._cleaned.discard(name)
         for topic, payload in discovery.removal(
-            device_info(name, api), self._topics, mode=self._mode
+            device_info(name, api, self._node_prefix), self._topics, mode=self._mode
         ):
             self._send(topic, payload, True)
 

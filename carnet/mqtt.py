@@ -53,12 +53,16 @@ class MqttLink:
         state_topic: str,
         on_message: Callable[[Inbound], None],
         on_connected: Callable[[], None],
+        track_retained: bool = False,
     ) -> None:
+        """``track_retained``: remember the topics of retained messages, so that ``stop``
+        can clear them (the demo's way of leaving the broker as it found it)."""
         self._config = config
         self._state_topic = state_topic
         self._on_message = on_message
         self._on_connected = on_connected
         self._filters: list[str] = []
+        self._retained: set[str] | None = set() if track_retained else None
         self._last: paho.MQTTMessageInfo | None = None
         self._network: threading.Thread | None = None
         self._started = False
@@ -132,6 +136,12 @@ class MqttLink:
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
         """Queue a message; never blocks (paho sends it when the link is up)."""
         info = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
+        if retain and self._retained is not None:
+            with self._lock:
+                if payload:
+                    self._retained.add(topic)
+                else:
+                    self._retained.discard(topic)
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             # NO_CONN means queued for the reconnect; anything else means lost.
             _LOG.error("MQTT message to %s not queued: %s", topic, paho.error_string(info.rc))
@@ -159,18 +169,39 @@ class MqttLink:
         )
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Say ``offline`` (retained) and disconnect cleanly."""
+        """Say ``offline`` (retained) and disconnect cleanly; when retained topics are
+        tracked, clear them and the state topic instead."""
         self._stopping = True
         if self.connected.is_set():
-            info = self._client.publish(
-                self._state_topic, OFFLINE, qos=self._config.qos, retain=True
-            )
+            if self._retained is None:
+                info = self._client.publish(
+                    self._state_topic, OFFLINE, qos=self._config.qos, retain=True
+                )
+                what = "offline state"
+            else:
+                info = self._clear_retained(self._retained)
+                what = "the clearing of retained topics"
             try:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
-                _LOG.warning("could not publish offline state before disconnecting")
+                _LOG.warning("could not publish %s before disconnecting", what)
+        elif self._retained:
+            _LOG.warning(
+                "not connected: %d retained topic(s) stay on the broker", len(self._retained)
+            )
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _clear_retained(self, retained: set[str]) -> paho.MQTTMessageInfo:
+        """An empty retained message to every tracked topic and the state topic (they
+        leave in order, so the last one going out means all did)."""
+        with self._lock:
+            topics = [*sorted(retained), self._state_topic]
+            retained.clear()
+        for topic in topics:
+            info = self._client.publish(topic, b"", qos=self._config.qos, retain=True)
+        _LOG.info("cleared the %d retained topic(s) published here", len(topics))
+        return info
 
     def _subscribe_one(self, topic_filter: str) -> None:
         if self._v5:

@@ -24,12 +24,15 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from carnet import demo, embedded_broker
+from carnet import cli, demo, embedded_broker
 from carnet.topics import Topics
 from tests.support.broker import Broker, free_port
+from tests.support.failures import retained_snapshot
+from tests.support.mqtt_probe import Probe, Received
 
 ROOT = Path(__file__).resolve().parent.parent
-LAST_HINT = "Ctrl+C stops the demo."
+LAST_HINTS = (demo.STOP_HINT, demo.STOP_HINT_KEEP)
+BASE = "carnet2mqtt-demo"
 START_TIMEOUT = 20.0
 
 
@@ -72,7 +75,7 @@ class Demo:
 def start_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
     started: list[Demo] = []
 
-    def start(port: int, broker_choice: str | None = None) -> Demo:
+    def start(port: int, broker_choice: str | None = None, *options: str) -> Demo:
         config = tmp_path / "config.yaml"
         config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {port}\n", encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k != embedded_broker.CHOICE_ENV}
@@ -81,7 +84,7 @@ def start_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
         stderr = tmp_path / f"demo-{len(started)}.log"
         with stderr.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "bridge.py", "--demo", "--config", str(config)],
+                [sys.executable, "bridge.py", "--demo", "--config", str(config), *options],
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         running = Demo(process, [], stderr)
@@ -108,7 +111,7 @@ def start_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
                     f"the demo exited ({process.wait()}) before its hints; log:\n{running.log()}"
                 )
             running.hints.append(line)
-            if line.strip() == LAST_HINT:
+            if line.strip() in LAST_HINTS:
                 return running
 
     yield start
@@ -174,33 +177,33 @@ def run_as_printed(command: str, *extra: str) -> str:
 
 
 def check_demo_round_trip(running: Demo, port: int) -> Client:
-    assert running.hint("base topic") == "carnet2mqtt"
+    assert running.hint("base topic") == BASE
     watch = running.hint("watch")
-    assert watch == f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'carnet2mqtt/#' -v"
-    assert running.hint("results on") == "carnet2mqtt/egolf/result"
+    assert watch == f"mosquitto_sub -h 127.0.0.1 -p {port} -t '{BASE}/#' -v"
+    assert running.hint("results on") == f"{BASE}/egolf/result"
     assert re.fullmatch(
         r"http://127\.0\.0\.1:\d+ \(the cars as simulated: http://127\.0\.0\.1:\d+/_sim/vehicles\)",
         running.hint("simulator"),
     )
 
     seen = run_as_printed(watch, "-C", "5").splitlines()
-    assert len(seen) == 5 and all(line.startswith("carnet2mqtt/") for line in seen), seen
+    assert len(seen) == 5 and all(line.startswith(f"{BASE}/") for line in seen), seen
 
     words = shlex.split(watch)
     client = Client(words[2], int(words[4]), words[6])
-    assert json.loads(client.wait_topic("carnet2mqtt/bridge/state")) == {"state": "online"}
-    assert int(client.wait_topic("carnet2mqtt/egolf/battery_level")) == 80
-    assert int(client.wait_topic("carnet2mqtt/jetta/fuel_level")) == 62
-    assert client.wait_topic("carnet2mqtt/egolf/climate") == b"OFF"
+    assert json.loads(client.wait_topic(f"{BASE}/bridge/state")) == {"state": "online"}
+    assert int(client.wait_topic(f"{BASE}/egolf/battery_level")) == 80
+    assert int(client.wait_topic(f"{BASE}/jetta/fuel_level")) == 62
+    assert client.wait_topic(f"{BASE}/egolf/climate") == b"OFF"
 
     command = running.hint("try a command")
-    assert command == f"mosquitto_pub -h 127.0.0.1 -p {port} -t carnet2mqtt/egolf/climate/set -m ON"
+    assert command == f"mosquitto_pub -h 127.0.0.1 -p {port} -t {BASE}/egolf/climate/set -m ON"
     run_as_printed(command)
-    client.wait(lambda: bool(client.results), "a result on carnet2mqtt/egolf/result", 30)
+    client.wait(lambda: bool(client.results), f"a result on {BASE}/egolf/result", 30)
     result = client.results[0]
     assert result["attribute"] == "climate"
     assert result["status"] == "ok", result
-    client.wait(lambda: client.last.get("carnet2mqtt/egolf/climate") == b"ON", "climate ON")
+    client.wait(lambda: client.last.get(f"{BASE}/egolf/climate") == b"ON", "climate ON")
     return client
 
 
@@ -218,7 +221,7 @@ def test_demo_starts_an_embedded_broker_and_stops_it(
     assert port_answers(port)
 
     client = check_demo_round_trip(running, port)
-    info = json.loads(client.wait_topic("carnet2mqtt/bridge/info"))
+    info = json.loads(client.wait_topic(f"{BASE}/bridge/info"))
     assert info["config"]["mqtt"]["protocol"] == ("3.1.1" if kind == "amqtt" else "5")
     client.close()
 
@@ -238,13 +241,85 @@ def test_demo_uses_a_broker_that_already_listens(start_demo: Callable[..., Demo]
         client = check_demo_round_trip(running, broker.port)
         assert running.terminate() == 0, running.log()
         client.wait(
-            lambda: json.loads(client.last["carnet2mqtt/bridge/state"]) == {"state": "offline"},
-            "bridge/state offline after SIGTERM",
+            lambda: client.last[f"{BASE}/bridge/state"] == b"", "bridge/state cleared at exit"
         )
         client.close()
         assert port_answers(broker.port), "the demo stopped a broker it did not start"
+        assert retained_snapshot(broker) == {}, "the demo left retained messages behind"
     finally:
         broker.close()
+
+
+def test_demo_with_keep_leaves_its_topics_and_says_offline(
+    start_demo: Callable[..., Demo],
+) -> None:
+    broker = Broker().start()
+    try:
+        running = start_demo(broker.port, None, "--keep")
+        assert running.hints[-1].strip() == demo.STOP_HINT_KEEP
+        client = Client("127.0.0.1", broker.port, f"{BASE}/#")
+        client.wait_topic(f"{BASE}/egolf/battery_level")
+        client.close()
+        assert running.terminate() == 0, running.log()
+        left = retained_snapshot(broker)
+        assert left[f"{BASE}/bridge/state"].text == '{"state":"offline"}'
+        assert left[f"{BASE}/egolf/availability"].text == "offline"
+        assert any(topic.startswith("homeassistant/") for topic in left)
+    finally:
+        broker.close()
+
+
+def demo_leftovers(retained: dict[str, Received]) -> list[str]:
+    return sorted(t for t in retained if t.startswith(f"{BASE}/") or demo.NODE_PREFIX in t)
+
+
+def test_two_demos_and_a_bridge_share_a_broker_and_the_demos_leave_nothing(
+    start_demo: Callable[..., Demo], broker: Broker, make_config, run_bridge
+) -> None:
+    # A real bridge as installed: the default client id and base topic, the same cars.
+    run_bridge(make_config(mqtt={"client_id": "carnet2mqtt", "base_topic": "carnet2mqtt"}))
+    watch = Probe(broker.port, "#", client_id="watch")
+    try:
+        watch.wait_for(lambda m: m.topic == "carnet2mqtt/egolf/battery_level")
+        watch.settle(quiet=1.0)
+        before = retained_snapshot(broker)
+        assert any(topic.startswith("homeassistant/") for topic in before)
+
+        demos = [start_demo(broker.port), start_demo(broker.port)]
+        for running in demos:
+            assert running.hint("base topic") == BASE
+            assert running.hints[-1].strip() == demo.STOP_HINT
+        watch.wait_for(lambda m: m.topic == f"{BASE}/jetta/fuel_level", timeout=20)
+        # Clients that kick each other off reconnect every second and say "online" each
+        # time: the broker going quiet for 3 s means everyone kept their connection.
+        watch.settle(quiet=3.0, timeout=20)
+        def states(base: str) -> list[str]:
+            return [m.text for m in watch.messages if m.topic == f"{base}/bridge/state"]
+
+        assert states("carnet2mqtt") == ['{"state":"online"}']  # retained, from before
+        assert states(BASE) == ['{"state":"online"}'] * 2  # one connect per demo
+        during = retained_snapshot(broker)
+        assert {t: m.payload for t, m in during.items() if t in before} == {
+            t: m.payload for t, m in before.items()
+        }, "a demo overwrote the bridge's topics"
+        assert f"{BASE}/egolf/battery_level" in during
+        demo_configs = [t for t in during if demo.NODE_PREFIX in t]
+        assert demo_configs and all(t.startswith("homeassistant/") for t in demo_configs)
+        unique_ids = {json.loads(during[t].payload)["unique_id"] for t in demo_configs}
+        assert all(u.startswith(f"{demo.NODE_PREFIX}_") for u in unique_ids)
+
+        for running in demos:
+            assert running.terminate() == 0, running.log()
+            log = running.log()
+            assert log.count("connected to MQTT broker") == 1, log
+            assert "connection lost" not in log and "Traceback" not in log, log
+        after = retained_snapshot(broker)
+        assert demo_leftovers(after) == []
+        assert {t: m.payload for t, m in after.items()} == {
+            t: m.payload for t, m in before.items()
+        }, "the broker is not as the demos found it"
+    finally:
+        watch.close()
 
 
 def test_demo_without_a_broker_to_start_says_how_to_install_one(
@@ -281,13 +356,36 @@ def test_demo_reports_a_bad_mqtt_section_and_ignores_the_rest(
     assert err[0].startswith("mqtt.port: ")
 
 
+def test_demo_with_a_config_file_that_is_not_there_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert cli.main(["--demo", "--config", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == [
+        f"{missing}: cannot be read: No such file or directory (a YAML file)"
+    ]
+
+
+def test_keep_without_demo_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--keep", "--check"])
+    assert stopped.value.code == 2
+    assert "--keep goes with --demo" in capsys.readouterr().err
+
+
 def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     config = demo.demo_config(
-        {"mqtt": {"host": "broker.lan", "base_topic": "cars"}}, "/tmp/demo-state", environ={}
+        {"mqtt": {"host": "broker.lan", "base_topic": "cars", "client_id": "carnet2mqtt"}},
+        "/tmp/demo-state",
+        environ={},
     )
-    assert (config.mqtt.host, config.mqtt.port, config.mqtt.base_topic) == (
-        "broker.lan", 1883, "cars",
-    )
+    assert (config.mqtt.host, config.mqtt.port) == ("broker.lan", 1883)
+    # Not the bridge's client id or topics, whatever the file says.
+    assert config.mqtt.base_topic == "carnet2mqtt-demo"
+    assert config.mqtt.client_id == f"carnet2mqtt-demo-{os.getpid()}"
+    assert demo.demo_config({}, "/tmp/demo-state", environ={}).mqtt.base_topic == BASE
     (account,) = config.accounts
     assert account.email == "demo@example.com"
     assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta"}
@@ -321,10 +419,10 @@ def test_the_demo_account_and_vehicles_come_from_the_simulator(
 
 
 def test_hints_name_the_topics_as_the_bridge_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = demo.demo_config({"mqtt": {"base_topic": "cars/vw"}}, "/tmp/demo-state", environ={})
+    config = demo.demo_config({}, "/tmp/demo-state", environ={})
     text = demo.hints(config, "note", "http://127.0.0.1:1")
-    assert " -t cars/vw/egolf/climate/set -m ON" in text
-    assert "results on:     cars/vw/egolf/result" in text
+    assert f" -t {BASE}/egolf/climate/set -m ON" in text
+    assert f"results on:     {BASE}/egolf/result" in text
     assert "simulated account demo@example.com," in text
 
     monkeypatch.setattr(Topics, "attribute_set", lambda self, v, key: f"SET<{v},{key}>")

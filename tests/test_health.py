@@ -101,10 +101,26 @@ def test_heartbeat_docs_describe_the_working_threads_not_the_broker() -> None:
     # The daemon keeps beating through a broker outage (it reconnects by itself); only a
     # dead internal thread stops the heartbeat.
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    for text in (health.__doc__ or "", dockerfile):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    docker_section = readme.split("### Docker", 1)[1].split("\n### ", 1)[0]
+    for text in (health.__doc__ or "", dockerfile, docker_section):
         flat = " ".join(text.split())
         assert "MQTT is connected" not in flat
         assert "working threads run" in flat
+        assert "every 30 s" in flat or "every 30 seconds" in flat
+
+
+def test_docker_build_context_leaves_out_secrets_and_clutter() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for entry in ("config.yaml", "state/", ".git", ".venv/", "__pycache__/"):
+        assert entry in ignored or f"**/{entry}" in ignored, entry
+    # What the image needs must stay in the context.
+    for needed in ("pyproject.toml", "bridge.py", "carnet"):
+        assert needed not in ignored
 
 
 def test_container_schedules_in_utc() -> None:

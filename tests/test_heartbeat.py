@@ -39,3 +39,21 @@ def test_a_state_dir_gone_unwritable_is_logged_not_fatal(make_config, run_bridge
     failed = [r for r in caplog.records if "cannot write the heartbeat" in r.getMessage()]
     assert len(failed) == 1, caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_heartbeat_goes_on_while_the_broker_is_down(make_config, run_bridge, broker):
+    # As the README and the Dockerfile say: it tells whether the daemon is alive, not
+    # whether the broker answers; the daemon reconnects by itself.
+    config = make_config()
+    bridge = run_bridge(config)
+    assert bridge.link.connected.wait(10)
+    broker.stop()
+    deadline = time.monotonic() + 10
+    while bridge.link.connected.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not bridge.link.connected.is_set()
+    heartbeat = Path(config.state_dir) / "heartbeat"
+    heartbeat.unlink(missing_ok=True)
+    bridge.beat()
+    healthy, reason = check(heartbeat, max_age=120)
+    assert healthy, reason

@@ -102,3 +102,12 @@ def test_node_red_flow_sends_commands_without_retain():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert QUICK_START[1] in ci.splitlines()
+
+
+def test_openhab_recipe_names_every_component_the_bridge_announces():
+    from carnet.entities import ENTITIES
+
+    section = README.split("### openHAB", 1)[1].split("\n### ", 1)[0]
+    components = {item.component for item in ENTITIES} | {"event"}
+    missing = [c for c in sorted(components) if f"`{c}`" not in section]
+    assert not missing, f"the openHAB recipe does not say how openHAB takes {missing}"
