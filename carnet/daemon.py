@@ -21,12 +21,14 @@ from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
 from carnet.entities import ApiState
 from carnet.errors import AuthError, CarNetError
+from carnet.events import EventSink, transitions
 from carnet.executor import Executor
 from carnet.mqtt import Inbound, MqttLink
 from carnet.poller import Poller
 from carnet.publisher import StatePublisher
 from carnet.results import ResultSink
 from carnet.scheduler import Scheduler, SerialWorker
+from carnet.state import VehicleState
 from carnet.tokens import TokenStore
 from carnet.topics import Topics, vehicle_topic_name
 from carnet.vehicle import AccountRuntime, VehicleRuntime
@@ -48,7 +50,8 @@ class Bridge:
             config.mqtt, self.topics.bridge_state, self._inbox.put, self._connected
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
-        self.results = ResultSink(self.topics, self.link.publish, self.link.respond)
+        self.events = EventSink(self.topics, self.link.publish)
+        self.results = ResultSink(self.topics, self.link.publish, self.link.respond, self.events)
         self.discovery = DiscoverySync(config, self.topics, self.link.publish)
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
@@ -235,12 +238,18 @@ class Bridge:
 
     # poll outcomes (account reader threads) ---------------------------------
 
-    def _polled(self, vehicle: VehicleRuntime) -> None:
+    def _polled(self, vehicle: VehicleRuntime, before: VehicleState | None) -> None:
         # bridge/info shows each vehicle's availability and whether commands work (a
         # refused PIN is found during a poll); only a changed document is sent.
         self.publish_info()
         self.discovery.publish_vehicle(vehicle)
         self.publish_vehicle(vehicle)
+        # After the state, so a consumer that reads the state on an event sees the new one.
+        if vehicle.state is not None:
+            self.events.send(
+                vehicle.name,
+                transitions(before.values if before else None, vehicle.state.values),
+            )
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
         # Snapshot and publish under the vehicle's lock: whoever changes the vehicle after

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from carnet import __version__
+from carnet import __version__, events
 from carnet.entities import (
     ENTITIES,
     Encoding,
@@ -90,8 +90,14 @@ def availability(device: DeviceInfo, topics: Topics, item: Entity | None = None)
     dict[str, str]
 ]:
     """The bridge must be online, and the vehicle too unless the entity says why it is not."""
+    return _availability(device, topics, item is not None and item.stays_available)
+
+
+def _availability(device: DeviceInfo, topics: Topics, stays_available: bool) -> list[
+    dict[str, str]
+]:
     bridge = {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"}
-    if item is not None and item.stays_available:
+    if stays_available:
         return [bridge]
     return [bridge, {"topic": topics.availability(device.name)}]
 
@@ -235,6 +241,38 @@ def entity_payload(
     return config
 
 
+def event_payload(
+    family: events.EventFamily, device: DeviceInfo, topics: Topics
+) -> dict[str, Any]:
+    """An ``event`` entity for one family; every family reads the vehicle's one event topic.
+
+    The value template hands the entity only its own event types (an empty result is
+    ignored), so another family's event is not logged as an invalid event type.
+    """
+    types = events.event_types(family)
+    listed = ", ".join(f"'{event_type}'" for event_type in types)
+    return {
+        "name": family.name,
+        "unique_id": f"carnet2mqtt_{_slug(device.vin)}_{family.key}",
+        "default_entity_id": f"event.{_slug(f'{device.name}_{family.key}')}",
+        "availability": _availability(device, topics, family.stays_available),
+        "availability_mode": "all",
+        "state_topic": topics.event(device.name),
+        "event_types": list(types),
+        "value_template": f"{{{{ value if value_json.event_type in [{listed}] else '' }}}}",
+        "icon": family.icon,
+    }
+
+
+def _event_configs(
+    device: DeviceInfo, state: VehicleState, topics: Topics
+) -> list[tuple[events.EventFamily, dict[str, Any]]]:
+    return [
+        (family, event_payload(family, device, topics))
+        for family in events.supported_families(state.values)
+    ]
+
+
 def supported(state: VehicleState) -> tuple[Entity, ...]:
     """The catalog entries this vehicle has, judged from its values."""
     return tuple(item for item in ENTITIES if is_supported(item, state.values))
@@ -251,6 +289,10 @@ def component_configs(
         payload["origin"] = origin_block()
         topic = topics.discovery_component(item.component, node_id(device), item.key)
         messages.append((topic, payload))
+    for family, payload in _event_configs(device, state, topics):
+        payload["device"] = device_block(device)
+        payload["origin"] = origin_block()
+        messages.append((topics.discovery_component("event", node_id(device), family.key), payload))
     return messages
 
 
@@ -272,6 +314,13 @@ def device_config(
     for item in supported(state):
         payload = entity_payload(item, device, state, topics, unlock_code)
         components[item.key] = {"p": item.component, **payload}
+    announced = set()
+    for family, payload in _event_configs(device, state, topics):
+        components[family.key] = {"p": "event", **payload}
+        announced.add(family.key)
+    for family in events.FAMILIES:
+        if family.key not in announced and removed:
+            components[family.key] = {"p": "event"}
     payload = {"dev": device_block(device), "o": origin_block(), "cmps": components}
     return topics.discovery_device(node_id(device)), payload
 
@@ -308,7 +357,18 @@ def removal(
             raise ValueError("device mode removes single entities with device_config(removed=)")
         return [(topics.discovery_device(node_id(device)), "")]
     chosen = ENTITIES if entities is None else tuple(entities)
-    return [
+    messages = [
         (topics.discovery_component(item.component, node_id(device), item.key), "")
         for item in chosen
+    ]
+    if entities is None:
+        messages += [(topic, "") for topic in event_topics(device, topics)]
+    return messages
+
+
+def event_topics(device: DeviceInfo, topics: Topics) -> list[str]:
+    """The discovery topic of every event family a vehicle can have (component mode)."""
+    return [
+        topics.discovery_component("event", node_id(device), family.key)
+        for family in events.FAMILIES
     ]

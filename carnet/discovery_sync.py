@@ -92,11 +92,10 @@ class DiscoverySync:
             if self._mode == "component":
                 # Component mode deletes an entity with an empty config; this also covers
                 # one that vanished while nothing was remembered (a restart, ``forget``).
-                gone += [
-                    t
-                    for t, _ in discovery.removal(device, self._topics, removed)
-                    if t not in gone and t not in messages
-                ]
+                stale = [t for t, _ in discovery.removal(device, self._topics, removed)]
+                if cleanup:  # event families are not catalog entries: clear those it lacks
+                    stale += discovery.event_topics(device, self._topics)
+                gone += [t for t in stale if t not in gone and t not in messages]
             self._sent[vehicle.name] = {t: hash(p) for t, p in messages.items()}
             for topic in gone:
                 self._send(topic, "", True)

@@ -147,8 +147,12 @@ def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim
         f"{BASE}/egolf/door_front_left",
         f"{BASE}/egolf",
         f"{BASE}/egolf/last_update",
+        f"{BASE}/egolf/event",  # the door opened
     }
     assert probe.latest()[f"{BASE}/egolf/door_front_left"].text == "OPEN"
+    assert json.loads(probe.latest()[f"{BASE}/egolf/event"].text) == {
+        "event_type": "door_opened", "door": "door_front_left"
+    }
 
 
 def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe):
