@@ -16,6 +16,7 @@ from pathlib import Path
 
 from carnet import __version__, health, redact, sdnotify
 from carnet.api import CarNetClient
+from carnet.assumed import AssumedStore
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
@@ -51,6 +52,7 @@ class Bridge:
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.events = EventSink(self.topics, self.link.publish)
+        self.assumed = AssumedStore(config.state_dir)
         self.results = ResultSink(self.topics, self.link.publish, self.link.respond, self.events)
         self.discovery = DiscoverySync(config, self.topics, self.link.publish)
         self.poller = Poller(
@@ -215,6 +217,10 @@ class Bridge:
             )
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
+            if account.client.commands_enabled:  # what the car does not report, last set
+                values, notes = self.assumed.values(api_vehicle.vin)
+                vehicle.assumed.update(values)
+                vehicle.notes.update(notes)
             account.vehicles.append(vehicle)
             self.vehicles[name] = vehicle
             _LOG.info(

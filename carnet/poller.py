@@ -45,7 +45,7 @@ def api_state_for(exc: CarNetError) -> ApiState:
     if isinstance(exc, RateLimited):
         return ApiState.RATE_LIMITED
     if isinstance(exc, VendorUnavailable):
-        return ApiState.UNAVAILABLE
+        return ApiState.VENDOR_DOWN
     return ApiState.ERROR
 
 

@@ -257,7 +257,8 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline", timeout=20
     )
     # The diagnostic entity says why, and stays available to say it.
-    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "unavailable"
+    # Not "unavailable", which Home Assistant reserves for an entity that is gone.
+    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "vendor_down"
     details = json.loads(probe.wait_topic(f"{BASE}/egolf/api_state/attributes").text)
     assert "503" in details["error"] or "unavailable" in details["error"].lower()
     sim.clear_faults()

@@ -16,6 +16,7 @@ from carnet.discovery import (
     configs,
     device_config,
     entity_payload,
+    possible_topics,
     removal,
 )
 from carnet.entities import ENTITIES, entity
@@ -67,7 +68,9 @@ def test_component_mode_topics_and_common_keys() -> None:
         assert payload["unique_id"].startswith("carnet2mqtt_wvwzzzauzgw000001_")
         component = topic.split("/")[1]
         assert re.fullmatch(rf"{component}\.egolf_[a-z0-9_]+", payload["default_entity_id"])
-        assert "object_id" not in payload
+        # object_id names the entity on Home Assistant before 2025.10 (which ignores
+        # default_entity_id); later versions do not warn when both are given.
+        assert f"{component}.{payload['object_id']}" == payload["default_entity_id"]
 
 
 def test_only_reported_attributes_are_discovered() -> None:
@@ -252,7 +255,11 @@ def test_removal() -> None:
         ("homeassistant/lock/carnet2mqtt_wvwzzzauzgw000001/lock/config", ""),
     ]
     everything = removal(EV, TOPICS)
-    assert len(everything) == len(ENTITIES) + len(FAMILIES)  # event entities too
+    # every entity, its read-only counterpart, every event entity
+    assert sorted(t for t, _ in everything) == sorted(possible_topics(EV, TOPICS))
+    assert len(everything) > len(ENTITIES) + len(FAMILIES)
+    node = "carnet2mqtt_wvwzzzauzgw000001"
+    assert ("homeassistant/binary_sensor/" + node + "/lock/config", "") in everything
     assert all(payload == "" for _, payload in everything)
     assert removal(EV, TOPICS, mode="device") == [
         ("homeassistant/device/carnet2mqtt_wvwzzzauzgw000001/config", "")
@@ -271,7 +278,7 @@ def test_default_entity_id_is_a_valid_entity_id() -> None:
 
 def test_api_state_stays_available_while_the_vehicle_is_offline() -> None:
     device = DeviceInfo(vin="VIN1", name="egolf")
-    state = VehicleState({"api_state": "unavailable", "lock": "LOCKED"}, {})
+    state = VehicleState({"api_state": "vendor_down", "lock": "LOCKED"}, {})
     topics = Topics("carnet2mqtt")
     api = entity_payload(entity("api_state"), device, state, topics)
     assert [a["topic"] for a in api["availability"]] == ["carnet2mqtt/bridge/state"]
