@@ -345,6 +345,8 @@ def device_config(
     for family, payload in _event_configs(device, state, topics):
         components[family.key] = {"p": "event", **payload}
         announced.add(family.key)
+    # Event families are not catalog entries: whenever entities are removed (at the first
+    # announcement, every one the vehicle lacks), the families it lacks go with them.
     for family in events.FAMILIES:
         if family.key not in announced and removed:
             components[family.key] = {"p": "event"}

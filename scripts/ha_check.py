@@ -246,13 +246,18 @@ class Mirror:
 # --- the check ---------------------------------------------------------------------------
 
 
-def bridge_config(simulator: Simulator, broker_port: int, state_dir: Path) -> Any:
+def bridge_config(
+    simulator: Simulator, broker_port: int, state_dir: Path, pin: str | None = "1234"
+) -> Any:
+    account = {"email": "demo@example.com", "password": "demo",
+               "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}}}
+    if pin is not None:
+        account["pin"] = pin
     return parse_config({
         "mqtt": {"host": "127.0.0.1", "port": broker_port, "client_id": "carnet2mqtt-ha-check"},
         "carnet": {"api_base": simulator.api_url, "identity_base": simulator.identity_url,
                    "timeout": 5},
-        "accounts": [{"email": "demo@example.com", "password": "demo", "pin": "1234",
-                      "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}}}],
+        "accounts": [account],
         # the check sends more commands a minute than Car-Net's pace allows
         "commands": {"min_interval": 0, "verify_after": 1, "max_per_minute": 60},
         "state_dir": str(state_dir),
@@ -472,6 +477,26 @@ def bridge_stop(mirror: Mirror, running: Running, configs: dict[str, dict[str, A
     check(True, f"bridge stopped: all {len(configs)} entities unavailable")
 
 
+def read_only_account(mirror: Mirror, config: Any) -> None:
+    """Without a PIN: the same cars with read-only entities, none writable but the bridge's
+    own poll interval."""
+    running = Running(config)
+    try:
+        wait(lambda: {"binary_sensor.egolf_lock", "binary_sensor.egolf_charging"}
+             <= set(mirror.discovery()), 60, "read-only discovery")
+        wait(lambda: mirror.state("binary_sensor.egolf_lock") in ("on", "off")
+             and mirror.state("binary_sensor.egolf_charging") in ("on", "off"), 60,
+             "the read-only lock and charging in Home Assistant")
+        configs = mirror.discovery()
+        writable = sorted(e for e, c in configs.items()
+                          if "command_topic" in c or "mode_command_topic" in c)
+        check(writable == ["number.egolf_poll_interval", "number.jetta_poll_interval"],
+              f"read-only account: {len(configs)} entities, the lock and switches as binary "
+              f"sensors, writable only {', '.join(writable)}")
+    finally:
+        running.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="keep Home Assistant's config and log here")
@@ -504,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             outage(mirror, sim, configs)
             bridge_stop(mirror, running, configs)
             running = None
+            read_only_account(mirror, bridge_config(simulator, broker.port, work / "ro",
+                                                    pin=None))
             problems = ha.problems()
             check(not problems, "still no MQTT warning in Home Assistant's log at the end"
                   + ("".join(f"\n     {p}" for p in problems)))
