@@ -126,3 +126,40 @@ def test_charge_current_shows_what_the_bridge_set_across_a_restart(
     probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online", 15)
     probe.settle(quiet=0.5)
     assert retained_snapshot(broker)[f"{BASE}/egolf/max_charge_current"].text == "10"
+
+
+def test_losing_the_pin_swaps_writable_configs_for_read_only_ones(
+    make_config, run_bridge, probe, broker
+):
+    """A run with a PIN leaves a lock and switches on the broker; a run without clears them."""
+    first = run_bridge(make_config())
+    wait_discovered(probe, f"homeassistant/lock/{EV_NODE}/lock/config")
+    wait_discovered(probe, f"homeassistant/button/{EV_NODE}/horn/config")
+    first.stop()
+    account = {"email": DEMO_EMAIL, "password": "demo",
+               "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}}}
+    run_bridge(make_config(accounts=[account]))
+    wait_discovered(probe, f"homeassistant/binary_sensor/{EV_NODE}/lock/config")
+    probe.wait_for(lambda m: m.topic == f"homeassistant/lock/{EV_NODE}/lock/config"
+                   and not m.payload, 20)
+    probe.settle(quiet=0.5)
+    configs = [t for t in retained_snapshot(broker) if t.startswith("homeassistant/")]
+    assert f"homeassistant/lock/{EV_NODE}/lock/config" not in configs
+    assert not [t for t in configs if t.startswith(("homeassistant/button/",
+                                                    "homeassistant/switch/"))]
+
+
+def test_assumed_values_survive_a_restart_and_a_broken_file(tmp_path, caplog) -> None:
+    from carnet.assumed import AssumedStore
+
+    store = AssumedStore(tmp_path)
+    assert store.values(EV_VIN)[0] == {"max_charge_current": "max"}
+    note = store.remember(EV_VIN, "max_charge_current", 13)
+    assert note["assumed"] is True and note["set_by"] == "this bridge"
+    values, notes = AssumedStore(tmp_path).values(EV_VIN)
+    assert values == {"max_charge_current": 13}
+    assert notes["max_charge_current"]["set_at"] == note["set_at"]
+    assert AssumedStore(tmp_path).values(GAS_VIN)[0] == {"max_charge_current": "max"}
+    (tmp_path / "assumed.json").write_text("{not json")
+    assert AssumedStore(tmp_path).values(EV_VIN)[0] == {"max_charge_current": "max"}
+    assert "unreadable" in caplog.text
