@@ -16,18 +16,21 @@ from pathlib import Path
 
 from carnet import __version__, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
+from carnet.assumed import AssumedStore
 from carnet.config import Config, mask_email, summary
 from carnet.discovery import ORIGIN_NAME
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
 from carnet.entities import ApiState
 from carnet.errors import AuthError, CarNetError
+from carnet.events import EventSink, transitions
 from carnet.executor import Executor
 from carnet.mqtt import Inbound, MqttLink
 from carnet.poller import Poller
 from carnet.publisher import StatePublisher
 from carnet.results import ResultSink
 from carnet.scheduler import Scheduler, SerialWorker
+from carnet.state import VehicleState
 from carnet.tokens import TokenStore
 from carnet.topics import Topics, distinct_name, vehicle_name
 from carnet.vehicle import AccountRuntime, VehicleRuntime
@@ -61,7 +64,9 @@ class Bridge:
             track_retained=clear_retained_at_stop,
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
-        self.results = ResultSink(self.topics, self.link.publish, self.link.respond)
+        self.events = EventSink(self.topics, self.link.publish)
+        self.assumed = AssumedStore(config.state_dir)
+        self.results = ResultSink(self.topics, self.link.publish, self.link.respond, self.events)
         self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
@@ -306,6 +311,10 @@ class Bridge:
             seen.add(name)
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
+            if account.client.commands_enabled:  # what the car does not report, last set
+                values, notes = self.assumed.values(api_vehicle.vin)
+                vehicle.assumed.update(values)
+                vehicle.notes.update(notes)
             self._register(vehicle)
         _LOG.info(
             "vehicle %s (%s %s) found",
@@ -328,12 +337,18 @@ class Bridge:
 
     # poll outcomes (account reader threads) ---------------------------------
 
-    def _polled(self, vehicle: VehicleRuntime) -> None:
+    def _polled(self, vehicle: VehicleRuntime, before: VehicleState | None) -> None:
         # bridge/info shows each vehicle's availability and whether commands work (a
         # refused PIN is found during a poll); only a changed document is sent.
         self.publish_info()
         self.discovery.publish_vehicle(vehicle)
         self.publish_vehicle(vehicle)
+        # After the state, so a consumer that reads the state on an event sees the new one.
+        if vehicle.state is not None:
+            self.events.send(
+                vehicle.name,
+                transitions(before.values if before else None, vehicle.state.values),
+            )
 
     def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
         # Snapshot and publish under the vehicle's lock: whoever changes the vehicle after

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from carnet import __version__
+from carnet import __version__, events
 from carnet.entities import (
     ENTITIES,
     Encoding,
@@ -24,6 +24,7 @@ from carnet.entities import (
     entity,
     guess_temperature_unit,
     is_supported,
+    read_only,
     static_unit,
 )
 from carnet.state import VehicleState
@@ -81,7 +82,17 @@ def _slug(text: str) -> str:
 
 
 def default_entity_id(device: DeviceInfo, item: Entity) -> str:
-    return f"{item.component}.{_slug(f'{device.name}_{item.key}')}"
+    return f"{item.component}.{object_id(device, item.key)}"
+
+
+def object_id(device: DeviceInfo, key: str) -> str:
+    """The entity id without its domain: ``<vehicle>_<attribute>``.
+
+    Sent as ``object_id`` too: Home Assistant before 2025.10 names the entity from it and
+    ignores ``default_entity_id``; later versions use ``default_entity_id`` and do not warn
+    about ``object_id`` when both are given.
+    """
+    return _slug(f"{device.name}_{key}")
 
 
 def device_block(device: DeviceInfo) -> dict[str, Any]:
@@ -108,8 +119,14 @@ def availability(device: DeviceInfo, topics: Topics, item: Entity | None = None)
     dict[str, str]
 ]:
     """The bridge must be online, and the vehicle too unless the entity says why it is not."""
+    return _availability(device, topics, item is not None and item.stays_available)
+
+
+def _availability(device: DeviceInfo, topics: Topics, stays_available: bool) -> list[
+    dict[str, str]
+]:
     bridge = {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"}
-    if item is not None and item.stays_available:
+    if stays_available:
         return [bridge]
     return [bridge, {"topic": topics.availability(device.name)}]
 
@@ -234,6 +251,7 @@ def entity_payload(
     config: dict[str, Any] = {
         "name": item.name,
         "unique_id": unique_id(device, item),
+        "object_id": object_id(device, item.key),
         "default_entity_id": default_entity_id(device, item),
         "availability": availability(device, topics, item),
         "availability_mode": "all",
@@ -248,27 +266,77 @@ def entity_payload(
         "icon": item.icon,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
+    if item.component == "sensor" and item.encoding is Encoding.NUMBER:
+        config["suggested_display_precision"] = 0  # Car-Net reports whole numbers
     if item.attributes is not None or item.key in state.attributes:
         config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
     return config
 
 
-def supported(state: VehicleState) -> tuple[Entity, ...]:
-    """The catalog entries this vehicle has, judged from its values."""
-    return tuple(item for item in ENTITIES if is_supported(item, state.values))
+def event_payload(
+    family: events.EventFamily, device: DeviceInfo, topics: Topics
+) -> dict[str, Any]:
+    """An ``event`` entity for one family; every family reads the vehicle's one event topic.
+
+    The value template hands the entity only its own event types (an empty result is
+    ignored), so another family's event is not logged as an invalid event type.
+    """
+    types = events.event_types(family)
+    listed = ", ".join(f"'{event_type}'" for event_type in types)
+    return {
+        "name": family.name,
+        "unique_id": f"carnet2mqtt_{_slug(device.vin)}_{family.key}",
+        "object_id": object_id(device, family.key),
+        "default_entity_id": f"event.{object_id(device, family.key)}",
+        "availability": _availability(device, topics, family.stays_available),
+        "availability_mode": "all",
+        "state_topic": topics.event(device.name),
+        "event_types": list(types),
+        "value_template": f"{{{{ value if value_json.event_type in [{listed}] else '' }}}}",
+        "icon": family.icon,
+    }
+
+
+def _event_configs(
+    device: DeviceInfo, state: VehicleState, topics: Topics
+) -> list[tuple[events.EventFamily, dict[str, Any]]]:
+    return [
+        (family, event_payload(family, device, topics))
+        for family in events.supported_families(state.values)
+    ]
+
+
+def supported(state: VehicleState, commands: bool = True) -> tuple[Entity, ...]:
+    """The catalog entries this vehicle has, judged from its values.
+
+    Without ``commands`` (an account without a PIN) writable entries are their read-only
+    counterparts, or absent.
+    """
+    chosen = (item for item in ENTITIES if is_supported(item, state.values))
+    if commands:
+        return tuple(chosen)
+    return tuple(view for view in map(read_only, chosen) if view is not None)
 
 
 def component_configs(
-    device: DeviceInfo, state: VehicleState, topics: Topics, unlock_code: str | None = None
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+    commands: bool = True,
 ) -> list[tuple[str, dict[str, Any]]]:
     """One ``(topic, payload)`` per supported entity."""
     messages = []
-    for item in supported(state):
+    for item in supported(state, commands):
         payload = entity_payload(item, device, state, topics, unlock_code)
         payload["device"] = device_block(device)
         payload["origin"] = origin_block()
         topic = topics.discovery_component(item.component, node_id(device), item.key)
         messages.append((topic, payload))
+    for family, payload in _event_configs(device, state, topics):
+        payload["device"] = device_block(device)
+        payload["origin"] = origin_block()
+        messages.append((topics.discovery_component("event", node_id(device), family.key), payload))
     return messages
 
 
@@ -278,6 +346,7 @@ def device_config(
     topics: Topics,
     unlock_code: str | None = None,
     removed: Iterable[Entity] = (),
+    commands: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """One ``(topic, payload)`` for the vehicle, its entities under ``cmps``.
 
@@ -287,9 +356,18 @@ def device_config(
     components: dict[str, dict[str, Any]] = {}
     for item in removed:
         components[item.key] = {"p": item.component}
-    for item in supported(state):
+    for item in supported(state, commands):
         payload = entity_payload(item, device, state, topics, unlock_code)
         components[item.key] = {"p": item.component, **payload}
+    announced = set()
+    for family, payload in _event_configs(device, state, topics):
+        components[family.key] = {"p": "event", **payload}
+        announced.add(family.key)
+    # Event families are not catalog entries: whenever entities are removed (at the first
+    # announcement, every one the vehicle lacks), the families it lacks go with them.
+    for family in events.FAMILIES:
+        if family.key not in announced and removed:
+            components[family.key] = {"p": "event"}
     payload = {"dev": device_block(device), "o": origin_block(), "cmps": components}
     return topics.discovery_device(node_id(device)), payload
 
@@ -300,12 +378,13 @@ def configs(
     topics: Topics,
     mode: str = "component",
     unlock_code: str | None = None,
+    commands: bool = True,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Every discovery message of a vehicle in the configured mode."""
     if mode == "device":
-        return [device_config(device, state, topics, unlock_code)]
+        return [device_config(device, state, topics, unlock_code, commands=commands)]
     if mode == "component":
-        return component_configs(device, state, topics, unlock_code)
+        return component_configs(device, state, topics, unlock_code, commands)
     raise ValueError(f"unknown discovery mode {mode!r}: use component or device")
 
 
@@ -326,7 +405,25 @@ def removal(
             raise ValueError("device mode removes single entities with device_config(removed=)")
         return [(topics.discovery_device(node_id(device)), "")]
     chosen = ENTITIES if entities is None else tuple(entities)
-    return [
+    messages = [
         (topics.discovery_component(item.component, node_id(device), item.key), "")
         for item in chosen
     ]
+    if entities is None:
+        messages += [(t, "") for t in possible_topics(device, topics) if (t, "") not in messages]
+    return messages
+
+
+def possible_topics(device: DeviceInfo, topics: Topics) -> list[str]:
+    """Every component-mode discovery topic a vehicle can have: each entity under its
+    component and its read-only counterpart's, and every event family."""
+    node = node_id(device)
+    found: list[str] = []
+    for item in ENTITIES:
+        for view in (item, read_only(item)):
+            if view is not None:
+                topic = topics.discovery_component(view.component, node, item.key)
+                if topic not in found:
+                    found.append(topic)
+    found += [topics.discovery_component("event", node, family.key) for family in events.FAMILIES]
+    return found

@@ -74,7 +74,8 @@ class DiscoverySync:
             return 0
         device = device_info(vehicle.name, vehicle.api, self._node_prefix)
         state = vehicle.published_state()
-        keys = {item.key for item in discovery.supported(state)}
+        commands = vehicle.account.client.commands_enabled
+        keys = {item.key for item in discovery.supported(state, commands)}
         complete = data_complete(vehicle)
         # One critical section, sends included: two threads announcing the same vehicle
         # (a poll, a republish) leave the broker with what is remembered here.
@@ -90,7 +91,7 @@ class DiscoverySync:
                 removed = [item for item in ENTITIES if item.key in previous - keys]
             messages = {
                 topic: json.dumps(payload, sort_keys=True)
-                for topic, payload in self._configs(device, state, removed)
+                for topic, payload in self._configs(device, state, removed, commands)
             }
             before = self._sent.get(vehicle.name, {})
             changed = {t: p for t, p in messages.items() if before.get(t) != hash(p)}
@@ -98,11 +99,10 @@ class DiscoverySync:
             if self._mode == "component":
                 # Component mode deletes an entity with an empty config; this also covers
                 # one that vanished while nothing was remembered (a restart, ``forget``).
-                gone += [
-                    t
-                    for t, _ in discovery.removal(device, self._topics, removed)
-                    if t not in gone and t not in messages
-                ]
+                stale = [t for t, _ in discovery.removal(device, self._topics, removed)]
+                if cleanup:  # read-only counterparts and event families it lacks too
+                    stale += discovery.possible_topics(device, self._topics)
+                gone += [t for t in stale if t not in gone and t not in messages]
             self._sent[vehicle.name] = {t: hash(p) for t, p in messages.items()}
             for topic in gone:
                 self._send(topic, "", True)
@@ -143,16 +143,22 @@ class DiscoverySync:
             self._sent.clear()
 
     def _configs(
-        self, device: discovery.DeviceInfo, state: VehicleState, removed: list[Entity]
+        self,
+        device: discovery.DeviceInfo,
+        state: VehicleState,
+        removed: list[Entity],
+        commands: bool,
     ) -> list[tuple[str, dict[str, Any]]]:
         if self._mode == "device":
             # Device mode deletes a single entity by listing it with its platform only;
             # component mode deletes it by the empty config sent for its topic.
             return [
                 discovery.device_config(
-                    device, state, self._topics, self._unlock_code, removed=removed
+                    device, state, self._topics, self._unlock_code, removed=removed,
+                    commands=commands,
                 )
             ]
         return discovery.configs(
-            device, state, self._topics, mode=self._mode, unlock_code=self._unlock_code
+            device, state, self._topics, mode=self._mode, unlock_code=self._unlock_code,
+            commands=commands,
         )

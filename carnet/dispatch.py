@@ -250,6 +250,10 @@ class CommandListener:
             if pending is not None and confirmed is None:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
                 vehicle.assumed[command.attribute] = pending
+                if entity(command.attribute).assumed_default is not None:
+                    vehicle.notes[command.attribute] = bridge.assumed.remember(
+                        vehicle.api.vin, command.attribute, pending
+                    )
             elif pending is not None:
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)

@@ -18,7 +18,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -496,6 +496,8 @@ class CommandSpec:
     pending: Callable[[Any], Any] = lambda value: None
     confirmed: Callable[[Any], Any] = lambda value: None
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)
+    # Carried out by the bridge itself, so it works without a PIN too (the poll interval).
+    bridge_only: bool = False
 
 
 def _same(value: Any) -> Any:
@@ -569,6 +571,7 @@ POLL_INTERVAL_COMMAND = CommandSpec(
     send=None,
     pending=_same,
     ranges=POLL_INTERVAL,
+    bridge_only=True,
 )
 
 
@@ -601,7 +604,7 @@ class Entity:
     entity_category: str | None = None
     icon: str | None = None
     command: CommandSpec | None = None
-    requires: tuple[str, ...] = ()  # for entities without a source: keys that must have values
+    requires: tuple[str, ...] = ()  # keys that must have values too (all, for no source)
     writes: str | None = None  # publishes to this entity's set topic instead of its own
     payload_press: str | None = None  # buttons
     options: tuple[str, ...] = ()  # select options, enum sensor states
@@ -610,13 +613,17 @@ class Entity:
     stays_available: bool = False
     # While this is ON the car changes by the minute: poll at polling.active_interval.
     speeds_polling: bool = False
+    # Shown until the bridge sets a value, for what the car never reports (flagged assumed).
+    assumed_default: Any = None
 
 
 class ApiState(enum.StrEnum):
     """How the last read of a vehicle went: the ``api_state`` diagnostic entity."""
 
     OK = "ok"
-    UNAVAILABLE = "unavailable"  # 5xx, timeouts, connection errors
+    # Not "unavailable": Home Assistant reserves that word for an entity that is gone, and
+    # this entity is alive to say that the vendor is down.
+    VENDOR_DOWN = "vendor_down"  # 5xx, timeouts, connection errors
     RATE_LIMITED = "rate_limited"  # 429: the account's budget is spent for now
     LOGIN_REFUSED = "login_refused"  # wrong password or a vendor login change
     ERROR = "error"  # the vendor refused the request itself
@@ -685,9 +692,11 @@ ENTITIES: tuple[Entity, ...] = (
            command=_switch(lambda client, vehicle, value, _s: client.set_charging(vehicle, value))),
     Entity("minutes_to_full_charge", "Time to full charge", "sensor", _minutes_to_full,
            Encoding.NUMBER, device_class="duration", state_class="measurement", unit="min"),
+    # Car-Net does not report it; a car leaves the factory charging at its maximum.
     Entity("max_charge_current", "Max charge current", "select", None, Encoding.TEXT,
            entity_category="config", icon="mdi:current-ac", requires=("battery_level",),
-           options=CHARGE_CURRENT_OPTIONS, command=CHARGE_CURRENT_COMMAND),
+           options=CHARGE_CURRENT_OPTIONS, command=CHARGE_CURRENT_COMMAND,
+           assumed_default="max"),
     _climate("climate", "Climate", "climate_on", icon="mdi:air-conditioner",
              command=CLIMATE_COMMAND, speeds_polling=True),
     Entity("climate_control", "Climate control", "climate", None, Encoding.NONE,
@@ -701,8 +710,10 @@ ENTITIES: tuple[Entity, ...] = (
     _climate("defrost", "Defrost", "defrost_on", icon="mdi:car-defrost-front",
              speeds_polling=True, command=_switch(
                  lambda client, vehicle, value, _s: client.set_defrost(vehicle, value))),
+    # The climate details report this for combustion cars too; it means nothing without a
+    # traction battery.
     _climate("unplugged_climate", "Climate on battery", "unplugged_climate_control_enabled",
-             entity_category="config", icon="mdi:power-plug-off",
+             entity_category="config", icon="mdi:power-plug-off", requires=("battery_level",),
              command=_switch(
                  lambda client, vehicle, value, _s: client.set_unplugged_climate(vehicle, value))),
     Entity("horn_lights", "Horn and lights", "button", None, Encoding.NONE,
@@ -753,11 +764,48 @@ def writable() -> tuple[Entity, ...]:
 
 def is_supported(item: Entity, values: Mapping[str, Any]) -> bool:
     """Whether a vehicle with these values has this entity (decided by data, not by name)."""
-    if item.source is not None:
-        return values.get(item.key) is not None
-    if item.requires:
-        return all(values.get(key) is not None for key in item.requires)
-    return True
+    if item.source is not None and values.get(item.key) is None:
+        return False
+    return all(values.get(key) is not None for key in item.requires)
+
+
+# What shows a writable entity's value on an account without commands (no PIN). Components
+# not listed (buttons, the climate view over other entities) have nothing to show then.
+READ_ONLY_COUNTERPARTS = {
+    "lock": ("binary_sensor", "lock"),
+    "switch": ("binary_sensor", None),
+    "select": ("sensor", "enum"),
+    "number": ("sensor", None),
+}
+
+
+def read_only(item: Entity) -> Entity | None:
+    """The entity as an account without commands has it, or None when it has none.
+
+    A writable entity becomes its read-only counterpart (the lock a lock binary sensor,
+    a switch a binary sensor); one whose value only the bridge's own commands give (the
+    charge current) is dropped, as are buttons. The bridge's own commands stay writable.
+    """
+    if item.command is not None and item.command.bridge_only:
+        return item
+    if item.command is None and item.writes is None and item.component != "climate":
+        return item
+    counterpart = READ_ONLY_COUNTERPARTS.get(item.component)
+    if counterpart is None or item.source is None:
+        return None
+    component, device_class = counterpart
+    return replace(item, component=component, command=None,
+                   device_class=device_class or item.device_class)
+
+
+def meaningful(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values whose ``requires`` are met: climate on battery means nothing without a
+    battery, nor a charge current."""
+    return {
+        key: value
+        for key, value in values.items()
+        if all(values.get(needed) is not None for needed in _BY_KEY[key].requires)
+    }
 
 
 def static_unit(item: Entity) -> str | None:

@@ -30,7 +30,7 @@ from carnet.errors import (
     VendorUnavailable,
 )
 from carnet.scheduler import Scheduler
-from carnet.state import RawVehicleData, parse_state
+from carnet.state import RawVehicleData, VehicleState, parse_state
 from carnet.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def api_state_for(exc: CarNetError) -> ApiState:
     if isinstance(exc, RateLimited):
         return ApiState.RATE_LIMITED
     if isinstance(exc, VendorUnavailable):
-        return ApiState.UNAVAILABLE
+        return ApiState.VENDOR_DOWN
     return ApiState.ERROR
 
 
@@ -55,7 +55,7 @@ class Poller:
         self,
         config: Config,
         scheduler: Scheduler,
-        on_polled: Callable[[VehicleRuntime], None],
+        on_polled: Callable[[VehicleRuntime, VehicleState | None], None],
         on_unavailable: Callable[[VehicleRuntime, CarNetError], None],
         on_login_refused: Callable[[AccountRuntime, AuthError], None],
         clock: Callable[[], float] = time.monotonic,
@@ -222,6 +222,7 @@ class Poller:
         account = vehicle.account
         state = parse_state(raw, temperature_unit=account.config.temperature_unit)
         with vehicle.lock:
+            before = vehicle.state
             vehicle.raw = raw
             vehicle.state = state
             vehicle.online = True
@@ -229,7 +230,7 @@ class Poller:
         vehicle.set_api_state(ApiState.OK)
         self.login_succeeded(account)
         self.reschedule(vehicle)
-        self._on_polled(vehicle)
+        self._on_polled(vehicle, before)
 
     def _read_climate(self, vehicle: VehicleRuntime) -> None:
         """The climate details on their own, after the status was published."""

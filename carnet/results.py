@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from carnet.events import EventSink, command_failed
 from carnet.topics import Topics
 
 _LOG = logging.getLogger(__name__)
@@ -21,10 +22,13 @@ Respond = Callable[[str, str, "bytes | None"], None]
 
 
 class ResultSink:
-    def __init__(self, topics: Topics, publish: Publish, respond: Respond) -> None:
+    def __init__(
+        self, topics: Topics, publish: Publish, respond: Respond, events: EventSink | None = None
+    ) -> None:
         self._topics = topics
         self._publish = publish
         self._respond = respond
+        self._events = events
 
     def send(
         self,
@@ -52,3 +56,6 @@ class ResultSink:
         self._publish(self._topics.result(vehicle), payload, False)
         if response_topic:
             self._respond(response_topic, payload, correlation_data)
+        failed = command_failed(attribute, status, detail)
+        if failed is not None and self._events is not None:
+            self._events.send(vehicle, [failed])

@@ -15,6 +15,7 @@ from carnet.entities import (
     ENTITIES,
     Entity,
     guess_temperature_unit,
+    meaningful,
     number_at,
     warn_once,
 )
@@ -116,4 +117,4 @@ def parse_state(raw: RawVehicleData, temperature_unit: str = "auto") -> VehicleS
             details = _run(item, "details", item.attributes, raw)
             if details:
                 attributes[item.key] = details
-    return VehicleState(values, units, attributes)
+    return VehicleState(meaningful(values), units, attributes)

@@ -141,6 +141,10 @@ class Topics:
     def result(self, vehicle: str) -> str:
         return self._join(self._vehicle(vehicle), "result")
 
+    def event(self, vehicle: str) -> str:
+        """Vehicle events, not retained (``carnet.events``)."""
+        return self._join(self._vehicle(vehicle), "event")
+
     def set_filters(self) -> tuple[str, str]:
         """Subscriptions for every vehicle's ``/set`` topics (parse with ``parse_set``)."""
         return f"{self.base}/+/set", f"{self.base}/+/+/set"

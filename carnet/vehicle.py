@@ -16,7 +16,7 @@ from typing import Any
 
 from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig
-from carnet.entities import ENTITIES, ApiState, entity
+from carnet.entities import ENTITIES, ApiState, entity, meaningful
 from carnet.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.executor import Executor
 from carnet.scheduler import SerialWorker
@@ -61,7 +61,7 @@ class VehicleRuntime:
             merged = dict(self.state.values) if self.state else {}
             merged.update(self.assumed)
             merged.update(self.pending)
-            return merged
+            return meaningful(merged)
 
     def published_state(self) -> VehicleState:
         """The state as published: vendor values overlaid with the bridge's own."""
@@ -69,7 +69,9 @@ class VehicleRuntime:
             units = dict(self.state.units) if self.state else {}
             attributes = dict(self.state.attributes) if self.state else {}
             attributes.update(self.notes)
-            return VehicleState(self.values(), units, attributes)
+            values = self.values()
+            details = {key: note for key, note in attributes.items() if key in values}
+            return VehicleState(values, units, details)
 
     def set_api_state(self, state: ApiState, error: str | None = None) -> None:
         """Record how the last read went, with the reason when it failed."""

@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from carnet.entities import ENTITIES, Encoding, Entity, static_unit  # noqa: E402
+from carnet.events import (  # noqa: E402
+    COMMAND_FAILED,
+    COMMAND_FAILED_DESCRIPTION,
+    FAMILIES,
+    RULES,
+)
 
 START = "<!-- topics:start -->"
 END = "<!-- topics:end -->"
@@ -66,14 +72,36 @@ def _row(item: Entity) -> str:
     return f"| `{item.key}` | {topic} | {kind} | {_payload(item)} | {accepts} |"
 
 
+def event_table() -> str:
+    """The Markdown table of every event on ``<base>/<vehicle>/event``, by family."""
+    names = {family.key: family for family in FAMILIES}
+    lines = [
+        "| `event_type` | Home Assistant event entity | when |",
+        "| --- | --- | --- |",
+    ]
+    for rule in RULES:
+        family = names[rule.family]
+        entity_id = f"event.<vehicle>_{family.key}"
+        lines.append(f"| `{rule.event_type}` | `{entity_id}` | {rule.description} |")
+    command = next(family for family in FAMILIES if not family.watches)
+    lines.append(
+        f"| `{COMMAND_FAILED}` | `event.<vehicle>_{command.key}` | {COMMAND_FAILED_DESCRIPTION} |"
+    )
+    return "\n".join(lines)
+
+
 def table() -> str:
-    """The Markdown table of every attribute, in catalog order."""
+    """The Markdown table of every attribute, in catalog order, then the events."""
     lines = [
         "| attribute | state topic | Home Assistant | payload | `/set` accepts |",
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [_row(item) for item in ENTITIES if item.writes is None]
-    return "\n".join(lines)
+    events = (
+        "**Events** on `<base>/<vehicle>/event` (not retained), JSON "
+        '`{"event_type": …}` with the fields named below:'
+    )
+    return "\n".join(lines) + f"\n\n{events}\n\n{event_table()}"
 
 
 def render(readme: str) -> str:

@@ -147,8 +147,12 @@ def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim
         f"{BASE}/egolf/door_front_left",
         f"{BASE}/egolf",
         f"{BASE}/egolf/last_update",
+        f"{BASE}/egolf/event",  # the door opened
     }
     assert probe.latest()[f"{BASE}/egolf/door_front_left"].text == "OPEN"
+    assert json.loads(probe.latest()[f"{BASE}/egolf/event"].text) == {
+        "event_type": "door_opened", "door": "door_front_left"
+    }
 
 
 def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe):
@@ -253,7 +257,8 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline", timeout=20
     )
     # The diagnostic entity says why, and stays available to say it.
-    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "unavailable"
+    # Not "unavailable", which Home Assistant reserves for an entity that is gone.
+    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "vendor_down"
     details = json.loads(probe.wait_topic(f"{BASE}/egolf/api_state/attributes").text)
     assert "503" in details["error"] or "unavailable" in details["error"].lower()
     sim.clear_faults()

@@ -25,6 +25,7 @@ from carnet.entities import (
     json_value,
     static_unit,
 )
+from carnet.events import FAMILIES
 from carnet.state import RawVehicleData, VehicleState, parse_state
 from carnet.topics import Topics
 from scripts import topic_table
@@ -54,6 +55,7 @@ REQUIRED = {
     "device_tracker": {"json_attributes_topic", "source_type"},
     "climate": {"modes", "mode_state_topic", "mode_command_topic", "temperature_state_topic",
                 "temperature_command_topic", "temperature_unit", "min_temp", "max_temp"},
+    "event": {"state_topic", "event_types"},
 }
 COMMON = {"name", "unique_id", "default_entity_id", "availability", "availability_mode",
           "device", "origin"}
@@ -128,8 +130,8 @@ def test_every_component_payload_has_its_required_keys() -> None:
     messages = component_configs(DeviceInfo(vin="VIN1", name="egolf"), full_state(),
                                  Topics("carnet2mqtt"), unlock_code="1234")
     seen = {topic.split("/")[1] for topic, _ in messages}
-    assert seen == COMPONENTS
-    assert len(messages) == len(ENTITIES)
+    assert seen == COMPONENTS | {"event"}
+    assert len(messages) == len(ENTITIES) + len(FAMILIES)
     for topic, payload in messages:
         component = topic.split("/")[1]
         missing = (REQUIRED[component] | COMMON) - set(payload)

@@ -16,9 +16,11 @@ from carnet.discovery import (
     configs,
     device_config,
     entity_payload,
+    possible_topics,
     removal,
 )
 from carnet.entities import ENTITIES, entity
+from carnet.events import FAMILIES
 from carnet.state import RawVehicleData, VehicleState, parse_state
 from carnet.topics import Topics
 from tests.test_state import CLIMATE, GAS_STATUS, example
@@ -46,10 +48,12 @@ def test_component_mode_topics_and_common_keys() -> None:
     assert len(set(topics)) == len(topics)
     for topic, payload in messages:
         json.dumps(payload)  # serialisable
-        assert payload["availability"] == [
-            {"topic": "carnet2mqtt/bridge/state", "value_template": "{{ value_json.state }}"},
-            {"topic": "carnet2mqtt/egolf/availability"},
-        ]
+        bridge = {"topic": "carnet2mqtt/bridge/state", "value_template": "{{ value_json.state }}"}
+        # A command can fail while the car is offline: its events need only the bridge.
+        if payload["unique_id"].endswith("_command_events"):
+            assert payload["availability"] == [bridge]
+        else:
+            assert payload["availability"] == [bridge, {"topic": "carnet2mqtt/egolf/availability"}]
         assert payload["availability_mode"] == "all"
         assert payload["device"] == {
             "identifiers": ["WVWZZZAUZGW000001"],
@@ -64,7 +68,9 @@ def test_component_mode_topics_and_common_keys() -> None:
         assert payload["unique_id"].startswith("carnet2mqtt_wvwzzzauzgw000001_")
         component = topic.split("/")[1]
         assert re.fullmatch(rf"{component}\.egolf_[a-z0-9_]+", payload["default_entity_id"])
-        assert "object_id" not in payload
+        # object_id names the entity on Home Assistant before 2025.10 (which ignores
+        # default_entity_id); later versions do not warn when both are given.
+        assert f"{component}.{payload['object_id']}" == payload["default_entity_id"]
 
 
 def test_only_reported_attributes_are_discovered() -> None:
@@ -226,11 +232,13 @@ def test_device_mode() -> None:
     assert topic == "homeassistant/device/carnet2mqtt_wvwzzzauzgw000001/config"
     assert payload["dev"]["identifiers"] == ["WVWZZZAUZGW000001"]
     assert payload["o"]["name"] == "carnet2mqtt"
-    per_entity = by_key(component_configs(EV, state, TOPICS, unlock_code="1234"))
+    messages = component_configs(EV, state, TOPICS, unlock_code="1234")
+    per_entity = by_key(messages)
+    platforms = {topic.split("/")[-2]: topic.split("/")[1] for topic, _ in messages}
     assert set(payload["cmps"]) == set(per_entity)
     for key, component in payload["cmps"].items():
         expected = {k: v for k, v in per_entity[key].items() if k not in ("device", "origin")}
-        assert component == {"p": entity(key).component, **expected}
+        assert component == {"p": platforms[key], **expected}
     assert configs(EV, state, TOPICS, mode="device") == [device_config(EV, state, TOPICS)]
 
 
@@ -247,7 +255,11 @@ def test_removal() -> None:
         ("homeassistant/lock/carnet2mqtt_wvwzzzauzgw000001/lock/config", ""),
     ]
     everything = removal(EV, TOPICS)
-    assert len(everything) == len(ENTITIES)
+    # every entity, its read-only counterpart, every event entity
+    assert sorted(t for t, _ in everything) == sorted(possible_topics(EV, TOPICS))
+    assert len(everything) > len(ENTITIES) + len(FAMILIES)
+    node = "carnet2mqtt_wvwzzzauzgw000001"
+    assert ("homeassistant/binary_sensor/" + node + "/lock/config", "") in everything
     assert all(payload == "" for _, payload in everything)
     assert removal(EV, TOPICS, mode="device") == [
         ("homeassistant/device/carnet2mqtt_wvwzzzauzgw000001/config", "")
@@ -266,7 +278,7 @@ def test_default_entity_id_is_a_valid_entity_id() -> None:
 
 def test_api_state_stays_available_while_the_vehicle_is_offline() -> None:
     device = DeviceInfo(vin="VIN1", name="egolf")
-    state = VehicleState({"api_state": "unavailable", "lock": "LOCKED"}, {})
+    state = VehicleState({"api_state": "vendor_down", "lock": "LOCKED"}, {})
     topics = Topics("carnet2mqtt")
     api = entity_payload(entity("api_state"), device, state, topics)
     assert [a["topic"] for a in api["availability"]] == ["carnet2mqtt/bridge/state"]

@@ -12,8 +12,8 @@ from typing import Any
 from carnet.api import Vehicle
 from carnet.config import parse_config
 from carnet.daemon import Bridge, wait_until
+from carnet.discovery import DeviceInfo, possible_topics
 from carnet.discovery_sync import DiscoverySync
-from carnet.entities import ENTITIES
 from carnet.publisher import StatePublisher
 from carnet.scheduler import MAX_FOLLOWUPS, SerialWorker
 from carnet.state import RawVehicleData, VehicleState, parse_state
@@ -220,8 +220,11 @@ def test_first_announcement_clears_configs_of_entities_the_vehicle_does_not_have
     assert f"homeassistant/switch/{node}/charging/config" in cleared
     assert f"homeassistant/sensor/{node}/fuel_level/config" in announced
     assert not cleared & announced
-    assert len(cleared) + len(announced) == len(ENTITIES)
+    assert cleared | announced == set(possible_topics(DeviceInfo(GAS_VIN, "jetta"), Topics(BASE)))
     assert f"homeassistant/switch/{node}/climate/config" in announced
+    # event entities: no charging on a combustion car, door events it has
+    assert f"homeassistant/event/{node}/charging_events/config" in cleared
+    assert f"homeassistant/event/{node}/door_events/config" in announced
 
     # Not again at the next poll; nor after a reconnect's ``forget``.
     recorder.sent.clear()
