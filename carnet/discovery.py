@@ -285,7 +285,7 @@ def event_payload(
     listed = ", ".join(f"'{event_type}'" for event_type in types)
     return {
         "name": family.name,
-        "unique_id": f"carnet2mqtt_{_slug(device.vin)}_{family.key}",
+        "unique_id": f"{node_id(device)}_{family.key}",
         "object_id": object_id(device, family.key),
         "default_entity_id": f"event.{object_id(device, family.key)}",
         "availability": _availability(device, topics, family.stays_available),
