@@ -115,6 +115,7 @@ class CommandsConfig:
     min_interval: float = 5.0
     max_per_minute: int = 6  # TSP-token requests per account per minute (vendor: about 7)
     verify_after: float = 25.0
+    skip_unchanged: float = 300.0  # a command for the state read this recently sends nothing
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,9 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (CommandsConfig, "max_per_minute"): _Rule("a whole number, 1..60", _range(1, 60)),
     (CommandsConfig, "min_interval"): _DELAY,
     (CommandsConfig, "verify_after"): _DELAY,
+    (CommandsConfig, "skip_unchanged"): _Rule(
+        "seconds, 0..86400 (0: always send)", _range(0, 86400)
+    ),
     (Config, "accounts"): _Rule(
         "a list of at least one account with email and password", _non_empty_list
     ),
@@ -853,6 +857,7 @@ def summary(config: Config) -> dict[str, Any]:
             "max_per_minute": config.commands.max_per_minute,
             "min_interval": config.commands.min_interval,
             "verify_after": config.commands.verify_after,
+            "skip_unchanged": config.commands.skip_unchanged,
         },
         "state_dir": config.state_dir,
         "log_level": config.log_level,

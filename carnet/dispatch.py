@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from carnet.bridge_requests import BridgeRequests
@@ -20,6 +21,7 @@ from carnet.entities import entity, find, json_value
 from carnet.errors import WakeupsUsedUp
 from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
+from carnet.unchanged import unchanged_detail
 from carnet.vehicle import VehicleRuntime, from_climate_details
 
 if TYPE_CHECKING:
@@ -203,7 +205,10 @@ class Dispatcher:
         listener = CommandListener(self, vehicle, command)
         assert vehicle.account.commands is not None
         gated = bridge.poller.gated(vehicle.account, send)
-        vehicle.account.commands.submit(Job(command, gated, listener))
+        skip = bridge.config.commands.skip_unchanged
+        vehicle.account.commands.submit(
+            Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip))
+        )
 
     def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
         with vehicle.lock:
@@ -247,6 +252,7 @@ class CommandListener:
         confirmed = spec.confirmed(command.value) if spec else None
         climate = from_climate_details(command.attribute, vehicle.raw)
         with vehicle.lock:
+            vehicle.sent_at[command.attribute] = time.monotonic()
             if pending is not None and confirmed is None:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
                 vehicle.assumed[command.attribute] = pending

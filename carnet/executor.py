@@ -4,7 +4,8 @@ The vendor rate-limits whole accounts, answers commands slowly and applies them 
 while automations send bursts. So commands of one account wait in one bounded queue and
 go out one at a time; a newer command for the same attribute of the same vehicle makes a
 queued one obsolete (``superseded``), a command older than ``max_age`` is never sent
-(``expired``), and a 429 is waited out (``Retry-After``) as long as the command is still
+(``expired``), a command that would change nothing is answered at once (``ok``, nothing
+sent), and a 429 is waited out (``Retry-After``) as long as the command is still
 young enough. Every job ends in exactly one call to its listener: ``sent`` or ``done``.
 """
 
@@ -35,7 +36,7 @@ DEFAULT_RATE_LIMIT_WAIT = 30.0
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # rejected | superseded | expired | error
+    status: str  # rejected | superseded | expired | error, or ok when nothing was sent
     detail: str
 
 
@@ -54,6 +55,8 @@ class Job:
     command: Command
     send: Callable[[], None]
     listener: JobListener
+    # Why sending would change nothing (the car already is so), or None: then it is sent.
+    unchanged: Callable[[], str | None] = lambda: None
 
 
 class Executor:
@@ -85,13 +88,14 @@ class Executor:
         self._thread = threading.Thread(target=self._run, name=f"commands-{name}", daemon=True)
 
     def submit(self, job: Job) -> None:
-        """Queue a command; never blocks. Obsolete or overflowing commands are reported now."""
+        """Queue a command; never blocks. Obsolete, overflowing and unchanging commands are
+        reported now."""
         reports: list[tuple[Job, Outcome]] = []
+        key = (job.command.vehicle, job.command.attribute)
+        busy = False
         with self._condition:
-            if self._stopping:
-                reports.append((job, Outcome("error", "the bridge is shutting down")))
-            else:
-                key = (job.command.vehicle, job.command.attribute)
+            stopping = self._stopping
+            if not stopping:
                 kept = []
                 for queued in self._queue:
                     if (queued.command.vehicle, queued.command.attribute) == key:
@@ -101,18 +105,26 @@ class Executor:
                     else:
                         kept.append(queued)
                 self._queue = kept
-                if len(self._queue) >= self._queue_size:
-                    reports.append(
-                        (
-                            job,
-                            Outcome("rejected", f"command queue full ({self._queue_size} waiting)"),
-                        )
-                    )
-                else:
-                    self._queue.append(job)
-                    self._condition.notify_all()
-                    if not self._thread.is_alive():
-                        self._thread.start()
+                in_flight = self._in_flight
+                busy = in_flight is not None and (
+                    in_flight.command.vehicle, in_flight.command.attribute) == key
+        # Asked outside the lock: it reads the vehicle's state under the vehicle's lock.
+        # With the same attribute in flight its outcome is unknown, so the job queues.
+        unchanged = None if stopping or busy else self._unchanged(job)
+        with self._condition:
+            if self._stopping:
+                reports.append((job, Outcome("error", "the bridge is shutting down")))
+            elif unchanged is not None:
+                reports.append((job, Outcome("ok", unchanged)))
+            elif len(self._queue) >= self._queue_size:
+                reports.append(
+                    (job, Outcome("rejected", f"command queue full ({self._queue_size} waiting)"))
+                )
+            else:
+                self._queue.append(job)
+                self._condition.notify_all()
+                if not self._thread.is_alive():
+                    self._thread.start()
         for done, outcome in reports:
             self._report(done, outcome)
 
@@ -171,9 +183,21 @@ class Executor:
     def _age(self, job: Job) -> float:
         return self._clock() - job.command.received
 
+    def _unchanged(self, job: Job) -> str | None:
+        try:
+            return job.unchanged()
+        except Exception:  # a bug must not lose the command: then it is sent
+            _LOG.exception("checking whether %s changes anything failed", job.command.attribute)
+            return None
+
     def _execute(self, job: Job) -> None:
         if self._age(job) > self._max_age:
             self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
+            return
+        # A read while it waited may have shown the car already in that state.
+        unchanged = self._unchanged(job)
+        if unchanged is not None:
+            self._report(job, Outcome("ok", unchanged))
             return
         try:
             job.send()

@@ -226,6 +226,7 @@ class Poller:
         client = vehicle.account.client
         now = self._clock()
         status = client.status(vehicle.api)
+        vehicle.status_read_at = now
         climate = vehicle.raw.climate
         if climate_now:
             climate = self._climate(vehicle, now, climate)

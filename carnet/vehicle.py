@@ -50,7 +50,9 @@ class VehicleRuntime:
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # bridge-side JSON details
     online: bool = False
     failures: int = 0
+    status_read_at: float | None = None  # monotonic times of the last successful reads
     climate_read_at: float | None = None
+    sent_at: dict[str, float] = field(default_factory=dict)  # last command accepted, per key
     health_read_at: float | None = None
     climate_wanted: bool = False  # a command touched the climate: read its details next poll
     wakeups: deque[float] = field(default_factory=deque)
