@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from carnet import __version__, health, redact, sdnotify
@@ -88,6 +89,7 @@ class Bridge:
                 self.config.commands.max_age,
                 self.config.commands.queue_size,
                 budget=client.request_wait,
+                on_waiting=self._commands_waiting,
             )
             self.accounts.append(account)
             self.enroll(account)
@@ -212,6 +214,8 @@ class Bridge:
             )
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
+            vehicle.assumed["commands_waiting"] = 0
+            vehicle.notes["commands_waiting"] = {"seconds": 0, "next_at": None}
             account.vehicles.append(vehicle)
             self.vehicles[name] = vehicle
             _LOG.info(
@@ -248,6 +252,20 @@ class Bridge:
         with vehicle.lock:
             self.publisher.publish(vehicle.name, vehicle.published_state())
             self.publisher.availability(vehicle.name, vehicle.online)
+
+    def _commands_waiting(self, name: str, count: int, seconds: float) -> None:
+        """The executor's word on a vehicle's commands waiting for the account's budget."""
+        vehicle = self.vehicles.get(name)
+        if vehicle is None:
+            return
+        next_at = None
+        if count:
+            next_at = datetime.fromtimestamp(time.time() + seconds, UTC).isoformat(
+                timespec="seconds")
+        with vehicle.lock:
+            vehicle.assumed["commands_waiting"] = count
+            vehicle.notes["commands_waiting"] = {"seconds": round(seconds), "next_at": next_at}
+        self.publish_vehicle(vehicle)
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state

@@ -207,7 +207,8 @@ class Dispatcher:
         gated = bridge.poller.gated(vehicle.account, send)
         skip = bridge.config.commands.skip_unchanged
         vehicle.account.commands.submit(
-            Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip))
+            Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip),
+                listener.waiting)
         )
 
     def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
@@ -241,7 +242,29 @@ class CommandListener:
         self._dispatcher.result(self._command, status, detail)
 
     def done(self, job: Job, outcome: Outcome) -> None:
+        self._drop_pending()  # shown while it waited; it was never sent
         self.finish(outcome.status, outcome.detail)
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        """It waits for the account's budget: show its pending value now, as if sent."""
+        command, vehicle = self._command, self._vehicle
+        spec = entity(command.attribute).command
+        pending = spec.pending(command.value) if spec else None
+        if pending is None:
+            return
+        with vehicle.lock:
+            vehicle.pending[command.attribute] = pending
+            vehicle.pending_owner[command.attribute] = id(command)
+        self._bridge.publish_vehicle(vehicle)
+
+    def _drop_pending(self) -> None:
+        command, vehicle = self._command, self._vehicle
+        with vehicle.lock:
+            if vehicle.pending_owner.get(command.attribute) != id(command):
+                return
+            vehicle.pending.pop(command.attribute, None)
+            vehicle.pending_owner.pop(command.attribute, None)
+        self._bridge.publish_vehicle(vehicle)
 
     def sent(self, job: Job) -> None:
         """The vendor accepted it: show the pending value, verify after ``verify_after``."""
@@ -256,6 +279,9 @@ class CommandListener:
             if pending is not None and confirmed is None:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
                 vehicle.assumed[command.attribute] = pending
+                if vehicle.pending_owner.get(command.attribute) == id(command):
+                    vehicle.pending.pop(command.attribute, None)  # shown while it waited
+                    vehicle.pending_owner.pop(command.attribute, None)
             elif pending is not None:
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)

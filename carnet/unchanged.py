@@ -33,7 +33,8 @@ def unchanged_detail(
     now = time.monotonic() if now is None else now
     confirmed = spec.confirmed(command.value)
     with vehicle.lock:
-        if command.attribute in vehicle.pending:
+        owner = vehicle.pending_owner.get(command.attribute)
+        if command.attribute in vehicle.pending and owner != id(command):
             return None  # a command for it is on its way: its outcome is not known yet
         sent_at = vehicle.sent_at.get(command.attribute)
         if confirmed is None:

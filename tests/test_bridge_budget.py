@@ -7,11 +7,14 @@ says so.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from tests.conftest import EV_VIN, SimControl
+from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe
 from tests.test_bridge_commands import (
+    BASE,
     CHARGING,
     CURRENT,
     command,
@@ -110,3 +113,42 @@ def test_skip_unchanged_0_always_sends(make_config, run_bridge, probe: Probe, si
         assert command(probe, "charging", "ON")["detail"] == "confirmed by the car"
         wait_idle(bridge)
     assert charging_requests(sim) == 2
+
+
+# --- commands that wait say so ------------------------------------------------------------
+
+
+def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_at_once(
+    make_config, run_bridge, probe: Probe, sim: SimControl, broker, caplog
+):
+    caplog.set_level(logging.INFO, logger="carnet.executor")
+    # min_interval 4: a command right after another waits about 4 s for the budget.
+    bridge = start(run_bridge, make_config, probe, commands={"min_interval": 4})
+    wait_idle(bridge)
+    waiting_topic = f"{BASE}/egolf/commands_waiting"
+    assert retained_snapshot(broker)[waiting_topic].text == "0"
+    sim.clear_requests()
+    send(probe, "egolf", "charging", "ON")
+    deadline = time.monotonic() + 10
+    while not sim.requests("/status/charging"):
+        assert time.monotonic() < deadline, "the first command was not sent"
+        time.sleep(0.02)
+    probe.clear()
+    sent = time.monotonic()
+    send(probe, "egolf", "lock", "UNLOCK")
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/lock" and m.text == "UNLOCKING", 2)
+    probe.wait_for(lambda m: m.topic == waiting_topic and m.text == "1", 2)
+    assert time.monotonic() - sent < 0.5
+    details = json.loads(probe.wait_topic(f"{waiting_topic}/attributes").text)
+    assert 2 < details["seconds"] <= 4 and details["next_at"], details
+    assert not sim.requests("/status/exterior/doors")  # not sent yet: it waits
+    logged = [r.getMessage() for r in caplog.records if "lock=UNLOCK waits" in r.getMessage()]
+    assert len(logged) == 1 and "budget" in logged[0], logged  # one line: what, how long, why
+
+    got = wait_results(probe, 2, timeout=20)
+    assert {(r["attribute"], r["status"]) for r in got} == {("charging", "ok"), ("lock", "ok")}
+    probe.wait_for(lambda m: m.topic == waiting_topic and m.text == "0", 5)
+    wait_idle(bridge)
+    time.sleep(0.3)
+    assert len(results(probe)) == 2  # exactly one result per command
+    assert len(sim.requests("/status/exterior/doors")) == 1
