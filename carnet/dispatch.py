@@ -23,6 +23,7 @@ from carnet.executor import Job, Outcome
 from carnet.mqtt import Inbound
 from carnet.unchanged import unchanged_detail
 from carnet.vehicle import VehicleRuntime, from_climate_details
+from carnet.verification import SharedVerification
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge
@@ -45,6 +46,9 @@ class Dispatcher:
         # Set topics whose retained command the bridge deleted. With MQTT 3.1.1 the deletion
         # comes back as a live empty message, which is no command. Dispatcher thread only.
         self._cleared: set[str] = set()
+        self.climate_checks = SharedVerification(
+            bridge.scheduler, bridge.config.commands.verify_after
+        )
 
     def note_sent(self, command: Command) -> None:
         with self._verifying_lock:
@@ -230,6 +234,7 @@ class CommandListener:
         self._command = command
         self._finished = False
         self._lock = threading.Lock()
+        self._confirmed: Any = None  # the value the verification read must show
 
     def finish(self, status: str, detail: str) -> None:
         """Send the command's one result; later calls (a late verification) do nothing."""
@@ -298,23 +303,32 @@ class CommandListener:
             return
         with self._dispatcher._verifying_lock:
             self._dispatcher._verifying.add(self)
-        bridge.scheduler.later(delay, lambda: self._check_later(confirmed, climate))
+        self._confirmed = confirmed
+        if climate:
+            # The climate details confirm a whole family of commands: one read for them.
+            self._dispatcher.climate_checks.add(
+                vehicle.name, self, lambda then: bridge.poller.poll(vehicle, then, climate=True)
+            )
+        else:
+            bridge.scheduler.later(delay, self._check_later)
 
-    def _check_later(self, confirmed: Any, climate: bool) -> None:
-        """Re-read the car to confirm, unless a newer command replaced this one meanwhile:
-        that one's check reads the car, and a climate read costs the account's budget."""
+    def still_wanted(self) -> bool:
+        """Whether to read the car for it: not when a newer command replaced it meanwhile,
+        because that one's check reads the car, and a climate read costs the budget."""
         newer = self._dispatcher.newer_than(self._command)
         if newer is not None:
             self.finish(
                 "superseded", f"replaced by {newer.raw!r}, sent before this one was checked"
             )
-            return
-        self._bridge.poller.poll(
-            self._vehicle, then=lambda: self._verify(confirmed), climate=climate
-        )
+            return False
+        return True
 
-    def _verify(self, confirmed: Any) -> None:
-        command, vehicle = self._command, self._vehicle
+    def _check_later(self) -> None:
+        if self.still_wanted():
+            self._bridge.poller.poll(self._vehicle, then=self.verify)
+
+    def verify(self) -> None:
+        command, vehicle, confirmed = self._command, self._vehicle, self._confirmed
         with vehicle.lock:
             if vehicle.pending_owner.get(command.attribute) == id(command):
                 vehicle.pending.pop(command.attribute, None)

@@ -178,8 +178,11 @@ class Poller:
             self._failed(vehicle, exc)
             return
         self._accept(vehicle, raw)
-        if not climate_now and self._climate_due(vehicle, self._clock()):
-            account.reads.enqueue(f"climate:{vehicle.name}", lambda: self._read_climate(vehicle))
+        now = self._clock()
+        if not climate_now and self._climate_due(vehicle, now):
+            account.reads.enqueue(
+                f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
+            )
 
     def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
         account = vehicle.account
@@ -194,9 +197,12 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle)
 
-    def _read_climate(self, vehicle: VehicleRuntime) -> None:
-        """The climate details on their own, after the status was published."""
+    def _read_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The climate details on their own, after the status was published; not when a
+        read since ``queued`` (a command's verification) brought them already."""
         if self.login_blocked(vehicle.account) or not vehicle.online:
+            return
+        if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
             return
         try:
             climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)

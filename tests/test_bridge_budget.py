@@ -17,6 +17,7 @@ from tests.test_bridge_commands import (
     BASE,
     CHARGING,
     CURRENT,
+    TSP,
     command,
     results,
     send,
@@ -152,3 +153,31 @@ def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_
     time.sleep(0.3)
     assert len(results(probe)) == 2  # exactly one result per command
     assert len(sim.requests("/status/exterior/doors")) == 1
+
+
+# --- one verification read for the climate family -------------------------------------------
+
+
+def test_four_climate_family_commands_share_one_verification_read(
+    make_config, run_bridge, probe: Probe, sim: SimControl
+):
+    # The Home Assistant "four switches" sequence, paced as with the defaults but faster.
+    bridge = start(run_bridge, make_config, probe,
+                   commands={"min_interval": 1, "verify_after": 3})
+    wait_idle(bridge)
+    car = sim.vehicles()[EV_VIN]
+    assert (car["climate_on"], car["defrost_on"], car["unplugged_climate"],
+            car["target_temperature"]) == (False, False, False, 72)
+    sim.clear_requests()
+    for attribute, payload in (("climate", "ON"), ("defrost", "ON"),
+                               ("unplugged_climate", "ON"), ("climate_target_temperature", "75")):
+        send(probe, "egolf", attribute, payload)
+    got = wait_results(probe, 4, timeout=20)
+    assert [(r["status"], r["detail"]) for r in got] == [("ok", "confirmed by the car")] * 4, got
+    wait_idle(bridge)
+    tsp = [r["path"].rsplit("/", 2)[-2:] for r in sim.requests(TSP)]
+    assert len(tsp) <= 5, tsp
+    assert tsp.count(["climate", "details"]) == 1, tsp
+    car = sim.vehicles()[EV_VIN]
+    assert (car["climate_on"], car["defrost_on"], car["unplugged_climate"],
+            car["target_temperature"]) == (True, True, True, 75)
