@@ -112,7 +112,7 @@ class CommandsConfig:
     unlock_code: str | None = field(default=None, repr=False)
     max_age: float = 120.0
     queue_size: int = 20
-    min_interval: float = 5.0
+    min_interval: float = 2.0
     max_per_minute: int = 6  # TSP-token requests per account per minute (vendor: about 7)
     verify_after: float = 25.0
     skip_unchanged: float = 300.0  # a command for the state read this recently sends nothing
