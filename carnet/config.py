@@ -104,6 +104,15 @@ class PollingConfig:
     active_interval: int = 120
     health_interval: int = 86400
     wakeups_per_day: int = 6
+    max_interval: int = 3600  # the longest the daily budget may stretch the poll interval
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    # All vendor requests of one account in a rolling 24 h. Owners report Car-Net blocking
+    # at roughly 480-550 a day; 400 keeps a margin for the phone app.
+    daily_requests: int = 400
+    command_reserve: float = 0.2  # share of daily_requests polling leaves to commands
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     carnet: VendorConfig = field(default_factory=VendorConfig)
     polling: PollingConfig = field(default_factory=PollingConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     commands: CommandsConfig = field(default_factory=CommandsConfig)
     state_dir: str = "./state"
     log_level: str = "info"
@@ -331,6 +341,9 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (PollingConfig, "active_interval"): _INTERVAL,
     (PollingConfig, "health_interval"): _Rule("whole seconds, 3600 or more", _range(3600)),
     (PollingConfig, "wakeups_per_day"): _Rule("a whole number, 0..48 (0: never)", _range(0, 48)),
+    (PollingConfig, "max_interval"): _Rule("whole seconds, 600..86400", _range(600, 86400)),
+    (LimitsConfig, "daily_requests"): _Rule("a whole number, 50..100000", _range(50, 100000)),
+    (LimitsConfig, "command_reserve"): _Rule("a share, 0..0.9", _range(0, 0.9)),
     (CommandsConfig, "unlock"): _FLAG,
     (CommandsConfig, "unlock_code"): _Rule("text, or null for no code"),
     (CommandsConfig, "max_age"): _SECONDS,
@@ -347,6 +360,7 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (Config, "mqtt"): _Rule("a mapping of MQTT settings"),
     (Config, "carnet"): _Rule("a mapping of Car-Net endpoint settings"),
     (Config, "polling"): _Rule("a mapping of polling settings"),
+    (Config, "limits"): _Rule("a mapping of daily request limits"),
     (Config, "commands"): _Rule("a mapping of command settings"),
     (Config, "state_dir"): _Rule("a directory path", _non_empty),
     (Config, "log_level"): _Rule(
@@ -849,6 +863,7 @@ def summary(config: Config) -> dict[str, Any]:
             for account in config.accounts
         ],
         "polling": dataclasses.asdict(config.polling),
+        "limits": dataclasses.asdict(config.limits),
         "commands": {
             "unlock": config.commands.unlock,
             "unlock_code": config.commands.unlock_code is not None,

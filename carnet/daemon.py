@@ -23,6 +23,7 @@ from carnet.dispatch import Dispatcher
 from carnet.entities import ApiState
 from carnet.errors import AuthError, CarNetError
 from carnet.executor import Executor
+from carnet.ledger import RequestLedger
 from carnet.mqtt import Inbound, MqttLink
 from carnet.poller import Poller
 from carnet.publisher import StatePublisher
@@ -36,6 +37,9 @@ _LOG = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 30.0
 ENROLLMENT_EVERY = 86400.0
+# How often bridge/info shows the accounts' request counts anew: not at every poll, which
+# would change the document (and send it) every time.
+BUDGET_INFO_EVERY = 300.0
 
 
 class Bridge:
@@ -63,6 +67,7 @@ class Bridge:
             target=self._dispatch, name="dispatcher", daemon=True
         )
         self._heartbeat = Path(config.state_dir) / "heartbeat"
+        self._budgets: dict[str, dict[str, object]] = {}  # account -> numbers for bridge/info
 
     # lifecycle --------------------------------------------------------------
 
@@ -81,6 +86,7 @@ class Bridge:
                 store,
                 min_interval=self.config.commands.min_interval,
                 max_per_minute=self.config.commands.max_per_minute,
+                ledger=RequestLedger(self.config.state_dir, account_config.email),
             )
             name = mask_email(account_config.email)
             account = AccountRuntime(account_config, client, SerialWorker(name))
@@ -94,7 +100,8 @@ class Bridge:
             self.accounts.append(account)
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
-        self.publish_info()
+        self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
+        self._count_budget()
 
     def run(self) -> None:
         """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
@@ -322,12 +329,34 @@ class Bridge:
                     "state": "error" if a.error else ("online" if a.enrolled else "starting"),
                     "error": a.error,
                     "commands": a.client.commands_enabled,
+                    "budget": self._budgets.get(a.config.email, {}),
                 }
                 for a in self.accounts
             ],
             "config": summary(self.config),
         }
         self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
+
+    def _count_budget(self) -> None:
+        """Take the accounts' request counts for bridge/info, and publish it."""
+        limits = self.config.limits
+        for account in self.accounts:
+            ledger = account.client.ledger
+            if ledger is None:
+                continue
+            counts = ledger.counts()
+            total = sum(counts.values())
+            self._budgets[account.config.email] = {
+                "requests_24h": counts,
+                "daily_requests": limits.daily_requests,
+                "left": max(limits.daily_requests - total, 0),
+                "command_reserve": round(limits.daily_requests * limits.command_reserve),
+                "poll_interval": round(account.poll_interval or self.config.polling.interval),
+                "stretched": account.poll_interval is not None,
+                "over_budget": account.over_budget,
+                "commands_waiting": account.commands.pending if account.commands else 0,
+            }
+        self.publish_info()
 
     def _dispatch(self) -> None:
         while True:

@@ -20,6 +20,7 @@ from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.entities import entity, find, json_value
 from carnet.errors import WakeupsUsedUp
 from carnet.executor import Job, Outcome
+from carnet.ledger import cap_reached
 from carnet.mqtt import Inbound
 from carnet.unchanged import unchanged_detail
 from carnet.vehicle import VehicleRuntime, from_climate_details
@@ -188,6 +189,11 @@ class Dispatcher:
                 else "the PIN was refused; fix accounts[].pin and restart"
             )
             self.result(command, "rejected", f"commands disabled: {reason}")
+            return
+        ledger = client.ledger
+        refusal = None if ledger is None else cap_reached(ledger, bridge.config.limits)
+        if refusal is not None:
+            self.result(command, "rejected", refusal)
             return
         if command.attribute == "refresh":
             per_day = bridge.config.polling.wakeups_per_day

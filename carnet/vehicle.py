@@ -132,3 +132,5 @@ class AccountRuntime:
     login_failures: int = 0
     login_retry_at: float = 0.0  # monotonic time before which no login is tried
     enrolled: bool = False
+    poll_interval: float | None = None  # the effective one, once the daily budget stretched it
+    over_budget: bool = False  # polling.max_interval polls more than the daily budget allows

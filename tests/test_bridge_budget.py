@@ -10,7 +10,9 @@ import json
 import logging
 import time
 
-from tests.conftest import EV_VIN, SimControl
+from carnet import daemon
+from carnet.ledger import RequestLedger
+from tests.conftest import DEMO_EMAIL, EV_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe
 from tests.test_bridge_commands import (
@@ -181,3 +183,57 @@ def test_four_climate_family_commands_share_one_verification_read(
     car = sim.vehicles()[EV_VIN]
     assert (car["climate_on"], car["defrost_on"], car["unplugged_climate"],
             car["target_temperature"]) == (True, True, True, 75)
+
+
+# --- the daily budget -----------------------------------------------------------------------
+
+
+def account_budget(probe: Probe, predicate, timeout: float = 10.0) -> dict:
+    """The first account's budget in a bridge/info that satisfies ``predicate``."""
+    def matches(message) -> bool:
+        if message.topic != f"{BASE}/bridge/info":
+            return False
+        accounts = json.loads(message.text)["accounts"]
+        return bool(accounts) and predicate(accounts[0]["budget"])
+
+    found = probe.wait_for(matches, timeout)[-1]
+    return json.loads(found.text)["accounts"][0]["budget"]
+
+
+def test_a_small_daily_budget_stretches_polling_and_keeps_commands(
+    make_config, run_bridge, probe: Probe, sim: SimControl, monkeypatch
+):
+    monkeypatch.setattr(daemon, "BUDGET_INFO_EVERY", 0.3)
+    bridge = start(run_bridge, make_config, probe, limits={"daily_requests": 200})
+    wait_idle(bridge)
+    # 160 requests for polling, 48 of them token refreshes: two cars every 1543 s.
+    budget = account_budget(probe, lambda b: b.get("stretched"))
+    assert budget["poll_interval"] == round(2 * 86400 / 112)
+    assert budget["daily_requests"] == 200 and budget["command_reserve"] == 40
+    assert budget["requests_24h"]["login"] >= 1 and budget["requests_24h"]["reads"] >= 2
+    assert budget["left"] == 200 - sum(budget["requests_24h"].values())
+    assert not budget["over_budget"]
+    jobs = {job.interval for job in bridge.scheduler._schedule.jobs}
+    assert round(2 * 86400 / 112) in {round(i) for i in jobs}, jobs
+    assert command(probe, "lock", "UNLOCK")["status"] == "ok"  # the reserve is the owner's
+
+
+def test_at_the_cap_commands_are_refused_with_when_the_budget_frees(
+    make_config, run_bridge, probe: Probe, sim: SimControl, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(daemon, "BUDGET_INFO_EVERY", 0.3)
+    # The count of an earlier run, read back from state_dir: the day is used up.
+    ledger = RequestLedger(tmp_path / "state", DEMO_EMAIL)
+    now = time.time()
+    for n in range(400):
+        ledger.record("reads", now - 86400 + 600 + n)
+    bridge = start(run_bridge, make_config, probe, limits={"daily_requests": 400})
+    wait_idle(bridge)
+    sim.clear_requests()
+    result = command(probe, "lock", "UNLOCK")
+    assert result["status"] == "rejected", result
+    assert "daily request budget used up" in result["detail"]
+    assert "frees up at 20" in result["detail"], result
+    assert not sim.commands()
+    budget = account_budget(probe, lambda b: b.get("over_budget"))
+    assert budget["left"] == 0 and budget["poll_interval"] == 3600
