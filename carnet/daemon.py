@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carnet import __version__, health, redact, sdnotify
+from carnet import __version__, bridge_device, health, redact, sdnotify
 from carnet.api import CarNetClient
 from carnet.config import Config, mask_email, summary
 from carnet.discovery_sync import DiscoverySync
@@ -101,6 +101,7 @@ class Bridge:
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
         self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
+        self._publish_bridge_device()
         self._count_budget()
 
     def run(self) -> None:
@@ -303,7 +304,9 @@ class Bridge:
         """Everything again: a restarted broker may have lost its retained messages."""
         self.publisher.forget()
         self.discovery.forget()
+        self._publish_bridge_device()
         self.publish_info()
+        self._publish_budget_values()
         for vehicle in list(self.vehicles.values()):
             if vehicle.state is not None:
                 self.discovery.publish_vehicle(vehicle)
@@ -357,6 +360,22 @@ class Bridge:
                 "commands_waiting": account.commands.pending if account.commands else 0,
             }
         self.publish_info()
+        self._publish_budget_values()
+
+    def _publish_budget_values(self) -> None:
+        """The budget figures of bridge/info on plain topics, for the bridge device."""
+        for email, budget in list(self._budgets.items()):
+            for key, value in bridge_device.account_values(budget).items():
+                topic = bridge_device.account_topic(self.topics, email, key)
+                self.publisher.retained(topic, str(value))
+
+    def _publish_bridge_device(self) -> None:
+        if not self.config.mqtt.discovery.enabled:
+            return
+        emails = [account.config.email for account in self.accounts]
+        mode = self.config.mqtt.discovery.mode
+        for topic, payload in bridge_device.bridge_configs(self.topics, emails, mode):
+            self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
 
     def _dispatch(self) -> None:
         while True:

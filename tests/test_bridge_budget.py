@@ -237,3 +237,36 @@ def test_at_the_cap_commands_are_refused_with_when_the_budget_frees(
     assert not sim.commands()
     budget = account_budget(probe, lambda b: b.get("over_budget"))
     assert budget["left"] == 0 and budget["poll_interval"] == 3600
+
+
+# --- the bridge as a Home Assistant device ----------------------------------------------------
+
+
+def test_the_bridge_is_a_device_showing_each_account_budget(
+    make_config, run_bridge, probe: Probe, broker, monkeypatch
+):
+    monkeypatch.setattr(daemon, "BUDGET_INFO_EVERY", 0.3)
+    bridge = start(run_bridge, make_config, probe, limits={"daily_requests": 200})
+    wait_idle(bridge)
+    budget = account_budget(probe, lambda b: b.get("stretched"))
+    retained = retained_snapshot(broker)
+    configs = {topic: json.loads(m.text) for topic, m in retained.items()
+               if topic.startswith("homeassistant/") and "carnet2mqtt_bridge" in topic}
+    by_id = {payload["unique_id"]: payload for payload in configs.values()}
+    node = "carnet2mqtt_bridge_carnet2mqtt"
+    connection = by_id[f"{node}_connection"]
+    assert connection["state_topic"] == f"{BASE}/bridge/state"
+    assert connection["device"]["name"] == "carnet2mqtt bridge"
+    assert by_id[f"{node}_version"]["state_topic"] == f"{BASE}/bridge/info"
+    figures = {payload["state_topic"].rsplit("/", 1)[-1]: payload
+               for payload in configs.values()
+               if "/bridge/accounts/" in payload.get("state_topic", "")}
+    assert set(figures) == {"requests_today", "budget_left", "poll_interval",
+                            "commands_waiting"}, set(figures)
+    assert DEMO_EMAIL not in json.dumps(configs)  # masked in names, hashed in topics
+    # The plain topics carry the numbers of bridge/info.
+    shown = {key: retained[payload["state_topic"]].text for key, payload in figures.items()}
+    assert shown["poll_interval"] == str(budget["poll_interval"])
+    assert 0 < int(shown["budget_left"]) <= budget["left"]  # counts only grow meanwhile
+    assert int(shown["requests_today"]) >= 1
+    assert shown["commands_waiting"] == "0"
