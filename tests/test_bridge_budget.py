@@ -21,8 +21,10 @@ from tests.test_bridge_commands import (
     CURRENT,
     TSP,
     command,
+    custom_sim,  # noqa: F401 - a fixture
     results,
     send,
+    simulator_at,
     start,
     vendor_commands,
     wait_idle,
@@ -270,3 +272,24 @@ def test_the_bridge_is_a_device_showing_each_account_budget(
     assert 0 < int(shown["budget_left"]) <= budget["left"]  # counts only grow meanwhile
     assert int(shown["requests_today"]) >= 1
     assert shown["commands_waiting"] == "0"
+
+
+def test_the_bridge_stops_at_its_cap_before_the_vendor_answers_429(
+    make_config, run_bridge, probe: Probe, custom_sim  # noqa: F811 - the imported fixture
+):
+    # The vendor's day (the simulator's daily budget) counts command-class requests only;
+    # the bridge's cap counts every request, so it is reached first.
+    simulator, sim = custom_sim(rate_limit=1000, daily_budget=50)
+    bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
+                   limits={"daily_requests": 50})
+    wait_idle(bridge)
+    outcomes = []
+    for _ in range(60):
+        outcomes.append(command(probe, "horn_lights", "LIGHTS"))
+        if outcomes[-1]["status"] == "rejected":
+            break
+    assert [r["status"] for r in outcomes[:-1]] == ["ok"] * (len(outcomes) - 1)
+    assert outcomes[-1]["status"] == "rejected", outcomes[-1]
+    assert "frees up at" in outcomes[-1]["detail"]
+    assert len(outcomes) > 5  # the reserve was there for commands
+    assert not [r for r in sim.requests() if r["status"] == 429]
