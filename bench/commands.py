@@ -122,7 +122,8 @@ def mixed_burst() -> Burst:
 
 
 def bursts(table: Table, quick: bool) -> None:
-    """Defaults: simulator 7/min, bridge min_interval 5 s and 6/min, verify after 25 s.
+    """Simulator 7/min, bridge min_interval 5 s (the earlier default) and 6/min, verify
+    after 25 s.
     Quick mode divides every one of these times by 10 (70/min, 0.5 s, 60/min, 2.5 s,
     max_age 12 s): the same ratios, ten times sooner."""
     k = 10 if quick else 1

@@ -3,7 +3,8 @@
 
 ``--scale K`` divides every interval of the bridge by K: the polling intervals, the
 health interval, the enrollment refresh, the token-refresh margin, the TSP token
-lifetime the bridge assumes and the spacing of TSP requests (``commands.min_interval``).
+lifetime the bridge assumes, the spacing of TSP requests (``commands.min_interval``)
+and the rolling day of the daily request budget (with ``polling.max_interval``).
 Paired with a simulator whose token lifetimes are divided
 by the same K (and whose clock runs K times faster), K simulated hours pass in one real
 hour with the same ratios between the bridge's and the vendor's timers. Configuration
@@ -25,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carnet import cli, daemon, poller
+from carnet import cli, daemon, ledger, poller
 from carnet.api import CarNetClient
 from carnet.config import Config, load_config
 
@@ -38,6 +39,7 @@ def scaled(config: Config, k: float) -> Config:
     poller.FIRST_RETRY /= k
     CarNetClient.TOKEN_MARGIN /= k
     CarNetClient.TSP_TOKEN_TTL /= k
+    ledger.DAY /= k  # the daily budget's rolling day, so polling stretches as it would
     polling = config.polling
     return replace(
         config,
@@ -49,6 +51,7 @@ def scaled(config: Config, k: float) -> Config:
             interval=polling.interval / k,
             active_interval=polling.active_interval / k,
             health_interval=polling.health_interval / k,
+            max_interval=polling.max_interval / k,
         ),
     )
 

@@ -33,6 +33,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,7 @@ from carnet.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
+from carnet.ledger import RequestLedger, request_class
 from carnet.tokens import TokenSet, TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -228,8 +230,9 @@ class Http:
     query string or body).
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, on_request: Callable[[str], None] | None = None) -> None:
         self.timeout = timeout
+        self._on_request = on_request  # told the URL of every request about to go out
 
     def __call__(
         self,
@@ -243,6 +246,8 @@ class Http:
     ) -> requests.Response:
         path = urlsplit(url).path
         kwargs.setdefault("timeout", self.timeout)
+        if self._on_request is not None:
+            self._on_request(url)
         started = time.monotonic()
         try:
             response = session.request(method, url, **kwargs)
@@ -299,6 +304,7 @@ class CarNetClient:
         store: TokenStore,
         min_interval: float = 0.0,
         max_per_minute: int = 60,
+        ledger: RequestLedger | None = None,
     ) -> None:
         redact.protect()
         redact.register_secret(account.password, permanent=True)
@@ -309,7 +315,12 @@ class CarNetClient:
         self._min_interval = max(0.0, float(min_interval))
         self._max_per_minute = max(1, int(max_per_minute))
         self._base = vendor.api_base.rstrip("/")
-        self._http = Http(vendor.timeout)
+        self.ledger = ledger
+        self._http = Http(
+            vendor.timeout,
+            None if ledger is None
+            else lambda url: ledger.record(request_class(url, vendor.identity_base)),
+        )
         self._session = requests.Session()
         self._session.headers["User-Agent"] = vendor.user_agent
         self._auth = Authenticator(vendor, account, self._http)

@@ -25,7 +25,7 @@ _LOG = logging.getLogger(__name__)
 MAX_PLAIN_BYTES = 1024
 MAX_JSON_BYTES = 16 * 1024
 MAX_DEPTH = 4  # {"lock": {"state": ..., "code": ...}} is 2 deep
-RESERVED_KEYS = ("transaction", "code")
+RESERVED_KEYS = ("transaction", "code", "force")
 _SHOWN = 200  # characters of a payload echoed in results
 
 
@@ -39,6 +39,7 @@ class Command:
     received: float = field(default_factory=time.monotonic)
     response_topic: str | None = None
     correlation_data: bytes | None = None
+    force: bool = False  # send even when the car already is in the state asked for
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class _Message:
     response_topic: str | None
     correlation_data: bytes | None
     transaction: Any = None
+    force: bool = False
 
     def reject(self, attribute: str, raw: str, detail: str) -> Rejection:
         return Rejection(attribute[:_SHOWN], raw, detail, self.transaction, self.vehicle,
@@ -173,7 +175,8 @@ def _validate(message: _Message, attribute: str, text: str, shown: str) -> Comma
         _LOG.exception("parsing %s for %s failed", attribute, message.vehicle)
         return message.reject(attribute, shown, f"could not parse; accepted: {spec.accepts}")
     return Command(message.vehicle, attribute, value, shown, message.transaction,
-                   message.received, message.response_topic, message.correlation_data)
+                   message.received, message.response_topic, message.correlation_data,
+                   message.force)
 
 
 def _plain_text(text: str) -> str:
@@ -278,7 +281,8 @@ def parse_vehicle_set(
     """A JSON object on ``<base>/<vehicle>/set``: one Command or Rejection per attribute.
 
     ``transaction`` is echoed in every result; ``code`` is the unlock code for a plain
-    ``"lock": "UNLOCK"`` entry.
+    ``"lock": "UNLOCK"`` entry; ``"force": true`` sends even a command that would change
+    nothing.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
                        correlation_data)
@@ -293,6 +297,11 @@ def parse_vehicle_set(
     message = replace(message, transaction=transaction)
     if retained:
         return [message.reject("", "", "retained command ignored")]
+    force = document.get("force", False)
+    if not isinstance(force, bool):
+        return [message.reject("force", _mask(json.dumps(force)),
+                               "force must be true or false (true: send even if unchanged)")]
+    message = replace(message, force=force)
     entries = {key: value for key, value in document.items() if key not in RESERVED_KEYS}
     if not entries:
         return [message.reject("", "", f"no attribute given; writable attributes: "

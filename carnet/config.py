@@ -104,6 +104,15 @@ class PollingConfig:
     active_interval: int = 120
     health_interval: int = 86400
     wakeups_per_day: int = 6
+    max_interval: int = 3600  # the longest the daily budget may stretch the poll interval
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    # All vendor requests of one account in a rolling 24 h. Owners report Car-Net blocking
+    # at roughly 480-550 a day; 400 keeps a margin for the phone app.
+    daily_requests: int = 400
+    command_reserve: float = 0.2  # share of daily_requests polling leaves to commands
 
 
 @dataclass(frozen=True)
@@ -112,9 +121,10 @@ class CommandsConfig:
     unlock_code: str | None = field(default=None, repr=False)
     max_age: float = 120.0
     queue_size: int = 20
-    min_interval: float = 5.0
+    min_interval: float = 2.0
     max_per_minute: int = 6  # TSP-token requests per account per minute (vendor: about 7)
     verify_after: float = 25.0
+    skip_unchanged: float = 300.0  # a command for the state read this recently sends nothing
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,7 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     carnet: VendorConfig = field(default_factory=VendorConfig)
     polling: PollingConfig = field(default_factory=PollingConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     commands: CommandsConfig = field(default_factory=CommandsConfig)
     state_dir: str = "./state"
     log_level: str = "info"
@@ -330,6 +341,9 @@ _RULES: dict[tuple[type, str], _Rule] = {
         "whole seconds, 3600..604800", _range(3600, 604800)
     ),
     (PollingConfig, "wakeups_per_day"): _Rule("a whole number, 0..48 (0: never)", _range(0, 48)),
+    (PollingConfig, "max_interval"): _Rule("whole seconds, 600..86400", _range(600, 86400)),
+    (LimitsConfig, "daily_requests"): _Rule("a whole number, 50..100000", _range(50, 100000)),
+    (LimitsConfig, "command_reserve"): _Rule("a share, 0..0.9", _range(0, 0.9)),
     (CommandsConfig, "unlock"): _FLAG,
     (CommandsConfig, "unlock_code"): _Rule("text, or null for no code"),
     (CommandsConfig, "max_age"): _seconds(1, 3600),
@@ -337,12 +351,16 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (CommandsConfig, "max_per_minute"): _Rule("a whole number, 1..60", _range(1, 60)),
     (CommandsConfig, "min_interval"): _seconds(0, 600),
     (CommandsConfig, "verify_after"): _seconds(0, 600),
+    (CommandsConfig, "skip_unchanged"): _Rule(
+        "seconds, 0..86400 (0: always send)", _range(0, 86400)
+    ),
     (Config, "accounts"): _Rule(
         "a list of at least one account with email and password", _non_empty_list
     ),
     (Config, "mqtt"): _Rule("a mapping of MQTT settings"),
     (Config, "carnet"): _Rule("a mapping of Car-Net endpoint settings"),
     (Config, "polling"): _Rule("a mapping of polling settings"),
+    (Config, "limits"): _Rule("a mapping of daily request limits"),
     (Config, "commands"): _Rule("a mapping of command settings"),
     (Config, "state_dir"): _Rule("a directory path", _non_empty),
     (Config, "log_level"): _Rule(
@@ -943,6 +961,7 @@ def summary(config: Config) -> dict[str, Any]:
             for account in config.accounts
         ],
         "polling": dataclasses.asdict(config.polling),
+        "limits": dataclasses.asdict(config.limits),
         "commands": {
             "unlock": config.commands.unlock,
             "unlock_code": config.commands.unlock_code is not None,
@@ -951,6 +970,7 @@ def summary(config: Config) -> dict[str, Any]:
             "max_per_minute": config.commands.max_per_minute,
             "min_interval": config.commands.min_interval,
             "verify_after": config.commands.verify_after,
+            "skip_unchanged": config.commands.skip_unchanged,
         },
         "state_dir": config.state_dir,
         "log_level": config.log_level,

@@ -12,9 +12,10 @@ import logging
 import queue
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from carnet import __version__, health, redact, sdnotify
+from carnet import __version__, bridge_device, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
 from carnet.assumed import AssumedStore
 from carnet.config import Config, mask_email, summary
@@ -25,6 +26,7 @@ from carnet.entities import ApiState
 from carnet.errors import AuthError, CarNetError
 from carnet.events import EventSink, transitions
 from carnet.executor import Executor
+from carnet.ledger import RequestLedger
 from carnet.mqtt import Inbound, MqttLink
 from carnet.poller import Poller
 from carnet.publisher import StatePublisher
@@ -39,6 +41,9 @@ _LOG = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 30.0
 ENROLLMENT_EVERY = 86400.0
+# How often bridge/info shows the accounts' request counts anew: not at every poll, which
+# would change the document (and send it) every time.
+BUDGET_INFO_EVERY = 300.0
 
 
 class Bridge:
@@ -85,6 +90,7 @@ class Bridge:
         )
         self._heartbeat = Path(config.state_dir) / "heartbeat"
         self._heartbeat_failing = False
+        self._budgets: dict[str, dict[str, object]] = {}  # account -> numbers for bridge/info
 
     # lifecycle --------------------------------------------------------------
 
@@ -103,6 +109,7 @@ class Bridge:
                 store,
                 min_interval=self.config.commands.min_interval,
                 max_per_minute=self.config.commands.max_per_minute,
+                ledger=RequestLedger(self.config.state_dir, account_config.email),
             )
             name = mask_email(account_config.email)
             account = AccountRuntime(account_config, client, SerialWorker(name))
@@ -111,12 +118,15 @@ class Bridge:
                 self.config.commands.max_age,
                 self.config.commands.queue_size,
                 budget=client.request_wait,
+                on_waiting=self._commands_waiting,
             )
             with self._roster_lock:
                 self.accounts = [*self.accounts, account]
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
-        self.publish_info()
+        self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
+        self._publish_bridge_device()
+        self._count_budget()
 
     def run(self) -> None:
         """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
@@ -311,6 +321,8 @@ class Bridge:
             seen.add(name)
             vehicle = VehicleRuntime(name, api_vehicle, account, interval)
             vehicle.assumed["poll_interval"] = interval
+            vehicle.assumed["commands_waiting"] = 0
+            vehicle.notes["commands_waiting"] = {"seconds": 0, "next_at": None}
             if account.client.commands_enabled:  # what the car does not report, last set
                 values, notes = self.assumed.values(api_vehicle.vin)
                 vehicle.assumed.update(values)
@@ -357,6 +369,20 @@ class Bridge:
             self.publisher.publish(vehicle.name, vehicle.published_state())
             self.publisher.availability(vehicle.name, vehicle.online)
 
+    def _commands_waiting(self, name: str, count: int, seconds: float) -> None:
+        """The executor's word on a vehicle's commands waiting for the account's budget."""
+        vehicle = self.vehicles.get(name)
+        if vehicle is None:
+            return
+        next_at = None
+        if count:
+            next_at = datetime.fromtimestamp(time.time() + seconds, UTC).isoformat(
+                timespec="seconds")
+        with vehicle.lock:
+            vehicle.assumed["commands_waiting"] = count
+            vehicle.notes["commands_waiting"] = {"seconds": round(seconds), "next_at": next_at}
+        self.publish_vehicle(vehicle)
+
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state
         self.publish_info()
@@ -388,7 +414,9 @@ class Bridge:
         """Everything again: a restarted broker may have lost its retained messages."""
         self.publisher.forget()
         self.discovery.forget()
+        self._publish_bridge_device()
         self.publish_info()
+        self._publish_budget_values()
         for vehicle in list(self.vehicles.values()):
             if vehicle.state is not None:
                 self.discovery.publish_vehicle(vehicle)
@@ -414,12 +442,50 @@ class Bridge:
                     "state": "error" if a.error else ("online" if a.enrolled else "starting"),
                     "error": a.error,
                     "commands": a.client.commands_enabled,
+                    "budget": self._budgets.get(a.config.email, {}),
                 }
                 for a in self.accounts
             ],
             "config": summary(self.config),
         }
         self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
+
+    def _count_budget(self) -> None:
+        """Take the accounts' request counts for bridge/info, and publish it."""
+        limits = self.config.limits
+        for account in self.accounts:
+            ledger = account.client.ledger
+            if ledger is None:
+                continue
+            counts = ledger.counts()
+            total = sum(counts.values())
+            self._budgets[account.config.email] = {
+                "requests_24h": counts,
+                "daily_requests": limits.daily_requests,
+                "left": max(limits.daily_requests - total, 0),
+                "command_reserve": round(limits.daily_requests * limits.command_reserve),
+                "poll_interval": round(account.poll_interval or self.config.polling.interval),
+                "stretched": account.poll_interval is not None,
+                "over_budget": account.over_budget,
+                "commands_waiting": account.commands.pending if account.commands else 0,
+            }
+        self.publish_info()
+        self._publish_budget_values()
+
+    def _publish_budget_values(self) -> None:
+        """The budget figures of bridge/info on plain topics, for the bridge device."""
+        for email, budget in list(self._budgets.items()):
+            for key, value in bridge_device.account_values(budget).items():
+                topic = bridge_device.account_topic(self.topics, email, key)
+                self.publisher.retained(topic, str(value))
+
+    def _publish_bridge_device(self) -> None:
+        if not self.config.mqtt.discovery.enabled:
+            return
+        emails = [account.config.email for account in self.accounts]
+        mode = self.config.mqtt.discovery.mode
+        for topic, payload in bridge_device.bridge_configs(self.topics, emails, mode):
+            self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
 
     def _dispatch(self) -> None:
         while True:

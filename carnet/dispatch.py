@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from carnet.bridge_requests import BridgeRequests
@@ -19,8 +20,11 @@ from carnet.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.entities import entity, find, json_value
 from carnet.errors import WakeupsUsedUp
 from carnet.executor import Job, Outcome
+from carnet.ledger import cap_reached
 from carnet.mqtt import Inbound
+from carnet.unchanged import unchanged_detail
 from carnet.vehicle import VehicleRuntime, from_climate_details
+from carnet.verification import SharedVerification
 
 if TYPE_CHECKING:
     from carnet.daemon import Bridge
@@ -43,6 +47,9 @@ class Dispatcher:
         # Set topics whose retained command the bridge deleted. With MQTT 3.1.1 the deletion
         # comes back as a live empty message, which is no command. Dispatcher thread only.
         self._cleared: set[str] = set()
+        self.climate_checks = SharedVerification(
+            bridge.scheduler, bridge.config.commands.verify_after
+        )
 
     def note_sent(self, command: Command) -> None:
         with self._verifying_lock:
@@ -183,6 +190,11 @@ class Dispatcher:
             )
             self.result(command, "rejected", f"commands disabled: {reason}")
             return
+        ledger = client.ledger
+        refusal = None if ledger is None else cap_reached(ledger, bridge.config.limits)
+        if refusal is not None:
+            self.result(command, "rejected", refusal)
+            return
         if command.attribute == "refresh":
             per_day = bridge.config.polling.wakeups_per_day
             try:
@@ -203,7 +215,11 @@ class Dispatcher:
         listener = CommandListener(self, vehicle, command)
         assert vehicle.account.commands is not None
         gated = bridge.poller.gated(vehicle.account, send)
-        vehicle.account.commands.submit(Job(command, gated, listener))
+        skip = bridge.config.commands.skip_unchanged
+        vehicle.account.commands.submit(
+            Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip),
+                listener.waiting)
+        )
 
     def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
         with vehicle.lock:
@@ -224,6 +240,7 @@ class CommandListener:
         self._command = command
         self._finished = False
         self._lock = threading.Lock()
+        self._confirmed: Any = None  # the value the verification read must show
 
     def finish(self, status: str, detail: str) -> None:
         """Send the command's one result; later calls (a late verification) do nothing."""
@@ -236,7 +253,29 @@ class CommandListener:
         self._dispatcher.result(self._command, status, detail)
 
     def done(self, job: Job, outcome: Outcome) -> None:
+        self._drop_pending()  # shown while it waited; it was never sent
         self.finish(outcome.status, outcome.detail)
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        """It waits for the account's budget: show its pending value now, as if sent."""
+        command, vehicle = self._command, self._vehicle
+        spec = entity(command.attribute).command
+        pending = spec.pending(command.value) if spec else None
+        if pending is None:
+            return
+        with vehicle.lock:
+            vehicle.pending[command.attribute] = pending
+            vehicle.pending_owner[command.attribute] = id(command)
+        self._bridge.publish_vehicle(vehicle)
+
+    def _drop_pending(self) -> None:
+        command, vehicle = self._command, self._vehicle
+        with vehicle.lock:
+            if vehicle.pending_owner.get(command.attribute) != id(command):
+                return
+            vehicle.pending.pop(command.attribute, None)
+            vehicle.pending_owner.pop(command.attribute, None)
+        self._bridge.publish_vehicle(vehicle)
 
     def sent(self, job: Job) -> None:
         """The vendor accepted it: show the pending value, verify after ``verify_after``."""
@@ -247,6 +286,7 @@ class CommandListener:
         confirmed = spec.confirmed(command.value) if spec else None
         climate = from_climate_details(command.attribute, vehicle.raw)
         with vehicle.lock:
+            vehicle.sent_at[command.attribute] = time.monotonic()
             if pending is not None and confirmed is None:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
                 vehicle.assumed[command.attribute] = pending
@@ -254,6 +294,9 @@ class CommandListener:
                     vehicle.notes[command.attribute] = bridge.assumed.remember(
                         vehicle.api.vin, command.attribute, pending
                     )
+                if vehicle.pending_owner.get(command.attribute) == id(command):
+                    vehicle.pending.pop(command.attribute, None)  # shown while it waited
+                    vehicle.pending_owner.pop(command.attribute, None)
             elif pending is not None:
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)
@@ -270,23 +313,32 @@ class CommandListener:
             return
         with self._dispatcher._verifying_lock:
             self._dispatcher._verifying.add(self)
-        bridge.scheduler.later(delay, lambda: self._check_later(confirmed, climate))
+        self._confirmed = confirmed
+        if climate:
+            # The climate details confirm a whole family of commands: one read for them.
+            self._dispatcher.climate_checks.add(
+                vehicle.name, self, lambda then: bridge.poller.poll(vehicle, then, climate=True)
+            )
+        else:
+            bridge.scheduler.later(delay, self._check_later)
 
-    def _check_later(self, confirmed: Any, climate: bool) -> None:
-        """Re-read the car to confirm, unless a newer command replaced this one meanwhile:
-        that one's check reads the car, and a climate read costs the account's budget."""
+    def still_wanted(self) -> bool:
+        """Whether to read the car for it: not when a newer command replaced it meanwhile,
+        because that one's check reads the car, and a climate read costs the budget."""
         newer = self._dispatcher.newer_than(self._command)
         if newer is not None:
             self.finish(
                 "superseded", f"replaced by {newer.raw!r}, sent before this one was checked"
             )
-            return
-        self._bridge.poller.poll(
-            self._vehicle, then=lambda: self._verify(confirmed), climate=climate
-        )
+            return False
+        return True
 
-    def _verify(self, confirmed: Any) -> None:
-        command, vehicle = self._command, self._vehicle
+    def _check_later(self) -> None:
+        if self.still_wanted():
+            self._bridge.poller.poll(self._vehicle, then=self.verify)
+
+    def verify(self) -> None:
+        command, vehicle, confirmed = self._command, self._vehicle, self._confirmed
         with vehicle.lock:
             if vehicle.pending_owner.get(command.attribute) == id(command):
                 vehicle.pending.pop(command.attribute, None)

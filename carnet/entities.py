@@ -740,6 +740,11 @@ ENTITIES: tuple[Entity, ...] = (
            device_class="enum", entity_category="diagnostic", icon="mdi:cloud-check-outline",
            options=tuple(state.value for state in ApiState), stays_available=True,
            requires=("api_state",)),  # the bridge's own value: discovered once it has one
+    # Commands waiting for the account's per-minute budget; seconds and next_at in the
+    # JSON attributes.
+    Entity("commands_waiting", "Commands waiting", "sensor", None, Encoding.NUMBER,
+           state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand",
+           stays_available=True, requires=("commands_waiting",)),
     Entity("poll_interval", "Poll interval", "number", None, Encoding.NUMBER,
            device_class="duration", unit="s", entity_category="config", icon="mdi:timer-outline",
            command=POLL_INTERVAL_COMMAND),

@@ -4,8 +4,12 @@ The vendor rate-limits whole accounts, answers commands slowly and applies them 
 while automations send bursts. So commands of one account wait in one bounded queue and
 go out one at a time; a newer command for the same attribute of the same vehicle makes a
 queued one obsolete (``superseded``), a command older than ``max_age`` is never sent
-(``expired``), and a 429 is waited out (``Retry-After``) as long as the command is still
+(``expired``), a command that would change nothing is answered at once (``ok``, nothing
+sent), and a 429 is waited out (``Retry-After``) as long as the command is still
 young enough. Every job ends in exactly one call to its listener: ``sent`` or ``done``.
+A command that must wait longer than ``ANNOUNCE_WAIT`` for the account's budget or a
+``Retry-After`` says so once (a log line and ``Job.waiting``), and the number of such
+commands per vehicle is reported to ``on_waiting`` whenever it changes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,10 +37,16 @@ _LOG = logging.getLogger(__name__)
 # Without a Retry-After header, wait this long before trying a rate-limited command again.
 DEFAULT_RATE_LIMIT_WAIT = 30.0
 
+# A command that must wait longer than this before it may be sent tells the user so.
+ANNOUNCE_WAIT = 2.0
+
+# vehicle, how many of its commands wait, seconds until the account's next may be sent
+WaitingReport = Callable[[str, int, float], None]
+
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # rejected | superseded | expired | error
+    status: str  # rejected | superseded | expired | error, or ok when nothing was sent
     detail: str
 
 
@@ -54,6 +65,10 @@ class Job:
     command: Command
     send: Callable[[], None]
     listener: JobListener
+    # Why sending would change nothing (the car already is so), or None: then it is sent.
+    unchanged: Callable[[], str | None] = lambda: None
+    # Told once, with the seconds and the reason, when the command must wait to be sent.
+    waiting: Callable[[float, str], None] = lambda seconds, reason: None
 
 
 class Executor:
@@ -66,6 +81,7 @@ class Executor:
         queue_size: int,
         clock: Callable[[], float] = time.monotonic,
         budget: Callable[[], float] = lambda: 0.0,
+        on_waiting: WaitingReport = lambda vehicle, count, seconds: None,
     ) -> None:
         self._name = name
         self._max_age = max_age
@@ -83,18 +99,22 @@ class Executor:
         self._not_before = 0.0  # set by a 429: nothing is sent before this time
         self._condition = threading.Condition()
         self._stopping = False
+        self._on_waiting = on_waiting
+        self._announced: set[int] = set()  # queued jobs that were told they wait
+        self._waiting: dict[str, int] = {}  # vehicle -> announced jobs, as last reported
         # Started by the first command: most accounts of a fleet never send one, and a
         # thread each would cost memory for nothing.
         self._thread = threading.Thread(target=self._run, name=f"commands-{name}", daemon=True)
 
     def submit(self, job: Job) -> None:
-        """Queue a command; never blocks. Obsolete or overflowing commands are reported now."""
+        """Queue a command; never blocks. Obsolete, overflowing and unchanging commands are
+        reported now."""
         reports: list[tuple[Job, Outcome]] = []
+        key = (job.command.vehicle, job.command.attribute)
+        busy = False
         with self._condition:
-            if self._stopping:
-                reports.append((job, Outcome("error", "the bridge is shutting down")))
-            else:
-                key = (job.command.vehicle, job.command.attribute)
+            stopping = self._stopping
+            if not stopping:
                 kept = []
                 for queued in self._queue:
                     if (queued.command.vehicle, queued.command.attribute) == key:
@@ -104,20 +124,33 @@ class Executor:
                     else:
                         kept.append(queued)
                 self._queue = kept
-                if len(self._queue) >= self._queue_size:
-                    reports.append(
-                        (
-                            job,
-                            Outcome("rejected", f"command queue full ({self._queue_size} waiting)"),
-                        )
-                    )
-                else:
-                    self._queue.append(job)
-                    self._condition.notify_all()
-                    if not self._thread.is_alive():
-                        self._thread.start()
+                in_flight = self._in_flight
+                busy = in_flight is not None and (
+                    in_flight.command.vehicle, in_flight.command.attribute) == key
+        # The replaced ones first: their pending values go before this one is judged.
         for done, outcome in reports:
             self._report(done, outcome)
+        reports = []
+        # Asked outside the lock: it reads the vehicle's state under the vehicle's lock.
+        # With the same attribute in flight its outcome is unknown, so the job queues.
+        unchanged = None if stopping or busy else self._unchanged(job)
+        with self._condition:
+            if self._stopping:
+                reports.append((job, Outcome("error", "the bridge is shutting down")))
+            elif unchanged is not None:
+                reports.append((job, Outcome("ok", unchanged)))
+            elif len(self._queue) >= self._queue_size:
+                reports.append(
+                    (job, Outcome("rejected", f"command queue full ({self._queue_size} waiting)"))
+                )
+            else:
+                self._queue.append(job)
+                self._condition.notify_all()
+                if not self._thread.is_alive():
+                    self._thread.start()
+        for done, outcome in reports:
+            self._report(done, outcome)
+        self._announce_waiting()
 
     @property
     def pending(self) -> int:
@@ -176,6 +209,7 @@ class Executor:
             job = self._next_job()
             if job is None:
                 return
+            self._announce_waiting()  # it no longer waits
             try:
                 self._execute(job)
             finally:
@@ -185,6 +219,7 @@ class Executor:
 
     def _next_job(self) -> Job | None:
         while True:
+            self._announce_waiting()
             with self._condition:
                 if self._stopping:
                     return None
@@ -209,12 +244,64 @@ class Executor:
             for job in expired:
                 self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
 
+    def _announce_waiting(self) -> None:
+        """Tell the queued commands that must wait longer than ``ANNOUNCE_WAIT`` (once
+        each), and report each vehicle whose number of waiting commands changed."""
+        with self._condition:
+            now = self._clock()
+            retry_after = self._not_before - now
+            wait = max(retry_after, self._budget()) if self._queue else 0.0
+            if retry_after > 0 and retry_after >= wait:
+                reason = "Car-Net's rate limit (Retry-After)"
+            else:
+                reason = "the account's request budget (commands.max_per_minute, min_interval)"
+            fresh: list[Job] = []
+            if wait > ANNOUNCE_WAIT:
+                fresh = [job for job in self._queue if id(job) not in self._announced]
+                self._announced.update(id(job) for job in fresh)
+            self._announced &= {id(job) for job in self._queue}
+            counts = Counter(
+                job.command.vehicle for job in self._queue if id(job) in self._announced
+            )
+            changed = {job.command.vehicle for job in fresh} | {
+                vehicle
+                for vehicle in set(counts) | set(self._waiting)
+                if counts[vehicle] != self._waiting.get(vehicle, 0)
+            }
+            self._waiting = dict(counts)
+        for job in fresh:
+            _LOG.info(
+                "%s %s=%s waits %.0f s before it is sent: %s",
+                job.command.vehicle, job.command.attribute, job.command.raw, wait, reason,
+            )
+            try:
+                job.waiting(wait, reason)
+            except Exception:
+                _LOG.exception("showing the waiting command %s failed", job.command.attribute)
+        for vehicle in sorted(changed):
+            try:
+                self._on_waiting(vehicle, counts[vehicle], wait if counts[vehicle] else 0.0)
+            except Exception:
+                _LOG.exception("reporting the waiting commands of %s failed", vehicle)
+
     def _age(self, job: Job) -> float:
         return self._clock() - job.command.received
+
+    def _unchanged(self, job: Job) -> str | None:
+        try:
+            return job.unchanged()
+        except Exception:  # a bug must not lose the command: then it is sent
+            _LOG.exception("checking whether %s changes anything failed", job.command.attribute)
+            return None
 
     def _execute(self, job: Job) -> None:
         if self._age(job) > self._max_age:
             self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
+            return
+        # A read while it waited may have shown the car already in that state.
+        unchanged = self._unchanged(job)
+        if unchanged is not None:
+            self._report(job, Outcome("ok", unchanged))
             return
         try:
             job.send()

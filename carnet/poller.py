@@ -29,6 +29,7 @@ from carnet.errors import (
     RateLimited,
     VendorUnavailable,
 )
+from carnet.ledger import budget_interval
 from carnet.scheduler import Scheduler
 from carnet.state import RawVehicleData, VehicleState, parse_state
 from carnet.vehicle import AccountRuntime, VehicleRuntime
@@ -92,8 +93,38 @@ class Poller:
 
     def interval(self, vehicle: VehicleRuntime) -> float:
         if vehicle.active():
-            return float(min(self._config.polling.active_interval, vehicle.poll_interval))
-        return float(vehicle.poll_interval)
+            base = float(min(self._config.polling.active_interval, vehicle.poll_interval))
+        else:
+            base = float(vehicle.poll_interval)
+        return self._within_budget(vehicle.account, base)
+
+    def _within_budget(self, account: AccountRuntime, base: float) -> float:
+        """``base``, stretched so the account's day of polling stays under its share of
+        ``limits.daily_requests``, but not past ``polling.max_interval``."""
+        ledger = account.client.ledger
+        if ledger is None:
+            return base
+        counts = ledger.counts()
+        needed = budget_interval(base, len(account.vehicles), counts["login"] + counts["reads"],
+                                 self._config.limits)
+        longest = float(max(self._config.polling.max_interval, base))
+        effective = min(needed, longest)
+        over = needed > longest
+        name = mask_email(account.config.email)
+        if over and not account.over_budget:
+            _LOG.warning(
+                "%s: polling every %.0f s (polling.max_interval) spends more than the daily "
+                "budget allows (limits.daily_requests %d, %.0f%% kept for commands)",
+                name, longest, self._config.limits.daily_requests,
+                self._config.limits.command_reserve * 100,
+            )
+        stretched = effective > base
+        if stretched and account.poll_interval != effective and not over:
+            _LOG.info("%s: polling every %.0f s instead of %.0f s to stay within "
+                      "limits.daily_requests", name, effective, base)
+        account.over_budget = over
+        account.poll_interval = effective if stretched else None
+        return effective
 
     def reschedule(self, vehicle: VehicleRuntime) -> None:
         """Recreate the periodic job when the wanted interval changed.
@@ -215,8 +246,11 @@ class Poller:
             self._failed(vehicle, exc)
             return
         self._accept(vehicle, raw)
-        if not climate_now and self._climate_due(vehicle, self._clock()):
-            account.reads.enqueue(f"climate:{vehicle.name}", lambda: self._read_climate(vehicle))
+        now = self._clock()
+        if not climate_now and self._climate_due(vehicle, now):
+            account.reads.enqueue(
+                f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
+            )
 
     def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
         account = vehicle.account
@@ -232,9 +266,12 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle, before)
 
-    def _read_climate(self, vehicle: VehicleRuntime) -> None:
-        """The climate details on their own, after the status was published."""
+    def _read_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The climate details on their own, after the status was published; not when a
+        read since ``queued`` (a command's verification) brought them already."""
         if self.login_blocked(vehicle.account) or not vehicle.online:
+            return
+        if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
             return
         try:
             climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)
@@ -264,6 +301,7 @@ class Poller:
         client = vehicle.account.client
         now = self._clock()
         status = client.status(vehicle.api)
+        vehicle.status_read_at = now
         climate = vehicle.raw.climate
         if climate_now:
             climate = self._climate(vehicle, now, climate)

@@ -50,7 +50,9 @@ class VehicleRuntime:
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # bridge-side JSON details
     online: bool = False
     failures: int = 0
+    status_read_at: float | None = None  # monotonic times of the last successful reads
     climate_read_at: float | None = None
+    sent_at: dict[str, float] = field(default_factory=dict)  # last command accepted, per key
     health_read_at: float | None = None
     climate_wanted: bool = False  # a command touched the climate: read its details next poll
     wakeups: deque[float] = field(default_factory=deque)
@@ -143,3 +145,5 @@ class AccountRuntime:
     login_retry_at: float = 0.0  # monotonic time before which no login is tried
     counted_refusal: Exception | None = None  # the refused login the back-off last counted
     enrolled: bool = False
+    poll_interval: float | None = None  # the effective one, once the daily budget stretched it
+    over_budget: bool = False  # polling.max_interval polls more than the daily budget allows

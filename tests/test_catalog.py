@@ -65,7 +65,8 @@ def full_state() -> VehicleState:
     """Every entity present: the example, plus what only a combustion car or the bridge has."""
     state = parse_state(example())
     bridge_side = (
-        ("fuel_level", 64), ("max_charge_current", 13), ("poll_interval", 600), ("api_state", "ok")
+        ("fuel_level", 64), ("max_charge_current", 13), ("poll_interval", 600), ("api_state", "ok"),
+        ("commands_waiting", 0),
     )
     for key, value in bridge_side:
         state = state.with_value(key, value)

@@ -197,6 +197,17 @@ def test_vehicle_set_object() -> None:
     assert all(isinstance(r, Command) and r.transaction == "t-1" for r in results)
 
 
+def test_vehicle_set_force() -> None:
+    forced = parse_vehicle_set("egolf", '{"charging": true, "defrost": "ON", "force": true}')
+    assert [(r.attribute, r.force) for r in forced] == [  # type: ignore[union-attr]
+        ("charging", True), ("defrost", True)]
+    plain = parse_vehicle_set("egolf", '{"charging": true}')
+    assert isinstance(plain[0], Command) and plain[0].force is False
+    for bad in ('"yes"', "1", "null"):
+        (refused,) = parse_vehicle_set("egolf", f'{{"charging": true, "force": {bad}}}')
+        assert isinstance(refused, Rejection) and "true or false" in refused.detail
+
+
 def test_vehicle_set_mixed_and_lock_code() -> None:
     results = parse_vehicle_set(
         "egolf", '{"lock": "UNLOCK", "code": "4711", "battery_level": 3, "charging": "maybe"}',

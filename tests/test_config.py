@@ -20,6 +20,7 @@ from carnet.config import (
     CommandsConfig,
     Config,
     DiscoveryConfig,
+    LimitsConfig,
     MqttConfig,
     PollingConfig,
     TlsConfig,
@@ -62,6 +63,7 @@ def test_example_loads_with_the_real_defaults() -> None:
     assert config.mqtt == MqttConfig()
     assert config.carnet == VendorConfig()
     assert config.polling == PollingConfig()
+    assert config.limits == LimitsConfig()
     assert config.commands == CommandsConfig()
     assert config.state_dir == Config.__dataclass_fields__["state_dir"].default
     assert config.log_level == "info"
@@ -412,7 +414,7 @@ def test_unknown_key_without_a_close_match() -> None:
         (
             [1, 2],
             "(top level): a list is not a mapping "
-            "(keys: accounts, mqtt, carnet, polling, commands, state_dir, log_level)",
+            "(keys: accounts, mqtt, carnet, polling, limits, commands, state_dir, log_level)",
         ),
         (
             minimal(carnet={"api_base": "ftp://x"}),
