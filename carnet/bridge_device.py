@@ -14,7 +14,7 @@ from typing import Any
 
 from carnet import __version__
 from carnet.config import mask_email
-from carnet.discovery import origin_block
+from carnet.discovery import ORIGIN_NAME, origin_block
 from carnet.tokens import account_key
 from carnet.topics import Topics
 
@@ -45,16 +45,18 @@ def account_values(budget: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def _node(topics: Topics) -> str:
-    """One device per bridge: two bridges with their own base topics stay apart."""
-    return "carnet2mqtt_bridge_" + re.sub(r"[^a-z0-9]+", "_", topics.base.lower()).strip("_")
+def _node(topics: Topics, node_prefix: str) -> str:
+    """One device per bridge: two bridges with their own base topics stay apart, and a
+    guest (the demo) has a prefix of its own."""
+    base = re.sub(r"[^a-z0-9]+", "_", topics.base.lower()).strip("_")
+    return f"{node_prefix}_bridge_{base}"
 
 
 def bridge_configs(
-    topics: Topics, emails: list[str], mode: str = "component"
+    topics: Topics, emails: list[str], mode: str = "component", node_prefix: str = ORIGIN_NAME
 ) -> list[tuple[str, dict[str, Any]]]:
     """The discovery messages of the bridge device, in the configured layout."""
-    node = _node(topics)
+    node = _node(topics, node_prefix)
     device = {
         "identifiers": [node],
         "name": "carnet2mqtt bridge",

@@ -73,6 +73,7 @@ class Bridge:
         self.assumed = AssumedStore(config.state_dir)
         self.results = ResultSink(self.topics, self.link.publish, self.link.respond, self.events)
         self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
+        self._node_prefix = node_prefix
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
         )
@@ -484,7 +485,8 @@ class Bridge:
             return
         emails = [account.config.email for account in self.accounts]
         mode = self.config.mqtt.discovery.mode
-        for topic, payload in bridge_device.bridge_configs(self.topics, emails, mode):
+        configs = bridge_device.bridge_configs(self.topics, emails, mode, self._node_prefix)
+        for topic, payload in configs:
             self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
 
     def _dispatch(self) -> None:
