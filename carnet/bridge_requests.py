@@ -64,8 +64,18 @@ class Reply:
         )
         link = self._bridge.link
         link.publish(self._bridge.topics.bridge_response(self._action), payload, False)
-        if self._message.response_topic:
-            link.respond(self._message.response_topic, payload, self._message.correlation_data)
+        response_topic = self._message.response_topic
+        if not response_topic:
+            return
+        if self._bridge.results.response_allowed(response_topic):
+            link.respond(response_topic, payload, self._message.correlation_data)
+        else:
+            _LOG.warning(
+                "not answering bridge request %s on response topic %r: not matched by "
+                "mqtt.response_topics",
+                self._action,
+                response_topic,
+            )
 
 
 class BridgeRequests:

@@ -48,7 +48,9 @@ class Bridge:
             config.mqtt, self.topics.bridge_state, self._inbox.put, self._connected
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
-        self.results = ResultSink(self.topics, self.link.publish, self.link.respond)
+        self.results = ResultSink(
+            self.topics, self.link.publish, self.link.respond, config.mqtt.response_topics
+        )
         self.discovery = DiscoverySync(config, self.topics, self.link.publish)
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused
