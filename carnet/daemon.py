@@ -34,6 +34,10 @@ from carnet.vehicle import AccountRuntime, VehicleRuntime
 _LOG = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 30.0
+INBOX_LIMIT = 1000
+"""Messages waiting for the dispatcher at most. Past it a command is answered
+``rejected`` at once: a flood must not grow memory without bound, nor make every
+command wait behind it until it expires."""
 ENROLLMENT_EVERY = 86400.0
 
 
@@ -43,9 +47,11 @@ class Bridge:
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
-        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue(INBOX_LIMIT)
+        self._overloaded = 0  # messages answered "overloaded" since the inbox was last empty
+        self._overloaded_lock = threading.Lock()
         self.link = MqttLink(
-            config.mqtt, self.topics.bridge_state, self._inbox.put, self._connected
+            config.mqtt, self.topics.bridge_state, self._receive, self._connected
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.results = ResultSink(
@@ -138,7 +144,10 @@ class Bridge:
             account.client.close()
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()
-        self._inbox.put(None)
+        try:
+            self._inbox.put(None, timeout=5)  # after what waits: that is answered first
+        except queue.Full:
+            _LOG.warning("the dispatcher does not take messages; stopping without it")
         self._dispatch_thread.join(5)
         for vehicle in self.vehicles.values():
             self.link.publish(self.topics.availability(vehicle.name), "offline", True)
@@ -313,11 +322,33 @@ class Bridge:
         }
         self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
 
+    def _receive(self, message: Inbound) -> None:
+        """On paho's thread: hand the message to the dispatcher, or answer it at once."""
+        try:
+            self._inbox.put_nowait(message)
+            return
+        except queue.Full:
+            pass
+        with self._overloaded_lock:
+            first = self._overloaded == 0
+            self._overloaded += 1
+        if first:
+            _LOG.warning(
+                "bridge overloaded: %d messages wait for the dispatcher; answering "
+                "commands 'rejected' until it catches up",
+                INBOX_LIMIT,
+            )
+        self.dispatcher.overloaded(message, INBOX_LIMIT)
+
     def _dispatch(self) -> None:
         while True:
             message = self._inbox.get()
             if message is None:
                 return
+            if self._overloaded and self._inbox.empty():
+                with self._overloaded_lock:
+                    count, self._overloaded = self._overloaded, 0
+                _LOG.warning("bridge overloaded: %d messages were answered 'rejected'", count)
             try:
                 self.dispatcher.handle(message)
             except Exception:  # one bad message must never stop the dispatcher

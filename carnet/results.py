@@ -54,7 +54,9 @@ class ResultSink:
         transaction: Any = None,
         response_topic: str | None = None,
         correlation_data: bytes | None = None,
+        log: bool = True,
     ) -> None:
+        """``log=False`` for results that are counted and logged in summary (an overload)."""
         payload = json.dumps(
             {
                 "attribute": attribute,
@@ -65,8 +67,9 @@ class ResultSink:
             },
             default=str,
         )
-        log = _LOG.info if status in ("ok", "superseded") else _LOG.warning
-        log("command %s/%s=%s: %s %s", vehicle, attribute, value, status, detail)
+        if log:
+            write = _LOG.info if status in ("ok", "superseded") else _LOG.warning
+            write("command %s/%s=%s: %s %s", vehicle, attribute, value, status, detail)
         self._publish(self._topics.result(vehicle), payload, False)
         if not response_topic:
             return

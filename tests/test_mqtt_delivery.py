@@ -3,7 +3,10 @@ with MQTT 5 and 3.1.1, also for a fleet, and a flood of commands gets its result
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,12 +18,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from carnet.config import parse_config
-from carnet.daemon import Bridge, wait_until
-from carnet.mqtt import MqttLink
+from carnet.daemon import INBOX_LIMIT, Bridge, wait_until
+from carnet.mqtt import Inbound, MqttLink
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.conftest import config_dict, merge
 from tests.support.broker import Broker
-from tests.support.failures import retained_snapshot
+from tests.support.failures import BASE, retained_snapshot, wait_online
+from tests.support.mqtt_probe import Probe
 
 
 @pytest.fixture
@@ -183,3 +187,117 @@ def test_every_retained_topic_of_200_vehicles_arrives_at_qos_2(
     assert len(expected) > 200 * 60
     missing = sorted(set(expected) - set(snapshot))
     assert not missing, f"{len(missing)} of {len(expected)} retained topics missing: {missing[:20]}"
+
+
+class Counter:
+    """``mosquitto_sub`` in its own process, keeping every result: a client in the test's
+    process would share the interpreter with the bridge, fall behind during the flood and
+    lose results in the broker's queue (1000 messages by default)."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.results: list[dict[str, Any]] = []
+        self._ready = threading.Event()
+        self._process = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        marker = Probe(port, "test/none", client_id=f"marker-{time.monotonic_ns()}")
+        try:
+            while not self._ready.is_set():
+                marker.publish(topic, "ready")
+                self._ready.wait(0.2)
+        finally:
+            marker.close()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            if line.strip() == "ready":
+                self._ready.set()
+            else:
+                self.results.append(json.loads(line))
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait(5)
+
+
+def flood(port: int, topic: str, payloads: list[str]) -> None:
+    """Publish every line at QoS 0, as fast as ``mosquitto_pub`` can."""
+    subprocess.run(
+        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0", "-t", topic, "-l"],
+        input="\n".join(payloads) + "\n",
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+
+FLOOD = 20000
+
+
+def test_a_flood_of_commands_gets_one_result_each(
+    make_config, run_bridge, probe, caplog, monkeypatch
+) -> None:
+    """The dispatcher is held up (a poll holds the vehicle's lock) while 20,000 commands
+    arrive: 1000 wait, the rest are answered at once; every one gets exactly one result."""
+    caplog.set_level(logging.WARNING)
+    received: list[float] = []
+    receive = Bridge._receive
+
+    def counting(self, message) -> None:
+        if message.topic.endswith("/set"):
+            received.append(message.received)
+        receive(self, message)
+
+    monkeypatch.setattr(Bridge, "_receive", counting)
+    bridge = run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    probe.close()  # a Python subscriber to "#" would only compete with the bridge
+    port = bridge.config.mqtt.port
+    counter = Counter(port, f"{BASE}/egolf/result")
+    vehicle = bridge.vehicles["egolf"]
+    try:
+        payloads = [json.dumps({"poll_interval": 600, "transaction": n}) for n in range(FLOOD)]
+        with vehicle.lock:
+            flood(port, f"{BASE}/egolf/set", payloads)
+            assert wait_until(lambda: len(received) == FLOOD, 30), len(received)
+            waiting = bridge._inbox.qsize()
+        # Every message gets its one result, none dropped.
+        assert wait_until(lambda: len(counter.results) >= FLOOD, 60), (
+            f"{len(counter.results)} results for {FLOOD} messages"
+        )
+        time.sleep(0.5)
+        results = list(counter.results)
+    finally:
+        counter.close()
+    assert waiting == INBOX_LIMIT
+    assert len(results) == FLOOD
+    overloaded = [r for r in results if "bridge overloaded" in r["detail"]]
+    # One message was being dispatched, INBOX_LIMIT waited, the rest were answered at once,
+    # unparsed: no transaction echoed, no value.
+    assert len(overloaded) == FLOOD - INBOX_LIMIT - 1
+    assert all(r["status"] == "rejected" for r in overloaded)
+    assert all(r["transaction"] is None and r["value"] == "" for r in overloaded)
+    transactions = [r["transaction"] for r in results if r not in overloaded]
+    assert sorted(transactions) == sorted(set(transactions)), "a message got two results"
+    assert len(transactions) == INBOX_LIMIT + 1
+    assert "Message queue full" not in caplog.text
+    assert f"{FLOOD - INBOX_LIMIT - 1} messages were answered 'rejected'" in caplog.text
+
+
+def test_max_age_counts_from_receipt(make_config, run_bridge, probe, sim) -> None:
+    """A command that waited in the inbox longer than max_age is never sent."""
+    bridge = run_bridge(make_config(commands={"max_age": 30}))
+    wait_online(probe, "egolf", "jetta")
+    sim.clear_requests()
+    late = Inbound(
+        f"{BASE}/egolf/lock/set", b"UNLOCK", False, received=time.monotonic() - 31
+    )
+    bridge.dispatcher.handle(late)
+    result = probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/result")[0]
+    assert json.loads(result.text)["status"] == "expired", result.text
+    assert not sim.commands()
