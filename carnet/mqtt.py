@@ -69,6 +69,20 @@ MAX_ATTEMPTS = 10
 logged and dropped rather than sent forever."""
 
 QUOTA_EXCEEDED = 0x97
+SESSION_TAKEN_OVER = 0x8E
+
+SHORT_LIVED = 10.0
+"""A connection that ends within this many seconds (plus twice the current takeover
+delay) makes the next reconnect wait; twice in a row, it is taken as another client with
+the same client id taking the session over. mosquitto 2.0 closes the connection without
+saying so, also with MQTT 5 (reason code 0x8E, "session taken over", is recognised)."""
+
+STABLE = 60.0
+"""A connection that lasted this long ends a takeover episode: the delay starts over."""
+
+TAKEOVER_FIRST = 5.0
+TAKEOVER_MAX = 300.0
+"""Reconnect delay after a takeover: doubles from the first to the longest."""
 
 
 @dataclass
@@ -112,6 +126,11 @@ class MqttLink:
         self._handed: dict[int, _Outgoing] = {}  # mid -> message, in the order sent
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-out", daemon=True)
         self._sender_stop = False
+        # Takeover detection, on paho's network thread only.
+        self._connected_at: float | None = None
+        self._short_lived = 0
+        self._takeover_delay = 0.0
+        self._takeover_reported = False
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
@@ -339,6 +358,7 @@ class MqttLink:
             _LOG.error("MQTT broker refused the connection: %s", reason_code)
             return
         _LOG.info("connected to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._connected_at = time.monotonic()
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if self._v5 else None
         with self._out:
             self._window = self._full_window(receive_maximum)
@@ -357,13 +377,65 @@ class MqttLink:
             _LOG.exception("handling the MQTT connect failed")
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set() and not self._stopping:
-            _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
+        if self._connected_at is not None and not self._stopping:
+            certainty = self._taken_over(reason_code)
+            if certainty:
+                self._back_off_takeover(reason_code, sure=certainty == 2)
+            elif self.connected.is_set():
+                _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
         self.connected.clear()
         with self._out:
             self._online = False
             self._events.append((0, None))
             self._out.notify_all()
+
+    def _taken_over(self, reason_code: paho.ReasonCode) -> int:
+        """How sure it is that another client with our client id takes the session over:
+        0 not at all, 1 suspected (one connection that ended soon after it began), 2 sure
+        (the broker said so, or twice in a row)."""
+        lasted = time.monotonic() - self._connected_at if self._connected_at else None
+        self._connected_at = None
+        if getattr(reason_code, "value", None) == SESSION_TAKEN_OVER:
+            return 2
+        # While backing off, the other client holds the session for about our delay.
+        if lasted is not None and lasted < SHORT_LIVED + 2 * self._takeover_delay:
+            self._short_lived += 1
+            return min(self._short_lived, 2)
+        self._short_lived = 0
+        if self._takeover_delay and (lasted is None or lasted >= STABLE):
+            self._takeover_delay = 0.0  # a connection that held: the episode is over
+            self._takeover_reported = False
+            self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        return 0
+
+    def _back_off_takeover(self, reason_code: paho.ReasonCode, sure: bool) -> None:
+        """Two clients with one client id throw each other out every second: wait longer
+        after each takeover, so the other one keeps its connection, and say why once."""
+        self._takeover_delay = min(max(self._takeover_delay * 2, TAKEOVER_FIRST), TAKEOVER_MAX)
+        delay = self._takeover_delay
+        self._client.reconnect_delay_set(min_delay=delay, max_delay=max(delay, 60))
+        if sure and not self._takeover_reported:
+            self._takeover_reported = True
+            _LOG.error(
+                "another MQTT client uses the client id %r: the broker hands the session to "
+                "whichever connects last (%s). Give each bridge, and each --once run, its own "
+                "mqtt.client_id; reconnecting with a growing delay, up to %.0f s",
+                self._config.client_id,
+                reason_code if self._v5 else "the connection keeps ending right after it began",
+                TAKEOVER_MAX,
+            )
+        elif sure:
+            _LOG.info(
+                "MQTT session with client id %r taken over again; reconnecting in %.0f s",
+                self._config.client_id,
+                delay,
+            )
+        else:
+            _LOG.warning(
+                "MQTT connection lost right after connecting (%s); reconnecting in %.0f s",
+                reason_code,
+                delay,
+            )
 
     def _handle_publish(self, client, userdata, mid, reason_code, properties) -> None:
         # Under paho's message lock: only note it; the sender thread does the rest.
