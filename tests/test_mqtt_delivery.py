@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from carnet.simulator import Simulator, SimulatorOptions
 from tests.conftest import config_dict, merge
 from tests.support.broker import Broker
 from tests.support.failures import BASE, retained_snapshot, wait_online
-from tests.support.mqtt_probe import Probe
+from tests.support.flood import ResultCounter, flood
 
 
 @pytest.fixture
@@ -189,53 +188,6 @@ def test_every_retained_topic_of_200_vehicles_arrives_at_qos_2(
     assert not missing, f"{len(missing)} of {len(expected)} retained topics missing: {missing[:20]}"
 
 
-class Counter:
-    """``mosquitto_sub`` in its own process, keeping every result: a client in the test's
-    process would share the interpreter with the bridge, fall behind during the flood and
-    lose results in the broker's queue (1000 messages by default)."""
-
-    def __init__(self, port: int, topic: str) -> None:
-        self.results: list[dict[str, Any]] = []
-        self._ready = threading.Event()
-        self._process = subprocess.Popen(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        marker = Probe(port, "test/none", client_id=f"marker-{time.monotonic_ns()}")
-        try:
-            while not self._ready.is_set():
-                marker.publish(topic, "ready")
-                self._ready.wait(0.2)
-        finally:
-            marker.close()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            if line.strip() == "ready":
-                self._ready.set()
-            else:
-                self.results.append(json.loads(line))
-
-    def close(self) -> None:
-        self._process.terminate()
-        self._process.wait(5)
-
-
-def flood(port: int, topic: str, payloads: list[str]) -> None:
-    """Publish every line at QoS 0, as fast as ``mosquitto_pub`` can."""
-    subprocess.run(
-        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0", "-t", topic, "-l"],
-        input="\n".join(payloads) + "\n",
-        text=True,
-        check=True,
-        timeout=60,
-    )
-
-
 FLOOD = 20000
 
 
@@ -258,7 +210,7 @@ def test_a_flood_of_commands_gets_one_result_each(
     wait_online(probe, "egolf", "jetta")
     probe.close()  # a Python subscriber to "#" would only compete with the bridge
     port = bridge.config.mqtt.port
-    counter = Counter(port, f"{BASE}/egolf/result")
+    counter = ResultCounter(port, f"{BASE}/egolf/result")
     vehicle = bridge.vehicles["egolf"]
     try:
         payloads = [json.dumps({"poll_interval": 600, "transaction": n}) for n in range(FLOOD)]
