@@ -1,7 +1,8 @@
 """The running bridge: wires MQTT, the poller, the executors and discovery together.
 
-Threads: paho's network thread (only queues what arrives), one dispatcher thread (turns
-messages into commands and requests), the scheduler thread, and per account one reader
+Threads: paho's network thread (only queues what arrives), the link's sender thread
+(hands queued messages to paho), one dispatcher thread (turns messages into commands and
+requests), the scheduler thread, and per account one reader
 and one command worker. Nothing that waits on HTTP runs on the network thread.
 """
 
