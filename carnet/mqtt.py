@@ -274,6 +274,7 @@ class MqttLink:
                 if not self._can_send():
                     return
                 message = self._outbox.popleft()
+                self._unacked += 1  # reserved: ``flush`` waits for it meanwhile
             try:
                 info = self._client.publish(
                     message.topic,
@@ -284,21 +285,31 @@ class MqttLink:
                 )
             except ValueError as exc:  # a topic paho refuses: no retry can help
                 _LOG.error("MQTT message to %s not sent: %s", message.topic, exc)
+                self._sent(None, None)
                 continue
             if info.rc == paho.MQTT_ERR_SUCCESS or (
                 info.rc == paho.MQTT_ERR_NO_CONN and self._config.qos > 0
             ):
                 # At QoS > 0 paho keeps an unsent message and sends it on reconnect.
-                with self._out:
-                    self._handed[info.mid] = message
-                    self._unacked = len(self._handed)
+                self._sent(info.mid, message)
             elif info.rc == paho.MQTT_ERR_NO_CONN:
-                self._queue(message, first=True)  # QoS 0 while down: wait for the link
+                self._sent(None, message)  # QoS 0 while down: wait for the link
                 return
             else:
                 _LOG.error(
                     "MQTT message to %s not sent: %s", message.topic, paho.error_string(info.rc)
                 )
+                self._sent(None, None)
+
+    def _sent(self, mid: int | None, message: _Outgoing | None) -> None:
+        """After paho's publish: in flight under ``mid``, back to the queue, or gone."""
+        with self._out:
+            if mid is not None and message is not None:
+                self._handed[mid] = message
+            elif message is not None:
+                self._outbox.appendleft(message)
+            self._unacked = len(self._handed)
+            self._out.notify_all()
 
     def _settle(self, mid: int, code: paho.ReasonCode | None) -> None:
         """Sender thread: one acknowledgement (``code``), or the link lost (mid 0)."""
@@ -311,16 +322,19 @@ class MqttLink:
                     self._unacked = 0
                     self._out.notify_all()
             return
+        # One step under the lock: ``flush`` must never see a refused message as gone.
         with self._out:
             message = self._handed.pop(mid, None)
             self._unacked = len(self._handed)
+            if message is not None and code is not None and code.is_failure:
+                self._refused(message, code)
             self._out.notify_all()
-        if message is None or code is None or not code.is_failure:
-            return
+
+    def _refused(self, message: _Outgoing, code: paho.ReasonCode) -> None:
+        """Under ``_out``: the broker refused ``message``; queue it first, unless hopeless."""
         if code.value == QUOTA_EXCEEDED:
             # The broker takes fewer than it announced (or than the 3.1.1 window).
-            with self._out:
-                self._window = max(1, min(self._window, self._unacked))
+            self._window = max(1, min(self._window, self._unacked))
         message.attempts += 1
         if message.attempts >= MAX_ATTEMPTS:
             _LOG.error(
@@ -329,12 +343,11 @@ class MqttLink:
                 message.attempts,
                 code,
             )
-            return
-        with self._out:
-            if message.retain and self._newer_pending(message.topic):
-                return  # a newer retained value for the topic is on its way: it wins
-        _LOG.debug("MQTT message to %s refused (%s); sending it again", message.topic, code)
-        self._queue(message, first=True)
+        elif message.retain and self._newer_pending(message.topic):
+            pass  # a newer retained value for the topic is on its way: it wins
+        else:
+            _LOG.debug("MQTT message to %s refused (%s); sending it again", message.topic, code)
+            self._outbox.appendleft(message)
 
     def _newer_pending(self, topic: str) -> bool:
         """Under ``_out``: another message for ``topic`` waits or is in flight."""
