@@ -50,8 +50,9 @@ class Reply:
     def ok(self, data: Any = None) -> None:
         self._send({"status": "ok", "data": data, "transaction": self._transaction})
 
-    def error(self, text: str) -> None:
-        _LOG.warning("bridge request %s failed: %s", self._action, text)
+    def error(self, text: str, log: bool = True) -> None:
+        if log:
+            _LOG.warning("bridge request %s failed: %s", self._action, text)
         self._send({"status": "error", "error": text, "transaction": self._transaction})
 
     def _send(self, body: dict[str, Any]) -> None:
@@ -64,8 +65,18 @@ class Reply:
         )
         link = self._bridge.link
         link.publish(self._bridge.topics.bridge_response(self._action), payload, False)
-        if self._message.response_topic:
-            link.respond(self._message.response_topic, payload, self._message.correlation_data)
+        response_topic = self._message.response_topic
+        if not response_topic:
+            return
+        if self._bridge.results.response_allowed(response_topic):
+            link.respond(response_topic, payload, self._message.correlation_data)
+        else:
+            _LOG.warning(
+                "not answering bridge request %s on response topic %r: not matched by "
+                "mqtt.response_topics",
+                self._action,
+                response_topic,
+            )
 
 
 class BridgeRequests:
@@ -76,6 +87,10 @@ class BridgeRequests:
             "refresh": self._refresh,
             "health_refresh": self._health_refresh,
         }
+
+    def overloaded(self, action: str, message: Inbound, detail: str) -> None:
+        """The inbox is full: an error reply at once, without reading the request."""
+        Reply(self._bridge, action, message, None).error(detail, log=False)
 
     def handle(self, action: str, message: Inbound) -> None:
         body, transaction = self._body(message.payload)

@@ -7,6 +7,7 @@ printed one per line, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -154,10 +155,16 @@ ONCE_CONNECT_TIMEOUT = 30.0
 """Seconds ``--once`` waits for the broker: it has nowhere to publish without one."""
 
 
+def once_client_id(client_id: str) -> str:
+    """``--once`` must not take over the session of a daemon running with the same id."""
+    return f"{client_id}-once-{os.getpid()}"
+
+
 def run_once(config: Config) -> int:
     from carnet.daemon import Bridge
 
-    bridge = Bridge(config)
+    mqtt = dataclasses.replace(config.mqtt, client_id=once_client_id(config.mqtt.client_id))
+    bridge = Bridge(dataclasses.replace(config, mqtt=mqtt))
     bridge.start()
     try:
         if not bridge.link.connected.wait(ONCE_CONNECT_TIMEOUT):

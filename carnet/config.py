@@ -65,6 +65,9 @@ class MqttConfig:
     qos: int = 1
     keepalive: int = 60
     output: str = "attribute_and_json"  # json | attribute | attribute_and_json
+    # MQTT 5 response topics the bridge answers on; any other is refused, so that a client
+    # cannot make the bridge write where the client's own ACL does not reach.
+    response_topics: tuple[str, ...] = ("replies/#",)
     tls: TlsConfig = field(default_factory=TlsConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
 
@@ -226,6 +229,21 @@ def _topic(value: str) -> str:
     raise _Invalid("{value} has an empty topic level")
 
 
+def _topic_filters(value: tuple[str, ...]) -> tuple[str, ...]:
+    """Response-topic filters: each a valid MQTT filter (``#`` last and alone in its level,
+    ``+`` alone in its level), so that matching means what the ACL-minded reader expects."""
+    for topic_filter in value:
+        levels = topic_filter.split("/")
+        if not topic_filter or "\0" in topic_filter:
+            raise _Invalid("{value} contains an empty filter or a NUL character")
+        for n, level in enumerate(levels):
+            if ("#" in level and (level != "#" or n != len(levels) - 1)) or (
+                "+" in level and level != "+"
+            ):
+                raise _Invalid(f"{{value}} contains the malformed filter {topic_filter!r}")
+    return value
+
+
 def _url(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -308,6 +326,9 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (MqttConfig, "output"): _Rule(
         "json, attribute or attribute_and_json",
         _one_of("json", "attribute", "attribute_and_json"),
+    ),
+    (MqttConfig, "response_topics"): _Rule(
+        "a list of MQTT topic filters, such as [\"replies/#\"], or [] for none", _topic_filters
     ),
     (MqttConfig, "tls"): _Rule("a mapping with enabled, ca_certs, certfile, keyfile, insecure"),
     (MqttConfig, "discovery"): _Rule("a mapping with enabled, prefix, mode"),
@@ -640,6 +661,10 @@ def _convert(hint: Any, raw: Any, path: str, ctx: _Context) -> Any:
         return _build(hint, raw, path, ctx)
     if origin is dict:
         return _build_vehicles(args[1], raw, path, ctx)
+    if origin is tuple and args[0] in _SCALARS:
+        if not isinstance(raw, (list, tuple)):
+            raise _Invalid("{value} is not a list")
+        return tuple(_SCALARS[args[0]](value) for value in raw)
     if origin is tuple:
         return _build_list(args[0], raw, path, ctx)
     return _SCALARS[hint](raw)
@@ -931,6 +956,7 @@ def summary(config: Config) -> dict[str, Any]:
             "qos": mqtt.qos,
             "keepalive": mqtt.keepalive,
             "output": mqtt.output,
+            "response_topics": list(mqtt.response_topics),
             "tls": {
                 "enabled": mqtt.tls.enabled,
                 "insecure": mqtt.tls.insecure,

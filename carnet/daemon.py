@@ -1,7 +1,8 @@
 """The running bridge: wires MQTT, the poller, the executors and discovery together.
 
-Threads: paho's network thread (only queues what arrives), one dispatcher thread (turns
-messages into commands and requests), the scheduler thread, and per account one reader
+Threads: paho's network thread (only queues what arrives), the link's sender thread
+(hands queued messages to paho), one dispatcher thread (turns messages into commands and
+requests), the scheduler thread, and per account one reader
 and one command worker. Nothing that waits on HTTP runs on the network thread.
 """
 
@@ -40,6 +41,10 @@ from carnet.vehicle import AccountRuntime, VehicleRuntime
 _LOG = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 30.0
+INBOX_LIMIT = 1000
+"""Messages waiting for the dispatcher at most. Past it a command is answered
+``rejected`` at once: a flood must not grow memory without bound, nor make every
+command wait behind it until it expires."""
 ENROLLMENT_EVERY = 86400.0
 # How often bridge/info shows the accounts' request counts anew: not at every poll, which
 # would change the document (and send it) every time.
@@ -60,18 +65,26 @@ class Bridge:
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
-        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue(INBOX_LIMIT)
+        self._overloaded = 0  # messages answered "overloaded" since the inbox was last empty
+        self._overloaded_lock = threading.Lock()
         self.link = MqttLink(
             config.mqtt,
             self.topics.bridge_state,
-            self._inbox.put,
+            self._receive,
             self._connected,
             track_retained=clear_retained_at_stop,
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.events = EventSink(self.topics, self.link.publish)
         self.assumed = AssumedStore(config.state_dir)
-        self.results = ResultSink(self.topics, self.link.publish, self.link.respond, self.events)
+        self.results = ResultSink(
+            self.topics,
+            self.link.publish,
+            self.link.respond,
+            config.mqtt.response_topics,
+            self.events,
+        )
         self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
         self._node_prefix = node_prefix
         self.poller = Poller(
@@ -205,7 +218,10 @@ class Bridge:
             account.client.close()
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()
-        self._inbox.put(None)
+        try:
+            self._inbox.put(None, timeout=5)  # after what waits: that is answered first
+        except queue.Full:
+            _LOG.warning("the dispatcher does not take messages; stopping without it")
         self._dispatch_thread.join(5)
         for vehicle in self.vehicles.values():
             self.link.publish(self.topics.availability(vehicle.name), "offline", True)
@@ -489,11 +505,33 @@ class Bridge:
         for topic, payload in configs:
             self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
 
+    def _receive(self, message: Inbound) -> None:
+        """On paho's thread: hand the message to the dispatcher, or answer it at once."""
+        try:
+            self._inbox.put_nowait(message)
+            return
+        except queue.Full:
+            pass
+        with self._overloaded_lock:
+            first = self._overloaded == 0
+            self._overloaded += 1
+        if first:
+            _LOG.warning(
+                "bridge overloaded: %d messages wait for the dispatcher; answering "
+                "commands 'rejected' until it catches up",
+                INBOX_LIMIT,
+            )
+        self.dispatcher.overloaded(message, INBOX_LIMIT)
+
     def _dispatch(self) -> None:
         while True:
             message = self._inbox.get()
             if message is None:
                 return
+            if self._overloaded and self._inbox.empty():
+                with self._overloaded_lock:
+                    count, self._overloaded = self._overloaded, 0
+                _LOG.warning("bridge overloaded: %d messages were answered 'rejected'", count)
             try:
                 self.dispatcher.handle(message)
             except Exception:  # one bad message must never stop the dispatcher

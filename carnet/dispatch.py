@@ -115,6 +115,36 @@ class Dispatcher:
             else:
                 self._route(vehicle, command)
 
+    def overloaded(self, message: Inbound, waiting: int) -> None:
+        """On paho's thread, when the inbox is full: answer at once, parse nothing.
+
+        A command to a known vehicle gets its one result (``rejected``), a bridge request
+        its error; the payload is neither parsed nor echoed (it may carry an unlock code).
+        """
+        detail = f"bridge overloaded: {waiting} messages waiting; send it again later"
+        topics = self._topics
+        action = topics.parse_bridge_request(message.topic)
+        if action is not None:
+            self.requests.overloaded(action, message, detail)
+            return
+        target = topics.parse_set(message.topic)
+        if target is None or message.retain:
+            return  # not a command, or a retained one that the next connect brings again
+        name, attribute = target
+        if name not in self._bridge.vehicles:
+            return
+        self._bridge.results.send(
+            name,
+            attribute or "",
+            "",
+            "rejected",
+            detail,
+            None,
+            message.response_topic,
+            message.correlation_data,
+            log=False,
+        )
+
     def _retained(self, name: str, attribute: str | None, message: Inbound) -> None:
         if not message.payload:
             self._cleared.discard(message.topic)
@@ -143,6 +173,7 @@ class Dispatcher:
             "unlock_enabled": self._bridge.config.commands.unlock,
             "unlock_code": self._bridge.config.commands.unlock_code,
             "retained": message.retain,
+            "received": message.received,
             "response_topic": message.response_topic,
             "correlation_data": message.correlation_data,
         }

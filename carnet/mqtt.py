@@ -8,6 +8,13 @@ paho 2 re-raises an exception from a callback, which ends its network thread for
 no message arrives and no reconnect happens after that. So the callbacks here catch and
 log what the bridge's handlers raise, paho is told to do the same for its own, and
 ``alive`` reports whether the network thread still runs (the heartbeat checks it).
+
+Outgoing messages wait in the link's own outbox, which never drops one, and a sender
+thread hands them to paho in order, never more at a time than the broker accepts (its
+MQTT 5 Receive Maximum, else a window mosquitto's defaults accept). paho alone would
+either send everything at once, which a broker answers with "quota exceeded" and loses,
+or keep its own queue, whose 16-bit message ids wrap in a flood ("Message queue full").
+A message the broker refuses with a failure reason code is sent again.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ import json
 import logging
 import ssl
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -42,6 +51,47 @@ class Inbound:
     retain: bool
     response_topic: str | None = None
     correlation_data: bytes | None = None
+    # When paho handed it over (time.monotonic): a command's max_age counts from here,
+    # not from when a busy dispatcher got round to it.
+    received: float = field(default_factory=time.monotonic)
+
+
+IN_FLIGHT = 20
+"""Messages in flight (sent, not yet acknowledged) at most: mosquitto's default
+max_inflight_messages, which it also announces as Receive Maximum. MQTT 3.1.1 has no
+way to learn the broker's limit, so this is the window there."""
+
+QOS0_WINDOW = 200
+"""At QoS 0 the broker acknowledges nothing; this bounds what paho buffers instead."""
+
+MAX_ATTEMPTS = 10
+"""A message the broker refuses this many times (not a quota: an ACL, a bad topic) is
+logged and dropped rather than sent forever."""
+
+QUOTA_EXCEEDED = 0x97
+SESSION_TAKEN_OVER = 0x8E
+
+SHORT_LIVED = 10.0
+"""A connection that ends within this many seconds (plus twice the current takeover
+delay) makes the next reconnect wait; twice in a row, it is taken as another client with
+the same client id taking the session over. mosquitto 2.0 closes the connection without
+saying so, also with MQTT 5 (reason code 0x8E, "session taken over", is recognised)."""
+
+STABLE = 60.0
+"""A connection that lasted this long ends a takeover episode: the delay starts over."""
+
+TAKEOVER_FIRST = 5.0
+TAKEOVER_MAX = 300.0
+"""Reconnect delay after a takeover: doubles from the first to the longest."""
+
+
+@dataclass
+class _Outgoing:
+    topic: str
+    payload: str | bytes
+    retain: bool
+    properties: Properties | None = None
+    attempts: int = 0
 
 
 class MqttLink:
@@ -63,13 +113,28 @@ class MqttLink:
         self._on_connected = on_connected
         self._filters: list[str] = []
         self._retained: set[str] | None = set() if track_retained else None
-        self._last: paho.MQTTMessageInfo | None = None
         self._network: threading.Thread | None = None
         self._started = False
         self._stopping = False
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self._v5 = config.protocol == "5"
+        # The outbox and what the network thread reports, under one condition. The sender
+        # thread alone calls paho's publish and alone owns ``_handed``.
+        self._out = threading.Condition()
+        self._outbox: deque[_Outgoing] = deque()
+        self._events: deque[tuple[int, paho.ReasonCode | None]] = deque()  # (mid, code)
+        self._online = False  # CONNACK received, not yet disconnected
+        self._window = self._full_window()
+        self._unacked = 0  # len(_handed), readable under ``_out``
+        self._handed: dict[int, _Outgoing] = {}  # mid -> message, in the order sent
+        self._sender = threading.Thread(target=self._send_loop, name="mqtt-out", daemon=True)
+        self._sender_stop = False
+        # Takeover detection, on paho's network thread only.
+        self._connected_at: float | None = None
+        self._short_lived = 0
+        self._takeover_delay = 0.0
+        self._takeover_reported = False
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
@@ -77,15 +142,11 @@ class MqttLink:
         )
         # An exception in a callback is logged, never allowed to end the network thread.
         self._client.suppress_exceptions = True
-        # No cap on queued messages: paho counts every unacknowledged message against
-        # it and refuses the rest, so a fleet's start-up (thousands of retained
-        # messages) would lose some silently. What waits during an outage is bounded by
-        # what changes meanwhile, and a reconnect republishes everything anyway.
+        # The outbox holds what waits; paho never gets more than the window, so its own
+        # queue (capped or not) stays empty and its message ids never wrap onto a message
+        # still in flight.
         self._client.max_queued_messages_set(0)
-        # With a cap on messages in flight, paho sends some from its queue later and lets
-        # newer ones overtake them: LOCKED could then arrive before LOCKING. Without a cap
-        # every message leaves in the order it was published.
-        self._client.max_inflight_messages_set(0)
+        self._client.max_inflight_messages_set(IN_FLIGHT)
         self._client.reconnect_delay_set(min_delay=1, max_delay=60)
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
@@ -104,10 +165,17 @@ class MqttLink:
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_connect_fail = self._handle_connect_fail
         self._client.on_message = self._handle_message
+        self._client.on_publish = self._handle_publish
+
+    def _full_window(self, receive_maximum: int | None = None) -> int:
+        if self._config.qos == 0:
+            return QOS0_WINDOW
+        return max(1, min(IN_FLIGHT, receive_maximum or IN_FLIGHT))
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying until the broker answers."""
         _LOG.info("connecting to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._sender.start()
         self._client.connect_async(
             self._config.host, self._config.port, keepalive=self._config.keepalive
         )
@@ -134,29 +202,14 @@ class MqttLink:
             self._subscribe_one(topic_filter)
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
-        """Queue a message; never blocks (paho sends it when the link is up)."""
-        info = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
+        """Queue a message; never blocks, never drops (it leaves when the link is up)."""
         if retain and self._retained is not None:
             with self._lock:
                 if payload:
                     self._retained.add(topic)
                 else:
                     self._retained.discard(topic)
-        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
-            # NO_CONN means queued for the reconnect; anything else means lost.
-            _LOG.error("MQTT message to %s not queued: %s", topic, paho.error_string(info.rc))
-        self._last = info
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until the last queued message has gone out (messages leave in order)."""
-        last = self._last
-        if last is None:
-            return True
-        try:
-            last.wait_for_publish(timeout)
-        except (RuntimeError, ValueError):
-            return False
-        return last.is_published()
+        self._queue(_Outgoing(topic, payload, retain))
 
     def respond(self, response_topic: str, payload: str, correlation_data: bytes | None) -> None:
         """MQTT 5 request/response: answer on the requester's response topic."""
@@ -164,9 +217,32 @@ class MqttLink:
         if self._v5 and correlation_data is not None:
             properties = Properties(PacketTypes.PUBLISH)
             properties.CorrelationData = correlation_data
-        self._client.publish(
-            response_topic, payload, qos=self._config.qos, retain=False, properties=properties
-        )
+        self._queue(_Outgoing(response_topic, payload, False, properties))
+
+    def _queue(self, message: _Outgoing, first: bool = False) -> None:
+        with self._out:
+            if first:
+                self._outbox.appendleft(message)
+            else:
+                self._outbox.append(message)
+            self._out.notify_all()
+
+    @property
+    def backlog(self) -> int:
+        """Messages queued or in flight, not yet delivered."""
+        with self._out:
+            return len(self._outbox) + self._unacked
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every queued message has been delivered (acknowledged at QoS > 0)."""
+        deadline = time.monotonic() + timeout
+        with self._out:
+            while self._outbox or self._unacked:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._out.wait(remaining)
+        return True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Say ``offline`` (retained) and disconnect cleanly; when retained topics are
@@ -174,16 +250,12 @@ class MqttLink:
         self._stopping = True
         if self.connected.is_set():
             if self._retained is None:
-                info = self._client.publish(
-                    self._state_topic, OFFLINE, qos=self._config.qos, retain=True
-                )
+                self.publish(self._state_topic, OFFLINE, retain=True)
                 what = "offline state"
             else:
-                info = self._clear_retained(self._retained)
+                self._clear_retained(self._retained)
                 what = "the clearing of retained topics"
-            try:
-                info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
+            if not self.flush(timeout):
                 _LOG.warning("could not publish %s before disconnecting", what)
         elif self._retained:
             _LOG.warning(
@@ -191,17 +263,128 @@ class MqttLink:
             )
         self._client.disconnect()
         self._client.loop_stop()
+        with self._out:
+            self._sender_stop = True
+            self._out.notify_all()
+        if self._sender.is_alive():
+            self._sender.join(timeout)
 
-    def _clear_retained(self, retained: set[str]) -> paho.MQTTMessageInfo:
-        """An empty retained message to every tracked topic and the state topic (they
-        leave in order, so the last one going out means all did)."""
+    # the sender thread ------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._out:
+                while not self._sender_stop and not self._events and not self._can_send():
+                    self._out.wait()
+                if self._sender_stop:
+                    return
+                events = list(self._events)
+                self._events.clear()
+            for mid, code in events:
+                self._settle(mid, code)
+            self._send_some()
+
+    def _can_send(self) -> bool:
+        """Under ``_out``: the link is up, something waits and the window has room."""
+        return self._online and bool(self._outbox) and self._unacked < self._window
+
+    def _send_some(self) -> None:
+        while True:
+            with self._out:
+                if not self._can_send():
+                    return
+                message = self._outbox.popleft()
+                self._unacked += 1  # reserved: ``flush`` waits for it meanwhile
+            try:
+                info = self._client.publish(
+                    message.topic,
+                    message.payload,
+                    qos=self._config.qos,
+                    retain=message.retain,
+                    properties=message.properties,
+                )
+            except ValueError as exc:  # a topic paho refuses: no retry can help
+                _LOG.error("MQTT message to %s not sent: %s", message.topic, exc)
+                self._sent(None, None)
+                continue
+            if info.rc == paho.MQTT_ERR_SUCCESS or (
+                info.rc == paho.MQTT_ERR_NO_CONN and self._config.qos > 0
+            ):
+                # At QoS > 0 paho keeps an unsent message and sends it on reconnect.
+                self._sent(info.mid, message)
+            elif info.rc == paho.MQTT_ERR_NO_CONN:
+                self._sent(None, message)  # QoS 0 while down: wait for the link
+                return
+            else:
+                _LOG.error(
+                    "MQTT message to %s not sent: %s", message.topic, paho.error_string(info.rc)
+                )
+                self._sent(None, None)
+
+    def _sent(self, mid: int | None, message: _Outgoing | None) -> None:
+        """After paho's publish: in flight under ``mid``, back to the queue, or gone."""
+        with self._out:
+            if mid is not None and message is not None:
+                self._handed[mid] = message
+            elif message is not None:
+                self._outbox.appendleft(message)
+            self._unacked = len(self._handed)
+            self._out.notify_all()
+
+    def _settle(self, mid: int, code: paho.ReasonCode | None) -> None:
+        """Sender thread: one acknowledgement (``code``), or the link lost (mid 0)."""
+        if mid == 0:
+            if self._config.qos == 0:
+                # paho discards unwritten QoS 0 messages at reconnect: send them again.
+                with self._out:
+                    self._outbox.extendleft(reversed(self._handed.values()))
+                    self._handed.clear()
+                    self._unacked = 0
+                    self._out.notify_all()
+            return
+        # One step under the lock: ``flush`` must never see a refused message as gone.
+        with self._out:
+            message = self._handed.pop(mid, None)
+            self._unacked = len(self._handed)
+            if message is not None and code is not None and code.is_failure:
+                self._refused(message, code)
+            self._out.notify_all()
+
+    def _refused(self, message: _Outgoing, code: paho.ReasonCode) -> None:
+        """Under ``_out``: the broker refused ``message``; queue it first, unless hopeless."""
+        if code.value == QUOTA_EXCEEDED:
+            # The broker takes fewer than it announced (or than the 3.1.1 window).
+            self._window = max(1, min(self._window, self._unacked))
+        message.attempts += 1
+        if message.attempts >= MAX_ATTEMPTS:
+            _LOG.error(
+                "MQTT message to %s refused %d times by the broker (%s); dropped",
+                message.topic,
+                message.attempts,
+                code,
+            )
+        elif message.retain and self._newer_pending(message.topic):
+            pass  # a newer retained value for the topic is on its way: it wins
+        else:
+            _LOG.debug("MQTT message to %s refused (%s); sending it again", message.topic, code)
+            self._outbox.appendleft(message)
+
+    def _newer_pending(self, topic: str) -> bool:
+        """Under ``_out``: another message for ``topic`` waits or is in flight."""
+        return any(m.topic == topic for m in self._outbox) or any(
+            m.topic == topic for m in self._handed.values()
+        )
+
+    # paho's callbacks (network thread) -----------------------------------------
+
+    def _clear_retained(self, retained: set[str]) -> None:
+        """Queue an empty retained message to every tracked topic and the state topic."""
         with self._lock:
             topics = [*sorted(retained), self._state_topic]
             retained.clear()
         for topic in topics:
-            info = self._client.publish(topic, b"", qos=self._config.qos, retain=True)
+            self._queue(_Outgoing(topic, b"", True))
         _LOG.info("cleared the %d retained topic(s) published here", len(topics))
-        return info
 
     def _subscribe_one(self, topic_filter: str) -> None:
         if self._v5:
@@ -217,8 +400,15 @@ class MqttLink:
             _LOG.error("MQTT broker refused the connection: %s", reason_code)
             return
         _LOG.info("connected to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._connected_at = time.monotonic()
+        receive_maximum = getattr(properties, "ReceiveMaximum", None) if self._v5 else None
+        with self._out:
+            self._window = self._full_window(receive_maximum)
+            self._online = True
+            # Ahead of everything that waited: the broker says offline until this arrives.
+            self._outbox.appendleft(_Outgoing(self._state_topic, ONLINE, True))
+            self._out.notify_all()
         self.connected.set()
-        client.publish(self._state_topic, ONLINE, qos=self._config.qos, retain=True)
         with self._lock:
             filters = list(self._filters)
         for topic_filter in filters:
@@ -229,9 +419,71 @@ class MqttLink:
             _LOG.exception("handling the MQTT connect failed")
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set() and not self._stopping:
-            _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
+        if self._connected_at is not None and not self._stopping:
+            certainty = self._taken_over(reason_code)
+            if certainty:
+                self._back_off_takeover(reason_code, sure=certainty == 2)
+            elif self.connected.is_set():
+                _LOG.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
         self.connected.clear()
+        with self._out:
+            self._online = False
+            self._events.append((0, None))
+            self._out.notify_all()
+
+    def _taken_over(self, reason_code: paho.ReasonCode) -> int:
+        """How sure it is that another client with our client id takes the session over:
+        0 not at all, 1 suspected (one connection that ended soon after it began), 2 sure
+        (the broker said so, or twice in a row)."""
+        lasted = time.monotonic() - self._connected_at if self._connected_at else None
+        self._connected_at = None
+        if getattr(reason_code, "value", None) == SESSION_TAKEN_OVER:
+            return 2
+        # While backing off, the other client holds the session for about our delay.
+        if lasted is not None and lasted < SHORT_LIVED + 2 * self._takeover_delay:
+            self._short_lived += 1
+            return min(self._short_lived, 2)
+        self._short_lived = 0
+        if self._takeover_delay and (lasted is None or lasted >= STABLE):
+            self._takeover_delay = 0.0  # a connection that held: the episode is over
+            self._takeover_reported = False
+            self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        return 0
+
+    def _back_off_takeover(self, reason_code: paho.ReasonCode, sure: bool) -> None:
+        """Two clients with one client id throw each other out every second: wait longer
+        after each takeover, so the other one keeps its connection, and say why once."""
+        self._takeover_delay = min(max(self._takeover_delay * 2, TAKEOVER_FIRST), TAKEOVER_MAX)
+        delay = self._takeover_delay
+        self._client.reconnect_delay_set(min_delay=delay, max_delay=max(delay, 60))
+        if sure and not self._takeover_reported:
+            self._takeover_reported = True
+            _LOG.error(
+                "another MQTT client uses the client id %r: the broker hands the session to "
+                "whichever connects last (%s). Give each bridge, and each --once run, its own "
+                "mqtt.client_id; reconnecting with a growing delay, up to %.0f s",
+                self._config.client_id,
+                reason_code if self._v5 else "the connection keeps ending right after it began",
+                TAKEOVER_MAX,
+            )
+        elif sure:
+            _LOG.info(
+                "MQTT session with client id %r taken over again; reconnecting in %.0f s",
+                self._config.client_id,
+                delay,
+            )
+        else:
+            _LOG.warning(
+                "MQTT connection lost right after connecting (%s); reconnecting in %.0f s",
+                reason_code,
+                delay,
+            )
+
+    def _handle_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        # Under paho's message lock: only note it; the sender thread does the rest.
+        with self._out:
+            self._events.append((mid, reason_code))
+            self._out.notify_all()
 
     def _handle_connect_fail(self, client, userdata) -> None:
         _LOG.warning(
@@ -241,6 +493,7 @@ class MqttLink:
         )
 
     def _handle_message(self, client, userdata, message) -> None:
+        received = time.monotonic()
         properties = getattr(message, "properties", None)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         correlation = getattr(properties, "CorrelationData", None) if properties else None
@@ -252,6 +505,7 @@ class MqttLink:
                     bool(message.retain),
                     response_topic,
                     correlation,
+                    received,
                 )
             )
         except Exception:  # must never end paho's network thread

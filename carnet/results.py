@@ -3,14 +3,19 @@
 A result is also sent to the MQTT 5 response topic, with its correlation data, when the
 command carried one, so a Node-RED flow or script can wait for the answer to its own
 request.
+A response topic is used only when it matches one of ``mqtt.response_topics``: the
+requester names it, and the bridge may write where the requester's ACL does not reach
+(a command topic, a state topic, Home Assistant's status).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from paho.mqtt.client import topic_matches_sub
 
 from carnet.events import EventSink, command_failed
 from carnet.topics import Topics
@@ -23,12 +28,24 @@ Respond = Callable[[str, str, "bytes | None"], None]
 
 class ResultSink:
     def __init__(
-        self, topics: Topics, publish: Publish, respond: Respond, events: EventSink | None = None
+        self,
+        topics: Topics,
+        publish: Publish,
+        respond: Respond,
+        response_topics: Sequence[str] = ("replies/#",),
+        events: EventSink | None = None,
     ) -> None:
         self._topics = topics
         self._publish = publish
         self._respond = respond
         self._events = events
+        self._response_filters = tuple(response_topics)
+
+    def response_allowed(self, response_topic: str) -> bool:
+        """Whether a requester may have its answer published on ``response_topic``."""
+        if not response_topic or "+" in response_topic or "#" in response_topic:
+            return False
+        return any(topic_matches_sub(f, response_topic) for f in self._response_filters)
 
     def send(
         self,
@@ -40,7 +57,9 @@ class ResultSink:
         transaction: Any = None,
         response_topic: str | None = None,
         correlation_data: bytes | None = None,
+        log: bool = True,
     ) -> None:
+        """``log=False`` for results that are counted and logged in summary (an overload)."""
         payload = json.dumps(
             {
                 "attribute": attribute,
@@ -51,11 +70,25 @@ class ResultSink:
             },
             default=str,
         )
-        log = _LOG.info if status in ("ok", "superseded") else _LOG.warning
-        log("command %s/%s=%s: %s %s", vehicle, attribute, value, status, detail)
+        if log:
+            write = _LOG.info if status in ("ok", "superseded") else _LOG.warning
+            write("command %s/%s=%s: %s %s", vehicle, attribute, value, status, detail)
         self._publish(self._topics.result(vehicle), payload, False)
-        if response_topic:
-            self._respond(response_topic, payload, correlation_data)
-        failed = command_failed(attribute, status, detail)
+        # An overload is summarised in the log, not repeated as one event per message.
+        failed = command_failed(attribute, status, detail) if log else None
         if failed is not None and self._events is not None:
             self._events.send(vehicle, [failed])
+        if not response_topic:
+            return
+        if self.response_allowed(response_topic):
+            self._respond(response_topic, payload, correlation_data)
+        else:
+            _LOG.warning(
+                "not answering %s/%s on response topic %r: not matched by "
+                "mqtt.response_topics (%s); the result is on %s only",
+                vehicle,
+                attribute,
+                response_topic,
+                ", ".join(self._response_filters) or "none",
+                self._topics.result(vehicle),
+            )

@@ -654,24 +654,60 @@ def test_result_goes_to_the_response_topic_with_the_correlation_data(
 ):
     bridge = start(run_bridge, make_config, probe)
     wait_idle(bridge)
-    send(probe, "egolf", "charging", "ON", response_topic="flows/reply/1",
+    send(probe, "egolf", "charging", "ON", response_topic="replies/flows/1",
          correlation_data=b"\x00req-1")
-    reply = probe.wait_topic("flows/reply/1")
+    reply = probe.wait_topic("replies/flows/1")
     assert json.loads(reply.text)["status"] == "ok"
     assert reply.properties is not None and reply.properties.CorrelationData == b"\x00req-1"
     # A rejection answers there too, as does every entry of a JSON request.
-    send(probe, "egolf", "charging", "nope", response_topic="flows/reply/2",
+    send(probe, "egolf", "charging", "nope", response_topic="replies/flows/2",
          correlation_data=b"req-2")
-    reply = probe.wait_topic("flows/reply/2")
+    reply = probe.wait_topic("replies/flows/2")
     assert json.loads(reply.text)["status"] == "rejected"
     assert reply.properties.CorrelationData == b"req-2"
     send(probe, "egolf", None, json.dumps({"defrost": "ON", "climate": "bad"}),
-         response_topic="flows/reply/3", correlation_data=b"req-3")
-    replies = probe.wait_for(lambda m: m.topic == "flows/reply/3", count=2)
+         response_topic="replies/flows/3", correlation_data=b"req-3")
+    replies = probe.wait_for(lambda m: m.topic == "replies/flows/3", count=2)
     assert {json.loads(m.text)["status"] for m in replies} == {"ok", "rejected"}
     assert all(m.properties.CorrelationData == b"req-3" for m in replies)
     # The result topic gets every one of them as well.
     assert len(wait_results(probe, 4)) == 4
+
+
+@pytest.mark.parametrize(
+    "response_topic",
+    [
+        f"{BASE}/egolf/set",
+        f"{BASE}/egolf/lock",
+        f"{BASE}/bridge/state",
+        "homeassistant/status",
+        "replies/#",
+    ],
+)
+def test_a_response_topic_outside_response_topics_is_refused(
+    make_config, run_bridge, probe, sim: SimControl, caplog, response_topic
+):
+    """A client allowed only one command topic must not make the bridge write elsewhere."""
+    caplog.set_level(logging.WARNING, logger="carnet.results")
+    bridge = start(run_bridge, make_config, probe)
+    wait_idle(bridge)
+    before = sim.commands()
+    send(probe, "egolf", "poll_interval", "300", response_topic=response_topic,
+         correlation_data=b"req-x")
+    (result,) = wait_results(probe, 1)
+    assert result["status"] == "ok", result
+    # The allowed one answers on its own topic: once it has, a refused one would have too.
+    send(probe, "egolf", "poll_interval", "360", response_topic="replies/x",
+         correlation_data=b"req-y")
+    reply = probe.wait_topic("replies/x")
+    assert json.loads(reply.text)["value"] == 360
+    assert reply.properties.CorrelationData == b"req-y"
+    answered = [m for m in list(probe.messages) if m.topic == response_topic]
+    assert all(b'"status"' not in m.payload for m in answered), answered
+    assert sim.commands() == before  # nothing came back as a command
+    warnings = [r.getMessage() for r in caplog.records if r.name == "carnet.results"]
+    assert any(repr(response_topic) in w and "mqtt.response_topics" in w for w in warnings)
+    assert len(results(probe)) == 2
 
 
 # --- 10. no PIN ---------------------------------------------------------------------------

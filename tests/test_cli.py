@@ -188,3 +188,27 @@ def test_once_without_a_broker_fails_clearly(simulator: Simulator, tmp_path: Pat
     assert elapsed < 60
     assert "Traceback" not in done.stderr
     assert f"MQTT broker at 127.0.0.1:{port}" in done.stderr
+
+
+def test_once_does_not_take_over_the_daemons_session(
+    simulator: Simulator, broker: Broker, tmp_path: Path
+):
+    """Cron's --once next to the daemon, both configured with the same client id."""
+    from carnet.config import load_config
+    from carnet.mqtt import MqttLink
+
+    config = write_config(tmp_path / "config.yaml", simulator, tmp_path, broker.port)
+    connects: list[int] = []
+    daemon = MqttLink(
+        load_config(config).mqtt, "carnet2mqtt-cli-test/state", lambda m: None,
+        lambda: connects.append(1),
+    )
+    daemon.start()
+    try:
+        assert daemon.connected.wait(5)
+        done = run("--config", str(config), "--once")
+        assert done.returncode == 0, done.stderr
+        time.sleep(0.5)
+        assert daemon.connected.is_set() and connects == [1]  # never thrown out
+    finally:
+        daemon.stop(timeout=2)

@@ -91,7 +91,7 @@ def _known_keys(cls: type, prefix: str = "") -> set[str]:
         args = typing.get_args(hint)
         if dataclasses.is_dataclass(hint):
             keys |= _known_keys(hint, path + ".")
-        elif typing.get_origin(hint) is tuple:
+        elif typing.get_origin(hint) is tuple and dataclasses.is_dataclass(args[0]):
             keys |= _known_keys(args[0], path + "[].")
         elif typing.get_origin(hint) is dict:
             keys |= _known_keys(args[1], path + ".*.")

@@ -214,3 +214,33 @@ def test_sigterm_stops_gracefully(simulator, broker, probe, sim, tmp_path):
     assert len(token_files) == 1
     assert stat.S_IMODE(os.stat(token_files[0]).st_mode) == 0o600
     assert json.loads(token_files[0].read_text())["tokens"]["refresh_token"]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_two_bridges_with_one_client_id_back_off_instead_of_fighting(
+    make_config, run_bridge, probe, tmp_path, caplog, protocol
+):
+    caplog.set_level(logging.INFO, logger="carnet.mqtt")
+    flips: list[tuple[float, str]] = []
+    started = time.monotonic()
+    probe.client.message_callback_add(
+        f"{BASE}/bridge/state",
+        lambda c, u, m: flips.append((round(time.monotonic() - started, 1), m.payload.decode())),
+    )
+    for n in (1, 2):
+        run_bridge(
+            make_config(
+                mqtt={"client_id": "carnet2mqtt-shared", "protocol": protocol},
+                state_dir=str(tmp_path / f"state-{n}"),
+            )
+        )
+    time.sleep(15)
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "carnet.mqtt" and r.levelno == logging.ERROR
+    ]
+    # Without a back-off the two throw each other out every second: 30 state changes.
+    assert len(flips) <= 8, f"{len(flips)} bridge/state messages: {flips}"
+    assert 1 <= len(errors) <= 2, errors  # one from each bridge at most
+    assert all("'carnet2mqtt-shared'" in e and "another MQTT client uses" in e for e in errors)

@@ -175,3 +175,32 @@ def test_a_burst_larger_than_any_queue_cap_arrives_whole():
         link.stop()
         probe.close()
         broker.close()
+
+
+def test_a_message_the_broker_refuses_is_sent_again_then_reported(
+    tmp_path: Path, links, caplog
+) -> None:
+    """MQTT 5: a PUBACK with a failure reason code is a failed delivery, not a success."""
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite linktest/#\n")
+    acl.chmod(0o644)
+    broker = Broker(extra_config=f"acl_file {acl}\n").start()
+    try:
+        link = link_to(broker.port, qos=1)
+        link.start()
+        links.append(link)
+        assert link.connected.wait(5)
+        link.publish("denied/topic", "x")
+        link.publish("linktest/after", "y", retain=True)
+        assert link.flush(10)
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert any("denied/topic refused 10 times" in e and "Not authorized" in e for e in errors)
+        probe = Probe(broker.port, "linktest/after", client_id="reader")
+        try:
+            assert probe.wait_topic("linktest/after", timeout=5).text == "y"
+        finally:
+            probe.close()
+        link.stop(timeout=2)
+        links.remove(link)
+    finally:
+        broker.close()
