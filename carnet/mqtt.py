@@ -19,8 +19,10 @@ A message the broker refuses with a failure reason code is sent again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -67,6 +69,11 @@ QOS0_WINDOW = 200
 MAX_ATTEMPTS = 10
 """A message the broker refuses this many times (not a quota: an ACL, a bad topic) is
 logged and dropped rather than sent forever."""
+
+ACK_TIMEOUT = 30.0
+"""Seconds without any acknowledgement while messages are in flight. MQTT allows sending
+an unacknowledged message again only on a new connection, so then the link reconnects:
+under a flood, a broker was seen to leave a full window unacknowledged for good."""
 
 QUOTA_EXCEEDED = 0x97
 SESSION_TAKEN_OVER = 0x8E
@@ -128,6 +135,7 @@ class MqttLink:
         self._window = self._full_window()
         self._unacked = 0  # len(_handed), readable under ``_out``
         self._handed: dict[int, _Outgoing] = {}  # mid -> message, in the order sent
+        self._progress = time.monotonic()  # the last ack, or a send into an empty window
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-out", daemon=True)
         self._sender_stop = False
         # Takeover detection, on paho's network thread only.
@@ -275,14 +283,45 @@ class MqttLink:
         while True:
             with self._out:
                 while not self._sender_stop and not self._events and not self._can_send():
-                    self._out.wait()
+                    self._out.wait(ACK_TIMEOUT / 3)
+                    if self._stalled():
+                        break
                 if self._sender_stop:
                     return
                 events = list(self._events)
                 self._events.clear()
+                stalled = self._stalled()
+            if stalled:
+                self._reconnect_stalled()
             for mid, code in events:
                 self._settle(mid, code)
             self._send_some()
+
+    def _stalled(self) -> bool:
+        """Under ``_out``: messages in flight and no acknowledgement for ACK_TIMEOUT."""
+        return (
+            self._online
+            and self._config.qos > 0
+            and bool(self._handed)
+            and not self._events
+            and time.monotonic() - self._progress > ACK_TIMEOUT
+        )
+
+    def _reconnect_stalled(self) -> None:
+        _LOG.warning(
+            "MQTT broker has acknowledged none of %d messages for %.0f s; reconnecting to "
+            "send them again",
+            self._unacked,
+            ACK_TIMEOUT,
+        )
+        with self._out:
+            self._progress = time.monotonic()
+        sock = self._client.socket()
+        if sock is not None:
+            # paho's network thread sees the connection end, reconnects and sends what is
+            # unacknowledged again; closing the socket here would race with that thread.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _can_send(self) -> bool:
         """Under ``_out``: the link is up, something waits and the window has room."""
@@ -325,6 +364,8 @@ class MqttLink:
         """After paho's publish: in flight under ``mid``, back to the queue, or gone."""
         with self._out:
             if mid is not None and message is not None:
+                if not self._handed:
+                    self._progress = time.monotonic()
                 self._handed[mid] = message
             elif message is not None:
                 self._outbox.appendleft(message)
@@ -346,6 +387,7 @@ class MqttLink:
         with self._out:
             message = self._handed.pop(mid, None)
             self._unacked = len(self._handed)
+            self._progress = time.monotonic()
             if message is not None and code is not None and code.is_failure:
                 self._refused(message, code)
             self._out.notify_all()
