@@ -55,6 +55,9 @@ def test_vendor_login_change(make_config, run_bridge, probe, sim, caplog):
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(), login_retry=1.0, login_retry_max=4.0))
     wait_online(probe, "egolf", "jetta")
+    # The start-up reads (the climate details among them, over a TSP session) are done:
+    # every session request after this point would be the bridge's mistake.
+    assert wait_until(bridge.idle, 15)
     sim.fault(kind="login_change", require_field="play_integrity_token")
     sim.expire_tokens()
     sim.clear_requests()

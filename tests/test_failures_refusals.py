@@ -13,6 +13,9 @@ from tests.support.failures import BASE, fast, results, wait_online, wait_result
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
 DOORS = "/status/exterior/doors$"
+# The LOCK of the locked car is sent too (skip_unchanged 0): these tests need the vendor to
+# see it.
+EVERY_COMMAND_SENT = {"max_per_minute": 60, "skip_unchanged": 0}
 
 
 def requests_to(sim, path_end: str, method: str | None = None) -> list[dict]:
@@ -60,7 +63,7 @@ def test_a_403_on_one_command_ends_it_and_nothing_else(
     make_config, run_bridge, probe, sim, caplog
 ):
     caplog.set_level(logging.INFO)
-    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    bridge = run_bridge(fast(make_config(commands=EVERY_COMMAND_SENT), login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
     sim.fault(kind="answer", path=DOORS, method="PUT", status=403, body=REFUSAL)
     sim.clear_requests()
@@ -79,7 +82,7 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     make_config, run_bridge, probe, sim, caplog
 ):
     caplog.set_level(logging.INFO)
-    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    bridge = run_bridge(fast(make_config(commands=EVERY_COMMAND_SENT), login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
     refusal = {"error": {"code": "UNAUTHORIZED", "message": "not allowed for this user"}}
     sim.fault(kind="answer", path=DOORS, method="PUT", status=401, body=refusal)
@@ -103,7 +106,7 @@ def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
     make_config, run_bridge, probe, sim, caplog
 ):
     caplog.set_level(logging.INFO)
-    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    bridge = run_bridge(fast(make_config(commands=EVERY_COMMAND_SENT), login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
     horn = "/status/exterior/horn_and_lights$"
     sim.clear_requests()
@@ -186,7 +189,7 @@ def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
 ):
     caplog.set_level(logging.INFO)
     login_retry = 3.0
-    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}),
+    bridge = run_bridge(fast(make_config(commands=EVERY_COMMAND_SENT),
                              login_retry=login_retry, login_retry_max=login_retry))
     wait_online(probe, "egolf", "jetta")
     # A login change and a slow token endpoint: each login takes a while and fails.
