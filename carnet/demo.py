@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -88,8 +89,10 @@ def read_mqtt_section(config_path: str | None) -> dict[str, Any]:
 
 
 def client_id() -> str:
-    """Unique per run: two demos, or a demo and a bridge, never take each other's place."""
-    return f"carnet2mqtt-demo-{os.getpid()}"
+    """Unique per run: two demos, or a demo and a bridge, never take each other's place.
+    Random rather than the process id, which is 1 in every container; 23 characters, the
+    longest client id every MQTT 3.1.1 broker must accept."""
+    return f"carnet2mqtt-demo-{secrets.token_hex(3)}"
 
 
 def demo_config(

@@ -89,8 +89,8 @@ def object_id(device: DeviceInfo, key: str) -> str:
     """The entity id without its domain: ``<vehicle>_<attribute>``.
 
     Sent as ``object_id`` too: Home Assistant before 2025.10 names the entity from it and
-    ignores ``default_entity_id``; later versions use ``default_entity_id`` and do not warn
-    about ``object_id`` when both are given.
+    ignores ``default_entity_id``; later versions use ``default_entity_id`` and deprecate
+    ``object_id`` (they may say so in their log).
     """
     return _slug(f"{device.name}_{key}")
 

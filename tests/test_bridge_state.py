@@ -6,7 +6,21 @@ import json
 from typing import Any
 
 import pytest
+import requests
 
+from carnet.errors import (
+    AuthError,
+    BadRequest,
+    CarNetError,
+    CommandRefused,
+    LoginChanged,
+    PinRefused,
+    RateLimited,
+    VendorUnavailable,
+    WakeupsUsedUp,
+)
+from carnet.poller import api_state_for
+from carnet.simulator.options import DEMO_EMAIL
 from tests.conftest import EV_VIN, GAS_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe, Received
@@ -268,6 +282,67 @@ def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
         lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "online", timeout=20
     )
     assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "ok"
+
+
+@pytest.mark.parametrize(
+    ("error", "word"),
+    [
+        (AuthError("Login step 3 (password) failed", step="authenticate"), "login_refused"),
+        (LoginChanged("401 INVALID_REQUEST at the token endpoint"), "login_refused"),
+        (RateLimited("HTTP 429", retry_after=30), "rate_limited"),
+        (RateLimited("HTTP 429"), "rate_limited"),
+        (VendorUnavailable("HTTP 503"), "vendor_down"),
+        (BadRequest("HTTP 400"), "error"),
+        (CommandRefused("HTTP 403", 403), "error"),
+        (PinRefused("PIN refused"), "error"),
+        (WakeupsUsedUp("no more wake-ups today"), "error"),
+        (CarNetError("an answer that is not JSON"), "error"),
+    ],
+)
+def test_each_failure_has_its_connection_word(error: CarNetError, word: str) -> None:
+    assert api_state_for(error) == word
+    assert api_state_for(error) != "unavailable"  # Home Assistant's word for a dead entity
+
+
+def test_api_state_says_rate_limited_on_a_429(
+    make_config, run_bridge, probe, sim: SimControl
+):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    assert probe.wait_topic(f"{BASE}/egolf/api_state").text == "ok"
+    egolf_id = sim.vehicles()[EV_VIN]["vehicleId"]
+    sim.fault(
+        kind="answer", path=f"/rvs/v1/vehicle/{egolf_id}$", method="GET", status=429,
+        headers={"Retry-After": "30"},
+        body={"error": {"code": "TOO_MANY_REQUESTS", "message": "slow down"}},
+    )
+    probe.clear()
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
+    state = probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state", timeout=20)[-1]
+    assert state.text == "rate_limited"
+    details = json.loads(probe.wait_topic(f"{BASE}/egolf/api_state/attributes").text)
+    assert "429" in details["error"], details
+
+
+def test_api_state_says_login_refused_on_a_wrong_password(
+    make_config, run_bridge, probe, sim: SimControl
+):
+    run_bridge(make_config())
+    wait_online(probe, "egolf", "jetta")
+    # The owner changes the password on the vendor's site: the bridge's is now wrong.
+    requests.patch(
+        f"{sim.url}/_sim/accounts/{DEMO_EMAIL}", json={"password": "changed"}, timeout=5
+    ).raise_for_status()
+    sim.expire_tokens()
+    probe.clear()
+    probe.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
+    for vehicle in ("egolf", "jetta"):
+        state = probe.wait_for(
+            lambda m, v=vehicle: m.topic == f"{BASE}/{v}/api_state", timeout=20
+        )[-1]
+        assert state.text == "login_refused", vehicle
+        details = json.loads(probe.wait_topic(f"{BASE}/{vehicle}/api_state/attributes").text)
+        assert "password" in details["error"], details
 
 
 def test_a_value_that_disappears_is_cleared_with_its_discovery(

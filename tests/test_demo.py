@@ -375,6 +375,15 @@ def test_keep_without_demo_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert "--keep goes with --demo" in capsys.readouterr().err
 
 
+def test_each_run_has_a_client_id_of_its_own() -> None:
+    # Two demos in two containers are both process 1: the id must not rest on the pid.
+    ids = {demo.client_id() for _ in range(20)}
+    assert len(ids) == 20
+    for client_id in ids:
+        # At most 23 characters: the length every MQTT 3.1.1 broker must accept.
+        assert re.fullmatch(r"carnet2mqtt-demo-[0-9a-f]{6}", client_id), client_id
+
+
 def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     config = demo.demo_config(
         {"mqtt": {"host": "broker.lan", "base_topic": "cars", "client_id": "carnet2mqtt"}},
@@ -384,7 +393,7 @@ def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     assert (config.mqtt.host, config.mqtt.port) == ("broker.lan", 1883)
     # Not the bridge's client id or topics, whatever the file says.
     assert config.mqtt.base_topic == "carnet2mqtt-demo"
-    assert config.mqtt.client_id == f"carnet2mqtt-demo-{os.getpid()}"
+    assert re.fullmatch(r"carnet2mqtt-demo-[0-9a-f]{6}", config.mqtt.client_id)
     assert demo.demo_config({}, "/tmp/demo-state", environ={}).mqtt.base_topic == BASE
     (account,) = config.accounts
     assert account.email == "demo@example.com"

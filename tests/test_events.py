@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
+import jinja2  # Home Assistant's template engine
 
 from carnet.discovery import DeviceInfo, component_configs, event_payload
 from carnet.events import (
@@ -113,8 +113,6 @@ def test_event_entities_are_discovered_with_their_types() -> None:
 
 def test_each_event_entity_passes_on_only_its_own_types() -> None:
     """The template Home Assistant renders: another family's event renders empty."""
-    jinja2 = pytest.importorskip("jinja2")  # Home Assistant's template engine
-
     family = next(f for f in FAMILIES if f.key == "lock_events")
     template = jinja2.Environment().from_string(
         event_payload(family, EV, Topics(BASE))["value_template"]

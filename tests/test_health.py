@@ -116,8 +116,12 @@ def test_docker_build_context_leaves_out_secrets_and_clutter() -> None:
         for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    for entry in ("config.yaml", "state/", ".git", ".venv/", "__pycache__/"):
-        assert entry in ignored or f"**/{entry}" in ignored, entry
+    # Secrets and tokens wherever they lie: a bare ``config.yaml`` matches only at the
+    # top of the context, ``**/config.yaml`` in every directory.
+    for entry in ("config.yaml", "config/", "state/", "*.env", "__pycache__/", "*.pyc"):
+        assert f"**/{entry}" in ignored, entry
+    for entry in (".git", ".venv/"):
+        assert entry in ignored, entry
     # What the image needs must stay in the context.
     for needed in ("pyproject.toml", "bridge.py", "carnet"):
         assert needed not in ignored

@@ -118,3 +118,28 @@ def test_the_flow_charges_once_when_the_level_crosses_below_50(
     probe.settle(quiet=1.0)  # a command the flow sent would be on its way by now
     assert not [m for m in probe.messages if m.topic == f"{BASE}/egolf/set"]
     assert len(sim.requests(CHARGE_PATH, method="PATCH")) == 1
+
+
+def test_a_deploy_while_low_and_charging_sends_nothing(
+    node_red: NodeRed, broker: Broker, probe: Probe
+):
+    # The bridge's retained state as a deploy or a Node-RED restart finds it: the level
+    # already below 50 % and the car charging. Node-RED's context starts empty, and the
+    # battery node's retained reading may arrive before the charging state.
+    probe.publish(f"{BASE}/egolf/battery_level", "45", retain=True)
+    probe.publish(f"{BASE}/egolf/charging", "ON", retain=True)
+
+    node_red.deploy(pointed_at(readme_flow(), broker))
+    node_red.wait_log("Connected to broker")
+    # Markers until the flow has subscribed: the retained readings reached it before.
+    for attempt in range(50):
+        probe.publish(f"{BASE}/egolf/result", json.dumps({"marker": attempt}))
+        try:
+            node_red.wait_log("[debug:result]", timeout=0.2)
+            break
+        except AssertionError:
+            continue
+    else:
+        raise AssertionError(f"the flow never subscribed; log:\n{node_red.log()}")
+    probe.settle(quiet=1.0)  # a command the flow sent would be on its way by now
+    assert not [m for m in probe.messages if m.topic == f"{BASE}/egolf/set"]

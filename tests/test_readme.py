@@ -75,6 +75,33 @@ def _code_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
 
 
+def _service_calls(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping that calls a Home Assistant service (``domain.service``)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _service_calls(item)
+    elif isinstance(node, dict):
+        if any(isinstance(node.get(key), str) and "." in node[key]
+               for key in ("service", "action")):
+            yield node
+        for value in node.values():
+            yield from _service_calls(value)
+
+
+def test_automation_examples_run_on_the_home_assistant_the_check_runs():
+    """``scripts/ha_check.py`` runs Home Assistant 2024.3; ``action: notify.notify`` (a
+    service call under the name 2024.8 gave it) fails there, ``service:`` works on both."""
+    assert "Home Assistant 2024.3.3" in README
+    calls = [
+        call
+        for block in _code_blocks("yaml")
+        for call in _service_calls(yaml.safe_load(block.replace("!secret ", "")))
+    ]
+    assert calls
+    for call in calls:
+        assert "service" in call and "action" not in call, call
+
+
 @pytest.mark.parametrize("language", ["json", "yaml"])
 def test_examples_parse(language: str):
     blocks = _code_blocks(language)

@@ -43,11 +43,17 @@ EVCC_CUSTOM_VEHICLE_KINDS = {
     "climater": "bool", "limitsoc": "int", "chargeenable": "bool setter",
     "maxcurrent": "int setter",
 }
-#: api/feature.go: the feature names (api.FeatureString refuses any other).
+#: api/feature.go (master, July 2026): the feature names; api.FeatureString (generated
+#: into api/feature_enumer.go) refuses any other with "... does not belong to Feature
+#: values". ``WakeUpDisabled`` ("vehicle - do not send wake-up calls") came with evcc
+#: pull request 31461 (July 2026); core/ checks ``hasFeature(v, api.WakeUpDisabled)``
+#: before every wake-up. The charger's demand forecast names are still changing there;
+#: the recipe uses none of them.
 EVCC_FEATURES = {
-    "coarsecurrent", "integrateddevice", "switchdevice", "heating", "continuous",
-    "average", "cacheable", "offline", "retryable", "streaming", "welcomecharge",
-    "disablechargingonclimateractive",
+    "coarsecurrent", "integrateddevice", "switchdevice", "heating", "demandweekday",
+    "demandtemperature", "continuous", "average", "cacheable", "offline", "retryable",
+    "streaming", "welcomecharge", "climaterdisabled", "autodetectdisabled",
+    "wakeupdisabled",
 }
 #: plugin/config.go (``source``) and plugin/mqtt.go: the MQTT plugin's own keys, its
 #: client's (plugin/mqtt/client.go ``Config``) and its pipeline's
@@ -180,8 +186,11 @@ def test_evcc_recipe_uses_only_keys_evcc_accepts():
     assert "soc" in vehicle
     assert {str(f).lower() for f in vehicle["features"]} <= EVCC_FEATURES
     assert "coarsecurrent" in vehicle["features"]
-    # No wake-ups: each would be a Car-Net command.
+    # No wake-ups: each would be a Car-Net command. Without a ``wakeup`` plugin evcc
+    # cannot wake the car itself, and ``wakeupdisabled`` stops its wake-up timer and the
+    # wake-ups it tries when a command finds the car asleep.
     assert "wakeup" not in lowered(vehicle)
+    assert "wakeupdisabled" in vehicle["features"]
     # vehicle/vehicle.go refuses charge or current control without a status.
     assert "status" in vehicle
     for name in lowered(vehicle) & EVCC_CUSTOM_VEHICLE:

@@ -146,6 +146,17 @@ def test_wrong_pins_lock_commands(sim: Simulator, client: Client) -> None:
     assert client.session(EV_VIN).status_code == 200
 
 
+def test_an_account_password_can_be_changed_and_bad_changes_are_refused(sim) -> None:
+    url = f"{sim.api_url}/_sim/accounts/{DEMO_EMAIL}"
+    for bad in ({}, {"password": ""}, {"password": 1}, {"pin_locked": "no"}, {"name": "x"}):
+        r = requests.patch(url, json=bad, timeout=TIMEOUT)
+        assert r.status_code == 400, bad
+        assert "password" in r.json()["error"]["message"], bad
+    r = requests.patch(url, json={"password": "changed"}, timeout=TIMEOUT)
+    assert r.ok
+    assert r.json()["password"] == "changed"
+
+
 def test_a_right_pin_resets_the_count(client: Client) -> None:
     assert client.session(EV_VIN, pin="0000").status_code == 403
     assert client.session(EV_VIN, pin="0000").status_code == 403

@@ -118,7 +118,9 @@ affected by faults):
     key is a 400
     that lists them. Answers the new state.
 ``GET /_sim/accounts``, ``PATCH /_sim/accounts/<email>`` with ``{"pin_locked": false}``
-    The accounts with their credentials and ids; lift a PIN lock-out.
+or ``{"password": "new"}``
+    The accounts with their credentials and ids; lift a PIN lock-out; change the
+    password, as the owner does on the vendor's site (the old one is then refused).
 """
 
 from __future__ import annotations

@@ -133,13 +133,22 @@ class AdminApi:
             changes = req.json()
         except ValueError:
             changes = None
-        if not isinstance(changes, dict) or set(changes) - {"pin_locked"} or \
-                not isinstance(changes.get("pin_locked"), bool):
-            return api_error(400, "INVALID_REQUEST", 'accepted: {"pin_locked": boolean}')
+        # The password changes as when the owner changes it on the vendor's site: the
+        # next full login with the old one is refused.
+        if not isinstance(changes, dict) or not changes or \
+                set(changes) - {"pin_locked", "password"} or \
+                not isinstance(changes.get("pin_locked", False), bool) or \
+                not isinstance(changes.get("password", "x"), str) or \
+                not changes.get("password", "x"):
+            return api_error(400, "INVALID_REQUEST",
+                             'accepted: {"pin_locked": boolean, "password": non-empty text}')
         with self.ctx.lock:
             account = self.ctx.registry.account(m.group(1))
             if account is None:
                 return api_error(404, "NOT_FOUND", f"no account {m.group(1)}")
-            account.pin_locked = changes["pin_locked"]
-            account.failed_pins = 0
+            if "pin_locked" in changes:
+                account.pin_locked = changes["pin_locked"]
+                account.failed_pins = 0
+            if "password" in changes:
+                account.password = changes["password"]
             return json_response(200, account.summary())
