@@ -69,6 +69,9 @@ def test_publishes_retained_state_of_both_vehicles(make_config, run_bridge, prob
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
     probe.wait_for(is_announced, count=60)
+    # The climate details come in a read of their own, after the status.
+    for vehicle in ("egolf", "jetta"):
+        probe.wait_topic(f"{BASE}/{vehicle}/climate")
     snapshot = retained_snapshot(broker)
 
     assert json.loads(snapshot[f"{BASE}/bridge/state"].text) == {"state": "online"}
