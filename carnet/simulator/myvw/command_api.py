@@ -44,8 +44,10 @@ class CommandApi:
             if who is None:
                 return unauthorized()
             email = who.account.email
+            # the sources disagree whether EV commands take the access token or the
+            # vehicle token, so both pass; the others need the vehicle token
             vehicle, refusal = vehicle_of(ctx, who, m.group(1), vehicle_token=True,
-                                          access_token=False)
+                                          access_token=spec.ev)
             if refusal:
                 return refusal
             assert vehicle is not None
