@@ -44,6 +44,8 @@ Behaviour worth knowing:
 * Every ``/mps/`` request counts against the account's limits: ``rate_limit`` per
   sliding minute and ``daily_budget`` per rolling day; over them: 429 with
   ``Retry-After`` (whole seconds until a slot frees).
+* myVW commands have their own limit, ``myvw_command_limit`` (20) per account per
+  sliding minute (and ``daily_budget``); only accepted commands count against it.
 * Commands change the car ``apply_delay`` simulated seconds later (default 20, as the
   real car; 0: before the answer). The simulated clock runs ``time_scale`` times real
   time. Charging raises the battery while plugged in; climate and defrost only start
@@ -80,7 +82,7 @@ affected by faults):
     * ``{"kind": "login_change", "require_field": "play_integrity_token", "value": …}``
       the token endpoint answers 401 ``{"error": "INVALID_REQUEST"}`` unless that form
       field is present (and equals ``value`` when given);
-    * ``{"kind": "rate_limit", "per_minute": N}`` replaces the per-minute limit;
+    * ``{"kind": "rate_limit", "per_minute": N}`` replaces the per-minute limits;
     * ``{"kind": "password_page", "variant": "template_model"}`` serves the later
       password page, whose values sit in a script (``templateModel: {…}``,
       ``csrf_token: '…'``) instead of hidden inputs (variant ``hidden_inputs`` is the

@@ -33,6 +33,13 @@ class RateLimiter:
 
         ``per_minute`` overrides the configured limit (the ``rate_limit`` fault).
         """
+        retry = self.refusal(account, per_minute)
+        if retry is None:
+            self.count(account)
+        return retry
+
+    def refusal(self, account: str, per_minute: int | None = None) -> int | None:
+        """Like :meth:`check` but without counting: for requests that may still fail."""
         now = real_now()
         limit = self.per_minute if per_minute is None else per_minute
         minute = self._window(self._minute, account, now - MINUTE)
@@ -41,9 +48,13 @@ class RateLimiter:
             return retry_after(minute[0] + MINUTE - now if minute else MINUTE)
         if len(day) >= self.per_day:
             return retry_after(day[0] + DAY - now if day else DAY)
-        minute.append(now)
-        day.append(now)
         return None
+
+    def count(self, account: str) -> None:
+        """Count one request that was let through."""
+        now = real_now()
+        self._window(self._minute, account, now - MINUTE).append(now)
+        self._window(self._day, account, now - DAY).append(now)
 
     def usage(self, account: str) -> dict[str, int]:
         now = real_now()

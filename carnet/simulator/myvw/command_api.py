@@ -58,11 +58,6 @@ class CommandApi:
             if who.account.pin_locked:
                 return error(403, "SPIN_LOCKED", "too many wrong S-PINs: commands are locked",
                              email)
-            fault = ctx.faults.get("rate_limit")
-            retry = ctx.limiter.check(email, fault["per_minute"] if fault else None)
-            if retry is not None:
-                return error(429, "TOO_MANY_REQUESTS", "rate limit exceeded for this account",
-                             email, [("Retry-After", str(retry))])
             extras = self.store.of(vehicle.vin)
             gap = ctx.options.ev_command_gap
             if spec.ev and extras.last_ev_command is not None and \
@@ -77,6 +72,13 @@ class CommandApi:
                 body = None
             if not isinstance(body, dict):
                 return error(400, "INVALID_REQUEST", "body must be a JSON object", email)
+            # checked before the effect, which may keep settings, but counted only once
+            # the command is accepted: refusals and retries spend nothing
+            fault = ctx.faults.get("rate_limit")
+            retry = ctx.myvw_limiter.refusal(email, fault["per_minute"] if fault else None)
+            if retry is not None:
+                return error(429, "TOO_MANY_REQUESTS", "too many commands for this account",
+                             email, [("Retry-After", str(retry))])
             now = ctx.clock.now()
             vehicle.advance(now)
             try:
@@ -87,6 +89,7 @@ class CommandApi:
             if spec is WAKE and not vehicle.wake(now, opts.wakeup_limit, opts.wakeup_window):
                 return error(429, WAKEUP_LIMIT, "the vehicle does not answer: too many "
                              "wake-ups in a row, it protects its 12 V battery", email)
+            ctx.myvw_limiter.count(email)
             if spec.ev:
                 extras.last_ev_command = real_now()
             carried_out = ctx.faults.get("ignore_commands") is None
