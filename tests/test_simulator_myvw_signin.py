@@ -1,14 +1,16 @@
-"""The myVW sign-in as the facts file shows it: the ``window._IDK`` page layout."""
+"""The myVW sign-in as the facts file shows it: the ``window._IDK`` page layout and the
+scope that must stay exactly ``openid``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from carnet.simulator import Simulator
-from tests.test_simulator_myvw_support import KOMBI, MyvwClient
+from tests.test_simulator_myvw_support import KOMBI, MyvwClient, MyvwLoginError
 from tests.test_simulator_support import TIMEOUT, make_sim, scrape
 
 
@@ -32,3 +34,18 @@ def test_idk_page_has_the_csrf_token_right_after_the_template_model(sim: Simulat
                        page)
     assert layout is not None, page
     assert layout.group(1) == form["fields"]["_csrf"]
+
+
+@pytest.mark.parametrize("scope", ["openid profile", "openid offline_access", "profile openid"])
+def test_a_wider_scope_gives_no_code(sim: Simulator, scope: str) -> None:
+    with pytest.raises(MyvwLoginError) as refused:
+        MyvwClient(sim, scope=scope).login_code()
+    assert refused.value.step == "no code"
+    location = refused.value.response.headers["Location"]
+    assert location.startswith(f"{KOMBI}?")
+    assert parse_qs(urlsplit(location).query)["error"] == ["invalid_scope"]
+
+
+def test_exactly_openid_gives_a_code(sim: Simulator) -> None:
+    code, _verifier = MyvwClient(sim, scope="openid").login_code()
+    assert code

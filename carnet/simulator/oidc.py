@@ -84,8 +84,11 @@ class OidcService:
             return oauth_error(400, "invalid_request",
                                "redirect_uri is not registered for this client")
         with self.ctx.lock:
+            # the myVW client takes exactly "openid": a wider scope signs in, then no code
+            scope_ok = generation.name != MYVW or q.get("scope", "").split() == ["openid"]
             location = self.identity.begin(generation, sent_uri, challenge, q.get("state"),
-                                           self.ctx.base_url(req.header("Host"), "identity"))
+                                           self.ctx.base_url(req.header("Host"), "identity"),
+                                           scope_ok)
         response = redirect(location, 302)
         response.generation = generation.name
         return response
@@ -97,8 +100,11 @@ class OidcService:
             if tx is None or tx.email is None:
                 return oauth_error(400, "invalid_request", "unknown or used sign-in handoff")
             code = self.ctx.tokens.new_code(tx.email, tx.generation.client_id,
-                                            tx.redirect_uri, tx.challenge)
-        if tx.generation.name == MYVW:
+                                            tx.redirect_uri, tx.challenge) if tx.scope_ok else None
+        if code is None:
+            params = {"error": "invalid_scope", "error_description": "scope must be openid",
+                      **({"state": tx.state} if tx.state is not None else {})}
+        elif tx.generation.name == MYVW:
             params = {"code": code, **({"state": tx.state} if tx.state is not None else {})}
         else:
             params = {"state": tx.state, "code": code} if tx.state is not None \
