@@ -313,6 +313,16 @@ def test_login_change_then_token_helper(sim: Sim, make_client: Callable[..., Car
     assert [e["status"] for e in sim.log("/oidc/v1/token")] == [401, 200, 200]
 
 
+def test_the_earlier_login_change_body_is_recognised_too(
+        sim: Sim, make_client: Callable[..., CarNetClient]) -> None:
+    # the OAuth-style body of the first reports, beside the attestation refusal
+    sim.fault(kind="answer", path="/oidc/v1/token$", method="POST", status=401,
+              body={"error": "INVALID_REQUEST", "error_description": "request not valid"})
+    with pytest.raises(LoginChanged) as caught:
+        make_client().vehicles()
+    assert caught.value.step == "token" and "INVALID_REQUEST" in str(caught.value)
+
+
 def test_token_helper_failure_is_clear(sim: Sim, make_client: Callable[..., CarNetClient],
                                        tmp_path: Path) -> None:
     client = make_client(token_helper=_helper(tmp_path, "import sys; sys.exit(4)"))

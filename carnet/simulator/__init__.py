@@ -80,13 +80,15 @@ affected by faults):
     * ``{"kind": "hang"}`` requests are accepted and never answered; when the fault is
       cleared or the simulator stops, their connections are closed unanswered;
     * ``{"kind": "login_change", "require_field": "play_integrity_token", "value": …}``
-      the token endpoint answers 401 ``{"error": "INVALID_REQUEST"}`` unless that form
+      the token endpoint answers 401 ``{"errorCode": "INVALID_REQUEST", "origin":
+      "CarnetSPAuthorizationServer"}`` unless that form
       field is present (and equals ``value`` when given);
     * ``{"kind": "rate_limit", "per_minute": N}`` replaces the per-minute limits;
     * ``{"kind": "password_page", "variant": "template_model"}`` serves the later
       password page, whose values sit in a script (``templateModel: {…}``,
-      ``csrf_token: '…'``) instead of hidden inputs (variant ``hidden_inputs`` is the
-      default page);
+      ``csrf_token: '…'``) instead of hidden inputs; variant ``hidden_inputs`` serves the
+      page with hidden inputs. Without the fault each generation gets its own page: hidden
+      inputs for the Car-Net app, ``window._IDK`` for the myVW app;
     * ``{"kind": "ignore_commands"}`` commands are answered as usual but the car never
       carries them out;
     * ``{"kind": "answer", "path": regex, "method": "PUT", "status": 403, "body": {…},

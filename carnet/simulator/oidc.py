@@ -124,8 +124,9 @@ class OidcService:
         if fault is not None:
             sent = form.get(fault["require_field"])
             if sent is None or (fault["value"] is not None and sent != fault["value"]):
-                # what the vendor's change looks like: indistinguishable from bad credentials
-                return oauth_error(401, "INVALID_REQUEST", "The request could not be validated")
+                # what the vendor's change looked like: the sign-in passed, the token
+                # request gets the refusal the myVW clients met when attestation came in
+                return json_response(401, ATTESTATION_REFUSAL, [("Cache-Control", "no-store")])
         generation, refusal = self._generation(form.get("client_id"), 401)
         if refusal:
             return refusal
