@@ -29,8 +29,9 @@ the garage, the S-PIN session and its vehicle token, the ``/lockunlock``, ``/hon
 and ``/ev/v1`` commands and their outcomes; see :mod:`carnet.simulator.myvw` and
 ``docs/simulator.md``). Options ``region`` ("us"/"ca"), ``attestation``
 ("off"/"present"/"required", with ``attestation_token``), ``vehicle_token_ttl``,
-``ev_command_gap``, ``climate_minutes`` and ``demo_id4`` (an ID.4 VIN 1V2GMPE2XMP000003
-in the demo account) belong to that side.
+``ev_command_gap``, ``climate_minutes``, ``myvw_command_limit`` and ``demo_id4`` (the
+demo account's ID.4, VIN 1V2GMPE2XMP000003; on by default, False leaves it out) belong
+to that side.
 
 Behaviour worth knowing:
 
@@ -69,8 +70,8 @@ affected by faults):
 ``GET /_sim/requests``
     Every other request received, oldest first: ``{"time": epoch seconds, "method",
     "host": "api"|"identity", "path" (no query string), "status" (null for a request
-    that hung), "account": e-mail or null}``; with ``?detail=1`` also ``"generation":
-    "carnet"|"myvw"|null`` and ``"bearer": "access"|"id"|"vehicle"|null``.
+    that hung), "account": e-mail or null, "generation": "carnet"|"myvw"|null, "bearer":
+    "access"|"id"|"vehicle"|null}``.
 ``DELETE /_sim/requests``
     Clear the log.
 ``POST /_sim/fault``

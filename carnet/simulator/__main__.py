@@ -76,8 +76,10 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
                         "EV_THRESHOLD_EXCEEDED stops [10]")
     p.add_argument("--climate-minutes", type=float, default=30.0,
                    help="simulated minutes before the car ends pre-trip climate [30]")
-    p.add_argument("--id4", dest="demo_id4", action="store_true",
-                   help="add an ID.4 (a myVW-era EV) to the demo account")
+    p.add_argument("--id4", dest="demo_id4", action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help="the demo account has an ID.4 (a myVW-era EV) beside the e-Golf and "
+                        "the Jetta; --no-id4 leaves it out [on]")
     p.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error"))
     a = p.parse_args(argv)

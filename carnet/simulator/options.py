@@ -72,7 +72,7 @@ class SimulatorOptions:
     vehicle_token_ttl: float = 1800.0  # myVW carnetVehicleToken (JWT exp)
     ev_command_gap: float = 10.0  # real seconds between two myVW EV commands of one car
     climate_minutes: float = 30.0  # simulated minutes before the car ends pre-trip climate
-    demo_id4: bool = False  # the demo account also has an ID.4 (myVW-era EV)
+    demo_id4: bool = True  # the demo account also has an ID.4 (myVW-era EV)
 
     def validate(self) -> None:
         """Raise ValueError for options that cannot work."""
