@@ -32,6 +32,22 @@ def test_only_accepted_commands_count_against_their_own_limit() -> None:
         assert over.status_code == 429, over.text
         assert over.json()["error"]["errorCode"] == "TOO_MANY_REQUESTS"
         assert 1 <= int(over.headers["Retry-After"]) <= 60
+        # over the limit, a bad body is still told what is accepted
+        bad = client.command("PUT", EV_VIN, LOCK, {"lock": "yes"})
+        assert bad.status_code == 400 and bad.json()["error"]["errorCode"] == "INVALID_REQUEST"
+
+
+def test_a_refused_settings_command_keeps_nothing() -> None:
+    with make_sim(myvw_command_limit=1, ev_command_gap=0) as sim:
+        client = MyvwClient(sim).login()
+        path = f"{EV}/charging/settings"
+        settings = client.command("GET", EV_VIN, path).json()["data"]["chargingSettings"]
+        assert settings["autoUnlockPlugWhenCharged"] == "off"
+        assert client.command("PUT", EV_VIN, LOCK, {"lock": False}).status_code == 200
+        r = client.command("PUT", EV_VIN, path, {**settings, "autoUnlockPlugWhenCharged": "on"})
+        assert r.status_code == 429, r.text
+        after = client.command("GET", EV_VIN, path).json()["data"]["chargingSettings"]
+        assert after["autoUnlockPlugWhenCharged"] == "off"
 
 
 def test_the_limit_is_an_option_with_a_default() -> None:

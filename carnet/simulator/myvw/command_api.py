@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -72,19 +73,21 @@ class CommandApi:
                 body = None
             if not isinstance(body, dict):
                 return error(400, "INVALID_REQUEST", "body must be a JSON object", email)
-            # checked before the effect, which may keep settings, but counted only once
-            # the command is accepted: refusals and retries spend nothing
-            fault = ctx.faults.get("rate_limit")
-            retry = ctx.myvw_limiter.refusal(email, fault["per_minute"] if fault else None)
-            if retry is not None:
-                return error(429, "TOO_MANY_REQUESTS", "too many commands for this account",
-                             email, [("Retry-After", str(retry))])
             now = ctx.clock.now()
             vehicle.advance(now)
+            kept = replace(extras, climate_elements=dict(extras.climate_elements))
             try:
                 change, feasible = spec.effect(ctx, self.store, body, vehicle, who.account)
             except BadBody as exc:
                 return error(400, "INVALID_REQUEST", str(exc), email)
+            # checked once the body is known to be good, counted only once the command is
+            # accepted: refusals and retries spend nothing
+            fault = ctx.faults.get("rate_limit")
+            retry = ctx.myvw_limiter.refusal(email, fault["per_minute"] if fault else None)
+            if retry is not None:
+                self.store.extras[vehicle.vin] = kept  # a refused command keeps no settings
+                return error(429, "TOO_MANY_REQUESTS", "too many commands for this account",
+                             email, [("Retry-After", str(retry))])
             opts = ctx.options
             if spec is WAKE and not vehicle.wake(now, opts.wakeup_limit, opts.wakeup_window):
                 return error(429, WAKEUP_LIMIT, "the vehicle does not answer: too many "
