@@ -2,7 +2,8 @@
 
 The real service limits the whole account, whatever the token: a sliding one-minute
 window (about 7 requests) and a rolling daily budget (roughly 500). Refused requests do
-not count against either.
+not count against either. The myVW commands have a limiter of their own (see
+``Context.myvw_limiter``).
 """
 
 from __future__ import annotations
