@@ -37,7 +37,7 @@ import yaml
 from carnet.config import Config, MqttConfig, TlsConfig, parse_config
 from carnet.embedded_broker import BrokerUnavailable, EmbeddedBroker, broker_answers, start_embedded
 from carnet.errors import CarNetError, ConfigError
-from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN
+from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN, DEMO_ID4_VIN
 from carnet.simulator.options import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN
 from carnet.topics import Topics
 
@@ -45,7 +45,7 @@ _LOG = logging.getLogger(__name__)
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "DEMO_PIN", "VEHICLES", "run_demo"]
 
-VEHICLES = {DEMO_EV_VIN: "egolf", DEMO_COMBUSTION_VIN: "jetta"}
+VEHICLES = {DEMO_EV_VIN: "egolf", DEMO_COMBUSTION_VIN: "jetta", DEMO_ID4_VIN: "id4"}
 """The simulator's demo vehicles and the names the demo gives them in topics."""
 
 APPLY_DELAY = 3.0

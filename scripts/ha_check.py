@@ -513,8 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     running = None
     try:
-        with Simulator(SimulatorOptions(apply_delay=0.0, rate_limit=1000,
-                                        daily_budget=100000)) as simulator:
+        # the two cars whose entities and service calls this check lists
+        with Simulator(SimulatorOptions(apply_delay=0.0, rate_limit=1000, daily_budget=100000,
+                                        demo_id4=False)) as simulator:
             sim = Sim(simulator)
             wait(lambda: mirror.topic("homeassistant/status") == "online", 900,
                  "Home Assistant's MQTT birth message")

@@ -34,6 +34,7 @@ from carnet.tokens import TokenStore
 EMAIL = "demo@example.com"
 EV_VIN = "WVWZZZAUZGW000001"
 GAS_VIN = "3VWZZZ1KZLM000002"
+ID4_VIN = "1V2GMPE2XMP000003"  # the demo account's myVW-era EV, enrolled for Car-Net too
 
 # An account with long secrets, so that "not in the logs" means something.
 OWNER_EMAIL = "owner@example.net"
@@ -165,7 +166,7 @@ def test_login_hidden_inputs_and_enrollment(sim: Sim, make_client: Callable[...,
                                             state_dir: Path) -> None:
     client = make_client()
     vehicles = _by_vin(client)
-    assert set(vehicles) == {EV_VIN, GAS_VIN}
+    assert set(vehicles) == {EV_VIN, GAS_VIN, ID4_VIN}
     ev, gas = vehicles[EV_VIN], vehicles[GAS_VIN]
     assert ev.model_name == "e-Golf" and ev.model_year == "2016"
     assert gas.model_name == "Jetta"
@@ -190,7 +191,7 @@ def test_login_template_model_password_page(sim: Sim,
                                             make_client: Callable[..., CarNetClient]) -> None:
     sim.fault(kind="password_page", variant="template_model")
     client = make_client()
-    assert len(client.vehicles()) == 2
+    assert len(client.vehicles()) == 3
     assert sim.count("/login/authenticate", "POST") == 1
     assert sim.count("/oidc/v1/token", "POST") == 1
 
@@ -224,7 +225,7 @@ def test_restart_reuses_stored_tokens(sim: Sim,
     first.close()
     second = make_client()
     assert second.status(vehicle)["powerStatus"]
-    assert set(_by_vin(second)) == {EV_VIN, GAS_VIN}
+    assert set(_by_vin(second)) == {EV_VIN, GAS_VIN, ID4_VIN}
     assert sim.count("/oidc/v1/authorize") == 1
     assert sim.count("/oidc/v1/token") == 1
 
@@ -304,13 +305,23 @@ def test_login_change_then_token_helper(sim: Sim, make_client: Callable[..., Car
     assert "INVALID_REQUEST" in message
     helper = _helper(tmp_path, 'import json; print(json.dumps({"play_integrity_token": "x"}))')
     client = make_client(token_helper=helper)
-    assert len(client.vehicles()) == 2
+    assert len(client.vehicles()) == 3
     # The helper also feeds the refresh grant.
     assert client._tokens is not None
     client._tokens = dataclasses.replace(client._tokens, expires_at=time.time())  # due now
     client.vehicles()
     assert sim.count("/oidc/v1/authorize") == 2
     assert [e["status"] for e in sim.log("/oidc/v1/token")] == [401, 200, 200]
+
+
+def test_the_earlier_login_change_body_is_recognised_too(
+        sim: Sim, make_client: Callable[..., CarNetClient]) -> None:
+    # the OAuth-style body of the first reports, beside the attestation refusal
+    sim.fault(kind="answer", path="/oidc/v1/token$", method="POST", status=401,
+              body={"error": "INVALID_REQUEST", "error_description": "request not valid"})
+    with pytest.raises(LoginChanged) as caught:
+        make_client().vehicles()
+    assert caught.value.step == "token" and "INVALID_REQUEST" in str(caught.value)
 
 
 def test_token_helper_failure_is_clear(sim: Sim, make_client: Callable[..., CarNetClient],
@@ -333,7 +344,7 @@ def test_token_helper_runs_without_the_account_secrets(
         "    sys.exit(7)\n"
         "print(json.dumps({'play_integrity_token': 'x'}))\n"
     ))
-    assert len(make_client(token_helper=helper).vehicles()) == 2
+    assert len(make_client(token_helper=helper).vehicles()) == 3
 
 
 def test_corrupt_token_file_is_discarded(sim: Sim, make_client: Callable[..., CarNetClient],
@@ -345,7 +356,7 @@ def test_corrupt_token_file_is_discarded(sim: Sim, make_client: Callable[..., Ca
     with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
         client = make_client()
     assert "Discarding token file" in caplog.text
-    assert len(client.vehicles()) == 2
+    assert len(client.vehicles()) == 3
     assert json.loads(path.read_text())["format"] == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

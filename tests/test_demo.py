@@ -397,7 +397,7 @@ def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     assert demo.demo_config({}, "/tmp/demo-state", environ={}).mqtt.base_topic == BASE
     (account,) = config.accounts
     assert account.email == "demo@example.com"
-    assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta"}
+    assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta", "id4"}
     assert config.state_dir == "/tmp/demo-state"
     assert config.polling.interval == 60
 
@@ -412,6 +412,7 @@ def test_the_demo_account_and_vehicles_come_from_the_simulator(
     monkeypatch.setattr(options, "DEMO_PIN", "9876")
     monkeypatch.setattr(accounts, "DEMO_EV_VIN", "WVWZZZAUZGW999999")
     monkeypatch.setattr(accounts, "DEMO_COMBUSTION_VIN", "3VWZZZ1KZLM999998")
+    monkeypatch.setattr(accounts, "DEMO_ID4_VIN", "1V2GMPE2XMP999997")
     try:
         importlib.reload(demo)
         (account,) = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
@@ -419,7 +420,8 @@ def test_the_demo_account_and_vehicles_come_from_the_simulator(
             "someone@example.com", "secret", "9876",
         )
         names = {vin: v.name for vin, v in account.vehicles.items()}
-        assert names == {"WVWZZZAUZGW999999": "egolf", "3VWZZZ1KZLM999998": "jetta"}
+        assert names == {"WVWZZZAUZGW999999": "egolf", "3VWZZZ1KZLM999998": "jetta",
+                         "1V2GMPE2XMP999997": "id4"}
     finally:
         monkeypatch.undo()
         importlib.reload(demo)
@@ -432,7 +434,7 @@ def test_hints_name_the_topics_as_the_bridge_does(monkeypatch: pytest.MonkeyPatc
     text = demo.hints(config, "note", "http://127.0.0.1:1")
     assert f" -t {BASE}/egolf/climate/set -m ON" in text
     assert f"results on:     {BASE}/egolf/result" in text
-    assert "simulated account demo@example.com," in text
+    assert "simulated account demo@example.com, vehicles egolf, jetta, id4\n" in text
 
     monkeypatch.setattr(Topics, "attribute_set", lambda self, v, key: f"SET<{v},{key}>")
     monkeypatch.setattr(Topics, "result", lambda self, v: f"RESULT<{v}>")

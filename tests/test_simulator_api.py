@@ -14,6 +14,7 @@ from tests.test_simulator_support import (
     DEMO_EMAIL,
     EV_VIN,
     ICE_VIN,
+    ID4_VIN,
     TIMEOUT,
     Client,
     make_sim,
@@ -49,7 +50,8 @@ def test_enrollment_shape(client: Client) -> None:
         assert vehicle["brand"] == "VW" and vehicle["tspProvider"] == "VZT"
         assert {"modelName", "modelYear", "modelCode", "ocuSim", "stolenFlag"} <= set(vehicle)
         vins[vehicle["vin"]] = (vehicle["modelName"], vehicle["modelYear"])
-    assert vins == {EV_VIN: ("e-Golf", "2016"), ICE_VIN: ("Jetta", "2020")}
+    assert vins == {EV_VIN: ("e-Golf", "2016"), ICE_VIN: ("Jetta", "2020"),
+                    ID4_VIN: ("ID.4", "2021")}
 
 
 def test_enrollment_needs_the_users_id_token(sim: Simulator, client: Client) -> None:

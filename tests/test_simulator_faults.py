@@ -95,7 +95,8 @@ def test_request_log() -> None:
         assert client.status(EV_VIN).status_code == 200
         assert requests.get(f"{sim.api_url}/rvs/v1/vehicle/x", timeout=TIMEOUT).status_code == 401
         log = sim_get(sim, "requests")
-        assert all(set(e) == {"time", "method", "host", "path", "status", "account"} for e in log)
+        assert all(set(e) == {"time", "method", "host", "path", "status", "account",
+                              "generation", "bearer"} for e in log)
         assert all(started <= e["time"] <= time.time() for e in log)
         assert [e["time"] for e in log] == sorted(e["time"] for e in log)
         assert not any(e["path"].startswith("/_sim/") for e in log)
@@ -110,15 +111,17 @@ def test_request_log() -> None:
         vehicle_id = client.vehicle(EV_VIN)["vehicleId"]
         status = [e for e in log if e["path"] == f"/rvs/v1/vehicle/{vehicle_id}"]
         assert status and status[0]["account"] == DEMO_EMAIL and status[0]["status"] == 200
+        assert (status[0]["generation"], status[0]["bearer"]) == ("carnet", "access")
         assert log[-1]["path"] == "/rvs/v1/vehicle/x" and log[-1]["status"] == 401
         assert log[-1]["account"] is None
+        assert (log[-1]["generation"], log[-1]["bearer"]) == (None, None)
 
 
 def test_fleet_generation_is_deterministic() -> None:
     with make_sim(fleet=(3, 2), seed=7) as a, make_sim(fleet=(3, 2), seed=7) as b, \
             make_sim(fleet=(3, 2), seed=8) as c:
         va, vb, vc = (sim_get(s, "vehicles") for s in (a, b, c))
-        assert len(va) == 2 + 3 * 2
+        assert len(va) == 3 + 3 * 2  # the demo account's three cars and the fleet
         assert [v["vehicleId"] for v in va] == [v["vehicleId"] for v in vb]
         assert [v["vehicleId"] for v in va] != [v["vehicleId"] for v in vc]
         accounts = {v["account"] for v in va}
@@ -136,7 +139,7 @@ def test_large_fleet_starts_quickly() -> None:
     start = time.monotonic()
     with make_sim(fleet=(100, 5)) as sim:
         assert time.monotonic() - start < 1.0
-        assert len(sim_get(sim, "vehicles")) == 502
+        assert len(sim_get(sim, "vehicles")) == 503
 
 
 def test_accounts_file(tmp_path: Path) -> None:
@@ -200,8 +203,9 @@ def test_command_line() -> None:
         identity = lines[1].split()[-1]
         assert api.startswith("http://") and identity.startswith("http://")
         assert "demo@example.com" in lines[2] and "1234" in lines[2]
+        assert "1V2GMPE2XMP000003" in lines[2]  # the ID.4, there by default
         vehicles = requests.get(f"{api}/_sim/vehicles", timeout=TIMEOUT).json()
-        assert len(vehicles) == 4
+        assert len(vehicles) == 5
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
     finally:

@@ -305,7 +305,7 @@ def test_login_change_demands_a_field(sim: Simulator) -> None:
     code, verifier, _ = client.login_code()
     r = client.exchange(code, verifier)
     assert r.status_code == 401
-    assert r.json()["error"] == "INVALID_REQUEST"
+    assert r.json() == {"errorCode": "INVALID_REQUEST", "origin": "CarnetSPAuthorizationServer"}
     code, verifier, _ = client.login_code()
     assert client.exchange(code, verifier, play_integrity_token="bad").status_code == 401
     code, verifier, _ = client.login_code()

@@ -54,7 +54,7 @@ def test_myvw_login_gives_jwt_tokens_with_the_user_id(sim: Simulator) -> None:
 def test_myvw_pages_use_the_myvw_app_id_and_the_idk_page(sim: Simulator) -> None:
     client = MyvwClient(sim)
     client.login_code(padded=False)  # an unpadded challenge works as well
-    log = requests.get(f"{sim.api_url}/_sim/requests?detail=1", timeout=TIMEOUT).json()
+    log = requests.get(f"{sim.api_url}/_sim/requests", timeout=TIMEOUT).json()
     identity_paths = [e["path"] for e in log if e["host"] == "identity"]
     assert identity_paths and all(MYVW_APP_ID in p for p in identity_paths)
     assert all(e["generation"] == "myvw" for e in log)

@@ -10,7 +10,7 @@ import requests
 
 from carnet.simulator import Simulator
 from tests.test_simulator_myvw_support import MyvwClient, jwt_claims, spin_hash
-from tests.test_simulator_support import EV_VIN, ICE_VIN, TIMEOUT, make_sim
+from tests.test_simulator_support import EV_VIN, ICE_VIN, TIMEOUT, make_sim, sim_get
 
 ID4_VIN = "1V2GMPE2XMP000003"
 
@@ -76,7 +76,7 @@ def test_challenge_then_session_gives_a_vehicle_token(sim: Simulator) -> None:
     assert "LockAndUnlock:ALL" in roles["privileges"] and roles["services"]
     # the upper-case hash works too
     assert client.session(ICE_VIN, upper=True).status_code == 200
-    log = requests.get(f"{sim.api_url}/_sim/requests?detail=1", timeout=TIMEOUT).json()
+    log = requests.get(f"{sim.api_url}/_sim/requests", timeout=TIMEOUT).json()
     session = [e for e in log if e["path"].endswith("/session")][-1]
     assert (session["generation"], session["bearer"]) == ("myvw", "access")
 
@@ -128,7 +128,7 @@ def test_commands_need_the_vehicle_token(sim: Simulator) -> None:
     assert other.status_code == 403
     ok = client.command("PUT", EV_VIN, "/lockunlock/v1/vehicle/{vid}", {"lock": False})
     assert ok.status_code == 200
-    log = requests.get(f"{sim.api_url}/_sim/requests?detail=1", timeout=TIMEOUT).json()
+    log = requests.get(f"{sim.api_url}/_sim/requests", timeout=TIMEOUT).json()
     assert (log[-1]["generation"], log[-1]["bearer"]) == ("myvw", "vehicle")
 
 
@@ -166,3 +166,13 @@ def test_hostile_session_bodies_get_clear_errors(sim: Simulator) -> None:
     odd = client.send("POST", path, {"idToken": client.tokens["id_token"],
                                      "spinHash": "é" * 128, "tsp": "WCT"})
     assert odd.status_code == 403 and odd.json()["error"]["errorCode"] == "INVALID_SPIN"
+
+
+def test_the_demo_account_has_the_id4_unless_left_out() -> None:
+    from carnet.simulator.__main__ import parse_args
+    assert parse_args([]).demo_id4 is True
+    assert parse_args(["--no-id4"]).demo_id4 is False
+    with make_sim(demo_id4=False) as sim:
+        assert {v["vin"] for v in sim_get(sim, "vehicles")} == {EV_VIN, ICE_VIN}
+    with make_sim() as sim:
+        assert {v["vin"] for v in sim_get(sim, "vehicles")} == {EV_VIN, ICE_VIN, ID4_VIN}

@@ -63,6 +63,7 @@ class MyvwClient:
     spin: str = DEMO_PIN
     client_id: str = MYVW_CLIENT_ID
     attestation: str | None = None  # play_integrity_token, when one is to be sent
+    scope: str = "openid"
     http: requests.Session = field(default_factory=requests.Session)
     tokens: dict[str, Any] = field(default_factory=dict)
     verifier: str = ""
@@ -79,7 +80,7 @@ class MyvwClient:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         state = str(uuid.uuid4())
         r1 = self.http.get(f"{self.sim.api_url}/oidc/v1/authorize", params={
-            "redirect_uri": KOMBI, "scope": "openid", "prompt": "login",
+            "redirect_uri": KOMBI, "scope": self.scope, "prompt": "login",
             "code_challenge": challenge.decode().rstrip("" if padded else "="),
             "code_challenge_method": "S256", "state": state, "response_type": "code",
             "client_id": self.client_id}, headers=BROWSER, timeout=TIMEOUT)
@@ -120,6 +121,8 @@ class MyvwClient:
             raise MyvwLoginError("redirect", r3)
         query = parse_qs(urlsplit(location).query)
         assert query["state"] == [state]
+        if "code" not in query:
+            raise MyvwLoginError("no code", r3)
         return query["code"][0], verifier
 
     def token_request(self, form: dict[str, str]) -> requests.Response:

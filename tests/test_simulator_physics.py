@@ -10,6 +10,7 @@ from carnet.simulator import Simulator, SimulatorOptions
 from tests.test_simulator_support import (
     EV_VIN,
     ICE_VIN,
+    ID4_VIN,
     TIMEOUT,
     Client,
     make_sim,
@@ -190,7 +191,7 @@ def test_sim_vehicles_lists_every_vehicle_with_its_account() -> None:
     with make_sim() as sim:
         r = requests.get(f"{sim.api_url}/_sim/vehicles", timeout=TIMEOUT)
         states = {v["vin"]: v for v in r.json()}
-        assert set(states) == {EV_VIN, ICE_VIN}
+        assert set(states) == {EV_VIN, ICE_VIN, ID4_VIN}
         ev, ice = states[EV_VIN], states[ICE_VIN]
         assert ev["account"] == ice["account"] == "demo@example.com"
         assert ev["ev"] and ev["plugged_in"] and not ev["charging"] and ev["battery_level"] == 80

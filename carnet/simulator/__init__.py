@@ -29,8 +29,9 @@ the garage, the S-PIN session and its vehicle token, the ``/lockunlock``, ``/hon
 and ``/ev/v1`` commands and their outcomes; see :mod:`carnet.simulator.myvw` and
 ``docs/simulator.md``). Options ``region`` ("us"/"ca"), ``attestation``
 ("off"/"present"/"required", with ``attestation_token``), ``vehicle_token_ttl``,
-``ev_command_gap``, ``climate_minutes`` and ``demo_id4`` (an ID.4 VIN 1V2GMPE2XMP000003
-in the demo account) belong to that side.
+``ev_command_gap``, ``climate_minutes``, ``myvw_command_limit`` and ``demo_id4`` (the
+demo account's ID.4, VIN 1V2GMPE2XMP000003; on by default, False leaves it out) belong
+to that side.
 
 Behaviour worth knowing:
 
@@ -44,6 +45,8 @@ Behaviour worth knowing:
 * Every ``/mps/`` request counts against the account's limits: ``rate_limit`` per
   sliding minute and ``daily_budget`` per rolling day; over them: 429 with
   ``Retry-After`` (whole seconds until a slot frees).
+* myVW commands have their own limit, ``myvw_command_limit`` (20) per account per
+  sliding minute (and ``daily_budget``); only accepted commands count against it.
 * Commands change the car ``apply_delay`` simulated seconds later (default 20, as the
   real car; 0: before the answer). The simulated clock runs ``time_scale`` times real
   time. Charging raises the battery while plugged in; climate and defrost only start
@@ -67,8 +70,8 @@ affected by faults):
 ``GET /_sim/requests``
     Every other request received, oldest first: ``{"time": epoch seconds, "method",
     "host": "api"|"identity", "path" (no query string), "status" (null for a request
-    that hung), "account": e-mail or null}``; with ``?detail=1`` also ``"generation":
-    "carnet"|"myvw"|null`` and ``"bearer": "access"|"id"|"vehicle"|null``.
+    that hung), "account": e-mail or null, "generation": "carnet"|"myvw"|null, "bearer":
+    "access"|"id"|"vehicle"|null}``.
 ``DELETE /_sim/requests``
     Clear the log.
 ``POST /_sim/fault``
@@ -78,13 +81,15 @@ affected by faults):
     * ``{"kind": "hang"}`` requests are accepted and never answered; when the fault is
       cleared or the simulator stops, their connections are closed unanswered;
     * ``{"kind": "login_change", "require_field": "play_integrity_token", "value": …}``
-      the token endpoint answers 401 ``{"error": "INVALID_REQUEST"}`` unless that form
+      the token endpoint answers 401 ``{"errorCode": "INVALID_REQUEST", "origin":
+      "CarnetSPAuthorizationServer"}`` unless that form
       field is present (and equals ``value`` when given);
-    * ``{"kind": "rate_limit", "per_minute": N}`` replaces the per-minute limit;
+    * ``{"kind": "rate_limit", "per_minute": N}`` replaces the per-minute limits;
     * ``{"kind": "password_page", "variant": "template_model"}`` serves the later
       password page, whose values sit in a script (``templateModel: {…}``,
-      ``csrf_token: '…'``) instead of hidden inputs (variant ``hidden_inputs`` is the
-      default page);
+      ``csrf_token: '…'``) instead of hidden inputs; variant ``hidden_inputs`` serves the
+      page with hidden inputs. Without the fault each generation gets its own page: hidden
+      inputs for the Car-Net app, ``window._IDK`` for the myVW app;
     * ``{"kind": "ignore_commands"}`` commands are answered as usual but the car never
       carries them out;
     * ``{"kind": "answer", "path": regex, "method": "PUT", "status": 403, "body": {…},

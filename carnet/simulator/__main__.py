@@ -45,7 +45,10 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
     p.add_argument("--tsp-ttl", type=float, default=2700.0, help="TSP token life [2700]")
     p.add_argument("--code-ttl", type=float, default=60.0, help="authorization code life [60]")
     p.add_argument("--rate-limit", type=int, default=7,
-                   help="TSP-token requests per account per minute [7]")
+                   help="Car-Net app (/mps/) requests with a TSP token per account per "
+                        "minute [7]")
+    p.add_argument("--myvw-command-limit", type=int, default=20,
+                   help="accepted myVW app commands per account per minute [20]")
     p.add_argument("--daily-budget", type=int, default=500,
                    help="TSP-token requests per account per rolling 24 h [500]")
     p.add_argument("--wakeup-limit", type=int, default=10,
@@ -73,8 +76,10 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
                         "EV_THRESHOLD_EXCEEDED stops [10]")
     p.add_argument("--climate-minutes", type=float, default=30.0,
                    help="simulated minutes before the car ends pre-trip climate [30]")
-    p.add_argument("--id4", dest="demo_id4", action="store_true",
-                   help="add an ID.4 (a myVW-era EV) to the demo account")
+    p.add_argument("--id4", dest="demo_id4", action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help="the demo account has an ID.4 (a myVW-era EV) beside the e-Golf and "
+                        "the Jetta; --no-id4 leaves it out [on]")
     p.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error"))
     a = p.parse_args(argv)
@@ -83,7 +88,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorOptions:
     return SimulatorOptions(
         host=a.host, port=a.port, identity_port=a.identity_port, apply_delay=a.apply_delay,
         latency=a.latency, token_ttl=a.token_ttl, tsp_ttl=a.tsp_ttl, code_ttl=a.code_ttl,
-        rate_limit=a.rate_limit, daily_budget=a.daily_budget, fleet=a.fleet,
+        rate_limit=a.rate_limit, myvw_command_limit=a.myvw_command_limit,
+        daily_budget=a.daily_budget, fleet=a.fleet,
         accounts_file=a.accounts_file, seed=a.seed, time_scale=a.time_scale,
         wakeup_limit=a.wakeup_limit, wakeup_window=a.wakeup_window, region=a.region,
         attestation=a.attestation, attestation_token=a.attestation_token,

@@ -13,7 +13,6 @@ from carnet.simulator.web import Request, Response, Router, api_error, json_resp
 
 _LOG = logging.getLogger(__name__)
 
-_DETAIL = ("generation", "bearer")  # entry keys shown with ?detail=1 only
 _LOG_SIZE = 100_000  # request log entries kept; the oldest go first
 
 
@@ -47,12 +46,9 @@ class AdminApi:
         router.add("PATCH", r"/_sim/accounts/([^/]+)", self.patch_account)
 
     def get_requests(self, req: Request, _m: object) -> Response:
-        """The log; ``?detail=1`` adds each request's ``generation`` and ``bearer``."""
-        detail = req.query.get("detail", "") not in ("", "0", "false")
+        """The log, each entry with its ``generation`` and ``bearer``."""
         with self.ctx.lock:
             entries = list(self.log.entries)
-        if not detail:
-            entries = [{k: v for k, v in e.items() if k not in _DETAIL} for e in entries]
         return json_response(200, entries)
 
     def clear_requests(self, req: Request, _m: object) -> Response:

@@ -35,6 +35,8 @@ class Context:
         #: the play_integrity_token that passes under options.attestation == "required"
         self.attestation_token = attestation_value(options)
         self.limiter = RateLimiter(options.rate_limit, options.daily_budget)
+        #: myVW commands: their own per-account limit, apart from the /mps/ requests
+        self.myvw_limiter = RateLimiter(options.myvw_command_limit, options.daily_budget)
         self.faults = Faults()
         self.lock = threading.RLock()
         self.stopping = threading.Event()

@@ -58,14 +58,15 @@ class IdentityService:
     # ---- used by the OIDC endpoints on the API host -----------------------------------
 
     def begin(self, generation: Generation, redirect_uri: str, challenge: str,
-              state: str | None, identity_base: str) -> str:
+              state: str | None, identity_base: str, scope_ok: bool = True) -> str:
         """Open a login transaction; returns the URL of the first sign-in hop."""
         if len(self.txs) >= _MAX_PENDING:
             for key in sorted(self.txs, key=lambda k: self.txs[k].created)[:_MAX_PENDING // 2]:
                 del self.txs[key]
         relay = secrets.token_hex(20)
         country = "CA" if self.ctx.options.region == "ca" else "US"
-        self.txs[relay] = LoginTx(relay, generation, redirect_uri, challenge, state, country)
+        self.txs[relay] = LoginTx(relay, generation, redirect_uri, challenge, state, country,
+                                  scope_ok)
         return (f"{identity_base}/signin-service/v1/signin/{generation.app_id}"
                 f"?relayState={relay}")
 

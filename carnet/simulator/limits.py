@@ -2,7 +2,8 @@
 
 The real service limits the whole account, whatever the token: a sliding one-minute
 window (about 7 requests) and a rolling daily budget (roughly 500). Refused requests do
-not count against either.
+not count against either. The myVW commands have a limiter of their own (see
+``Context.myvw_limiter``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ class RateLimiter:
 
         ``per_minute`` overrides the configured limit (the ``rate_limit`` fault).
         """
+        retry = self.refusal(account, per_minute)
+        if retry is None:
+            self.count(account)
+        return retry
+
+    def refusal(self, account: str, per_minute: int | None = None) -> int | None:
+        """Like :meth:`check` but without counting: for requests that may still fail."""
         now = real_now()
         limit = self.per_minute if per_minute is None else per_minute
         minute = self._window(self._minute, account, now - MINUTE)
@@ -41,9 +49,13 @@ class RateLimiter:
             return retry_after(minute[0] + MINUTE - now if minute else MINUTE)
         if len(day) >= self.per_day:
             return retry_after(day[0] + DAY - now if day else DAY)
-        minute.append(now)
-        day.append(now)
         return None
+
+    def count(self, account: str) -> None:
+        """Count one request that was let through."""
+        now = real_now()
+        self._window(self._minute, account, now - MINUTE).append(now)
+        self._window(self._day, account, now - DAY).append(now)
 
     def usage(self, account: str) -> dict[str, int]:
         now = real_now()

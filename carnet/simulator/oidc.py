@@ -84,8 +84,11 @@ class OidcService:
             return oauth_error(400, "invalid_request",
                                "redirect_uri is not registered for this client")
         with self.ctx.lock:
+            # the myVW client takes exactly "openid": a wider scope signs in, then no code
+            scope_ok = generation.name != MYVW or q.get("scope", "").split() == ["openid"]
             location = self.identity.begin(generation, sent_uri, challenge, q.get("state"),
-                                           self.ctx.base_url(req.header("Host"), "identity"))
+                                           self.ctx.base_url(req.header("Host"), "identity"),
+                                           scope_ok)
         response = redirect(location, 302)
         response.generation = generation.name
         return response
@@ -97,8 +100,11 @@ class OidcService:
             if tx is None or tx.email is None:
                 return oauth_error(400, "invalid_request", "unknown or used sign-in handoff")
             code = self.ctx.tokens.new_code(tx.email, tx.generation.client_id,
-                                            tx.redirect_uri, tx.challenge)
-        if tx.generation.name == MYVW:
+                                            tx.redirect_uri, tx.challenge) if tx.scope_ok else None
+        if code is None:
+            params = {"error": "invalid_scope", "error_description": "scope must be openid",
+                      **({"state": tx.state} if tx.state is not None else {})}
+        elif tx.generation.name == MYVW:
             params = {"code": code, **({"state": tx.state} if tx.state is not None else {})}
         else:
             params = {"state": tx.state, "code": code} if tx.state is not None \
@@ -118,8 +124,9 @@ class OidcService:
         if fault is not None:
             sent = form.get(fault["require_field"])
             if sent is None or (fault["value"] is not None and sent != fault["value"]):
-                # what the vendor's change looks like: indistinguishable from bad credentials
-                return oauth_error(401, "INVALID_REQUEST", "The request could not be validated")
+                # what the vendor's change looked like: the sign-in passed, the token
+                # request gets the refusal the myVW clients met when attestation came in
+                return json_response(401, ATTESTATION_REFUSAL, [("Cache-Control", "no-store")])
         generation, refusal = self._generation(form.get("client_id"), 401)
         if refusal:
             return refusal

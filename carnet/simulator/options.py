@@ -55,6 +55,7 @@ class SimulatorOptions:
     code_ttl: float = 60.0  # authorization codes
     refresh_ttl: float = float(REFRESH_TTL)
     rate_limit: int = 7  # /mps/ requests per account per sliding minute
+    myvw_command_limit: int = 20  # accepted myVW commands per account per sliding minute
     daily_budget: int = 500  # /mps/ requests per account per rolling 24 hours
     fleet: tuple[int, int] | None = None  # (accounts, vehicles per account)
     seed: int = 0
@@ -71,7 +72,7 @@ class SimulatorOptions:
     vehicle_token_ttl: float = 1800.0  # myVW carnetVehicleToken (JWT exp)
     ev_command_gap: float = 10.0  # real seconds between two myVW EV commands of one car
     climate_minutes: float = 30.0  # simulated minutes before the car ends pre-trip climate
-    demo_id4: bool = False  # the demo account also has an ID.4 (myVW-era EV)
+    demo_id4: bool = True  # the demo account also has an ID.4 (myVW-era EV)
 
     def validate(self) -> None:
         """Raise ValueError for options that cannot work."""
@@ -82,8 +83,10 @@ class SimulatorOptions:
                      "climate_minutes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.rate_limit < 0 or self.daily_budget < 0 or self.wakeup_limit < 0:
-            raise ValueError("rate_limit, daily_budget and wakeup_limit must not be negative")
+        if min(self.rate_limit, self.myvw_command_limit, self.daily_budget,
+               self.wakeup_limit) < 0:
+            raise ValueError("rate_limit, myvw_command_limit, daily_budget and wakeup_limit "
+                             "must not be negative")
         if not self.redirect_uri:
             raise ValueError("redirect_uri must not be empty")
         if self.region not in REGIONS:

@@ -269,7 +269,7 @@ class Simulator:
 
     @property
     def requests_log(self) -> list[dict[str, Any]]:
-        """The request log, as ``GET /_sim/requests?detail=1`` returns it."""
+        """The request log, as ``GET /_sim/requests`` returns it."""
         with self.ctx.lock:
             return list(self._app.log.entries)
 

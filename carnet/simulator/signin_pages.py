@@ -29,6 +29,7 @@ class LoginTx:
     challenge: str
     state: str | None
     country: str = "US"
+    scope_ok: bool = True  # myVW: the scope was exactly "openid", else no code at the end
     session: str | None = None
     email: str | None = None
     unknown_email: str | None = None  # myVW: the e-mail of no account, offered to register
@@ -160,8 +161,8 @@ def template_password_page(csrf: str, tx: LoginTx, error: str | None,
         "//<![CDATA[\n"
         "window._IDK = {\n"
         f"  templateModel: {model_json},\n"
-        f"  csrf_parameterName: '_csrf',\n"
         f"  csrf_token: '{csrf}',\n"
+        f"  csrf_parameterName: '_csrf',\n"
         "  userSession: {userId: null, countryOfResidence: null},\n"
         "  baseUrl: '/signin-service/v1'\n"
         "};\n"

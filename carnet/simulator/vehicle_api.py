@@ -16,6 +16,7 @@ from typing import Any
 from carnet.simulator import payloads
 from carnet.simulator.accounts import Account
 from carnet.simulator.context import Context
+from carnet.simulator.myvw.auth import vehicle_token_refused
 from carnet.simulator.vehicle import CHARGE_CURRENTS, Vehicle
 from carnet.simulator.web import Request, Response, Router, api_error, json_response
 
@@ -312,6 +313,9 @@ class VehicleApi:
         email = self.ctx.tokens.access_account(req.bearer())
         account = self.ctx.registry.account(email)
         if account is None:
+            refused = vehicle_token_refused(self.ctx, req)  # a myVW client's vehicle token
+            if refused is not None:
+                return None, refused
             return None, api_error(401, "UNAUTHORIZED", "access token missing, unknown or expired",
                                    headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')])
         return account, None

@@ -62,7 +62,10 @@ class AccountApi:
                                                                 Response | None]:
         """The account of an access token (and of ``user_id`` when given)."""
         who = caller(self.ctx, req)
-        if who is None or who.kind != ACCESS:
+        if who is not None and who.kind != ACCESS:
+            return None, not_authorized(who.account.email, "this endpoint takes the access "
+                                        "token, not a carnetVehicleToken")
+        if who is None:
             return None, unauthorized()
         if user_id is not None and user_id != who.account.user_id:
             return None, not_authorized(who.account.email, "userId is not this token's user")

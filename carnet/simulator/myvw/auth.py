@@ -36,6 +36,19 @@ def not_authorized(account: str, description: str) -> Response:
     return error(403, "USER_NOT_AUTHORIZED", description, account)
 
 
+def vehicle_token_refused(ctx: Context, req: Request) -> Response | None:
+    """403 for a vehicle token on an access-token endpoint, None for any other bearer.
+
+    A 401 would tell the client its tokens are dead, and a client that refreshes and
+    signs in again on 401 would loop; the service answers 403 ``USER_NOT_AUTHORIZED``.
+    """
+    grant = ctx.tokens.vehicle_grant(req.bearer())
+    if grant is None:
+        return None
+    return not_authorized(grant.account, "this endpoint takes the access token, "
+                          "not a carnetVehicleToken")
+
+
 class Caller:
     """The account, and the vehicle a vehicle token is for, behind a request's bearer."""
 

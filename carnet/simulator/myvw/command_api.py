@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -44,8 +45,10 @@ class CommandApi:
             if who is None:
                 return unauthorized()
             email = who.account.email
+            # the sources disagree whether EV commands take the access token or the
+            # vehicle token, so both pass; the others need the vehicle token
             vehicle, refusal = vehicle_of(ctx, who, m.group(1), vehicle_token=True,
-                                          access_token=False)
+                                          access_token=spec.ev)
             if refusal:
                 return refusal
             assert vehicle is not None
@@ -56,11 +59,6 @@ class CommandApi:
             if who.account.pin_locked:
                 return error(403, "SPIN_LOCKED", "too many wrong S-PINs: commands are locked",
                              email)
-            fault = ctx.faults.get("rate_limit")
-            retry = ctx.limiter.check(email, fault["per_minute"] if fault else None)
-            if retry is not None:
-                return error(429, "TOO_MANY_REQUESTS", "rate limit exceeded for this account",
-                             email, [("Retry-After", str(retry))])
             extras = self.store.of(vehicle.vin)
             gap = ctx.options.ev_command_gap
             if spec.ev and extras.last_ev_command is not None and \
@@ -77,14 +75,24 @@ class CommandApi:
                 return error(400, "INVALID_REQUEST", "body must be a JSON object", email)
             now = ctx.clock.now()
             vehicle.advance(now)
+            kept = replace(extras, climate_elements=dict(extras.climate_elements))
             try:
                 change, feasible = spec.effect(ctx, self.store, body, vehicle, who.account)
             except BadBody as exc:
                 return error(400, "INVALID_REQUEST", str(exc), email)
+            # checked once the body is known to be good, counted only once the command is
+            # accepted: refusals and retries spend nothing
+            fault = ctx.faults.get("rate_limit")
+            retry = ctx.myvw_limiter.refusal(email, fault["per_minute"] if fault else None)
+            if retry is not None:
+                self.store.extras[vehicle.vin] = kept  # a refused command keeps no settings
+                return error(429, "TOO_MANY_REQUESTS", "too many commands for this account",
+                             email, [("Retry-After", str(retry))])
             opts = ctx.options
             if spec is WAKE and not vehicle.wake(now, opts.wakeup_limit, opts.wakeup_window):
                 return error(429, WAKEUP_LIMIT, "the vehicle does not answer: too many "
                              "wake-ups in a row, it protects its 12 V battery", email)
+            ctx.myvw_limiter.count(email)
             if spec.ev:
                 extras.last_ev_command = real_now()
             carried_out = ctx.faults.get("ignore_commands") is None

@@ -120,14 +120,16 @@ def charge_blocks(v: Vehicle, auto_unlock: str) -> dict[str, Any]:
     rate_kmh = _km(v, v.charge_rate() * 60 / 100.0 * v.full_range) if v.charging else 0
     return {
         "carCapturedTimestamp": _iso(v.timestamp),
+        # "status" of both blocks: the sources name the field but show no value
         "batteryStatus": {"currentSOCPct": int(level),
-                          "cruisingRange": {"engineType": "electric", "range": range_km}},
+                          "cruisingRange": {"engineType": "electric", "range": range_km},
+                          "status": "VALID"},
         "chargingStatus": {"currentChargeState": _charge_state(v),
                            "chargeType": "ac" if v.charging else "invalid",
                            "chargeMode": "manual", "chargePower": v.charge_power(),
                            "chargeRate": rate_kmh,
                            "remainingChargingTimeToComplete": v.minutes_to_full(),
-                           "chargeTargetTime": None},
+                           "chargeTargetTime": None, "status": "VALID"},
         "plugStatus": {"plugConnectionState": "connected" if v.plugged_in else "disconnected",
                        "plugLockState": "locked" if v.plugged_in else "unlocked",
                        "infrastructureState": "ready" if v.plugged_in else "unavailable"},
