@@ -90,6 +90,14 @@ PROBE_AFTER = 2.0
 """Seconds the oldest message in flight waits for its acknowledgement before the link
 probes."""
 
+OUTBOX_HIGH = 5_000
+"""Messages waiting in the outbox from which a publisher other than paho's network thread
+waits (at most BACKPRESSURE_WAIT) for room, while the link is up: the dispatcher then
+falls behind, and a flood is answered "overloaded" (one shared payload) rather than
+queueing a result of its own for every message."""
+
+BACKPRESSURE_WAIT = 10.0
+
 RELEASE_AFTER = 10_000
 """A backlog this deep, once drained, has its memory handed back to the OS."""
 
@@ -169,6 +177,7 @@ class MqttLink:
         self._probe_answered: float | None = None
         self._probe_next = 0.0  # no probe before (time.monotonic)
         self._deepest = 0  # the outbox's longest since it was last drained
+        self._network_ident: int | None = None  # paho's network thread, known at connect
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-out", daemon=True)
         self._sender_stop = False
         # Takeover detection, on paho's network thread only.
@@ -263,12 +272,24 @@ class MqttLink:
 
     def _queue(self, message: _Outgoing, first: bool = False) -> None:
         with self._out:
+            if not first and threading.get_ident() != self._network_ident:
+                self._wait_for_room()
             if first:
                 self._outbox.appendleft(message)
             else:
                 self._outbox.append(message)
             self._deepest = max(self._deepest, len(self._outbox))
             self._out.notify_all()
+
+    def _wait_for_room(self) -> None:
+        """Under ``_out``: wait while the link is up and the outbox is full; never on
+        paho's network thread, which must keep reading (and answering) meanwhile."""
+        deadline = time.monotonic() + BACKPRESSURE_WAIT
+        while self._online and not self._stopping and len(self._outbox) >= OUTBOX_HIGH:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._out.wait(remaining)
 
     @property
     def backlog(self) -> int:
@@ -520,6 +541,7 @@ class MqttLink:
             _LOG.error("MQTT broker refused the connection: %s", reason_code)
             return
         _LOG.info("connected to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._network_ident = threading.get_ident()  # before ``_online``: never waits
         self._connected_at = time.monotonic()
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if self._v5 else None
         with self._out:
