@@ -253,7 +253,9 @@ class MqttLink:
             self._subscribe_one(topic_filter)
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
-        """Queue a message; never blocks, never drops (it leaves when the link is up)."""
+        """Queue a message; never drops it (it leaves when the link is up). Blocks only
+        while the link is up and the outbox full (at most BACKPRESSURE_WAIT), never on
+        paho's network thread."""
         if retain and self._retained is not None:
             with self._lock:
                 if payload:
