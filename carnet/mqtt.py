@@ -373,6 +373,7 @@ class MqttLink:
         now = time.monotonic()
         if self._probe_mid is not None and not self._probe_covers & self._handed.keys():
             self._clear_probe()  # everything it covered was acknowledged after all
+            self._probe_next = now + PROBE_AFTER  # a slow broker: not one probe per ack
         if self._probe_answered is not None:
             return "lost" if now - self._probe_answered >= PROBE_GRACE else None
         if now - self._progress > ACK_TIMEOUT:
