@@ -72,7 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     config = overridden(scaled(load_config(args.config), args.scale), json.loads(args.overrides))
     cli.setup_logging(config.log_level)
-    return cli.run_daemon(config)
+    return cli.run_daemon(config, args.config)
 
 
 if __name__ == "__main__":

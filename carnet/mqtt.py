@@ -15,6 +15,15 @@ MQTT 5 Receive Maximum, else a window mosquitto's defaults accept). paho alone w
 either send everything at once, which a broker answers with "quota exceeded" and loses,
 or keep its own queue, whose 16-bit message ids wrap in a flood ("Message queue full").
 A message the broker refuses with a failure reason code is sent again.
+
+mosquitto 2.0 caps what it has queued for one client (``max_queued_messages``, 1000 by
+default) and drops whatever comes beyond, acknowledgements included: when a flood of
+commands arrives faster than the bridge reads, the PUBACKs of the bridge's own messages
+are lost and the window stays full. MQTT forbids sending such a message again on the same
+connection, so the link finds out and reconnects: when acknowledgements stop coming, it
+sends an UNSUBSCRIBE for a filter it never subscribed to. The broker answers it after the
+acknowledgements of everything sent before it, so an answer while those are missing
+proves them lost.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from carnet.config import MqttConfig
+from carnet.memory import release_freed_memory
 
 _LOG = logging.getLogger(__name__)
 
@@ -72,8 +82,28 @@ logged and dropped rather than sent forever."""
 
 ACK_TIMEOUT = 30.0
 """Seconds without any acknowledgement while messages are in flight. MQTT allows sending
-an unacknowledged message again only on a new connection, so then the link reconnects:
-under a flood, a broker was seen to leave a full window unacknowledged for good."""
+an unacknowledged message again only on a new connection, so then the link reconnects.
+The probe (below) finds lost acknowledgements sooner; this is the net under it, for when
+the broker drops the probe's answer too."""
+
+PROBE_AFTER = 2.0
+"""Seconds the oldest message in flight waits for its acknowledgement before the link
+probes."""
+
+OUTBOX_HIGH = 5_000
+"""Messages waiting in the outbox from which a publisher other than paho's network thread
+waits (at most BACKPRESSURE_WAIT) for room, while the link is up: the dispatcher then
+falls behind, and a flood is answered "overloaded" (one shared payload) rather than
+queueing a result of its own for every message."""
+
+BACKPRESSURE_WAIT = 10.0
+
+RELEASE_AFTER = 10_000
+"""A backlog this deep, once drained, has its memory handed back to the OS."""
+
+PROBE_GRACE = 1.0
+"""Seconds the acknowledgements may still take after the probe's answer (a broker that
+does not answer strictly in order) before they count as lost."""
 
 QUOTA_EXCEEDED = 0x97
 SESSION_TAKEN_OVER = 0x8E
@@ -92,13 +122,16 @@ TAKEOVER_MAX = 300.0
 """Reconnect delay after a takeover: doubles from the first to the longest."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Outgoing:
+    """One queued message: a flood queues them by the hundred thousand, hence the slots."""
+
     topic: str
     payload: str | bytes
     retain: bool
     properties: Properties | None = None
     attempts: int = 0
+    sent: float = 0.0  # when handed to paho (time.monotonic), or the link came back since
 
 
 class MqttLink:
@@ -136,6 +169,15 @@ class MqttLink:
         self._unacked = 0  # len(_handed), readable under ``_out``
         self._handed: dict[int, _Outgoing] = {}  # mid -> message, in the order sent
         self._progress = time.monotonic()  # the last ack, or a send into an empty window
+        # The probe for lost acknowledgements: its UNSUBSCRIBE's message id, the messages in
+        # flight when it was sent, and when its answer came (all under ``_out``).
+        self._probe_filter = f"{state_topic}/ack-probe"
+        self._probe_mid: int | None = None
+        self._probe_covers: frozenset[int] = frozenset()
+        self._probe_answered: float | None = None
+        self._probe_next = 0.0  # no probe before (time.monotonic)
+        self._deepest = 0  # the outbox's longest since it was last drained
+        self._network_ident: int | None = None  # paho's network thread, known at connect
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-out", daemon=True)
         self._sender_stop = False
         # Takeover detection, on paho's network thread only.
@@ -174,6 +216,7 @@ class MqttLink:
         self._client.on_connect_fail = self._handle_connect_fail
         self._client.on_message = self._handle_message
         self._client.on_publish = self._handle_publish
+        self._client.on_unsubscribe = self._handle_unsubscribe
 
     def _full_window(self, receive_maximum: int | None = None) -> int:
         if self._config.qos == 0:
@@ -210,7 +253,9 @@ class MqttLink:
             self._subscribe_one(topic_filter)
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
-        """Queue a message; never blocks, never drops (it leaves when the link is up)."""
+        """Queue a message; never drops it (it leaves when the link is up). Blocks only
+        while the link is up and the outbox full (at most BACKPRESSURE_WAIT), never on
+        paho's network thread."""
         if retain and self._retained is not None:
             with self._lock:
                 if payload:
@@ -229,11 +274,24 @@ class MqttLink:
 
     def _queue(self, message: _Outgoing, first: bool = False) -> None:
         with self._out:
+            if not first and threading.get_ident() != self._network_ident:
+                self._wait_for_room()
             if first:
                 self._outbox.appendleft(message)
             else:
                 self._outbox.append(message)
+            self._deepest = max(self._deepest, len(self._outbox))
             self._out.notify_all()
+
+    def _wait_for_room(self) -> None:
+        """Under ``_out``: wait while the link is up and the outbox is full; never on
+        paho's network thread, which must keep reading (and answering) meanwhile."""
+        deadline = time.monotonic() + BACKPRESSURE_WAIT
+        while self._online and not self._stopping and len(self._outbox) >= OUTBOX_HIGH:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._out.wait(remaining)
 
     @property
     def backlog(self) -> int:
@@ -283,39 +341,82 @@ class MqttLink:
         while True:
             with self._out:
                 while not self._sender_stop and not self._events and not self._can_send():
-                    self._out.wait(ACK_TIMEOUT / 3)
-                    if self._stalled():
+                    if self._ack_check() is not None:
                         break
+                    self._out.wait(PROBE_GRACE / 2 if self._handed else ACK_TIMEOUT / 3)
                 if self._sender_stop:
                     return
                 events = list(self._events)
                 self._events.clear()
-                stalled = self._stalled()
-            if stalled:
-                self._reconnect_stalled()
+                check = None if events else self._ack_check()
+            if check == "probe":
+                self._send_probe()
+            elif check is not None:
+                self._reconnect_stalled(check)
             for mid, code in events:
                 self._settle(mid, code)
             self._send_some()
+            with self._out:
+                drained = self._deepest >= RELEASE_AFTER and not (self._outbox or self._handed)
+                if drained:
+                    self._deepest = 0
+            if drained:
+                release_freed_memory()
 
-    def _stalled(self) -> bool:
-        """Under ``_out``: messages in flight and no acknowledgement for ACK_TIMEOUT."""
-        return (
-            self._online
-            and self._config.qos > 0
-            and bool(self._handed)
-            and not self._events
-            and time.monotonic() - self._progress > ACK_TIMEOUT
-        )
+    def _ack_check(self) -> str | None:
+        """Under ``_out``, with messages in flight: ``probe`` when it is time to probe,
+        ``lost`` when the probe proved acknowledgements lost, ``stalled`` after
+        ACK_TIMEOUT without any; otherwise None."""
+        if not (self._online and self._config.qos > 0 and self._handed):
+            self._clear_probe()
+            return None
+        now = time.monotonic()
+        if self._probe_mid is not None and not self._probe_covers & self._handed.keys():
+            self._clear_probe()  # everything it covered was acknowledged after all
+            self._probe_next = now + PROBE_AFTER  # a slow broker: not one probe per ack
+        if self._probe_answered is not None:
+            return "lost" if now - self._probe_answered >= PROBE_GRACE else None
+        if now - self._progress > ACK_TIMEOUT:
+            return "stalled"
+        oldest = next(iter(self._handed.values()))
+        waited = now - oldest.sent
+        if self._probe_mid is None and waited >= PROBE_AFTER and now >= self._probe_next:
+            return "probe"
+        return None
 
-    def _reconnect_stalled(self) -> None:
-        _LOG.warning(
-            "MQTT broker has acknowledged none of %d messages for %.0f s; reconnecting to "
-            "send them again",
-            self._unacked,
-            ACK_TIMEOUT,
-        )
+    def _clear_probe(self) -> None:
+        self._probe_mid = None
+        self._probe_covers = frozenset()
+        self._probe_answered = None
+
+    def _send_probe(self) -> None:
+        with self._out:
+            # Under ``_out``, so that the answer cannot come before its id is known;
+            # paho's unsubscribe takes none of the locks its network thread holds then.
+            rc, mid = self._client.unsubscribe(self._probe_filter)
+            if rc == paho.MQTT_ERR_SUCCESS and mid is not None:
+                self._probe_mid = mid
+                self._probe_covers = frozenset(self._handed)
+            else:
+                self._probe_next = time.monotonic() + PROBE_AFTER  # link down: not at once
+
+    def _reconnect_stalled(self, why: str) -> None:
+        if why == "lost":
+            _LOG.warning(
+                "MQTT broker dropped the acknowledgements of %d messages (its queue for "
+                "this client was full); reconnecting to send them again",
+                self._unacked,
+            )
+        else:
+            _LOG.warning(
+                "MQTT broker has acknowledged none of %d messages for %.0f s; reconnecting "
+                "to send them again",
+                self._unacked,
+                ACK_TIMEOUT,
+            )
         with self._out:
             self._progress = time.monotonic()
+            self._clear_probe()
         sock = self._client.socket()
         if sock is not None:
             # paho's network thread sees the connection end, reconnects and sends what is
@@ -364,8 +465,9 @@ class MqttLink:
         """After paho's publish: in flight under ``mid``, back to the queue, or gone."""
         with self._out:
             if mid is not None and message is not None:
+                message.sent = time.monotonic()
                 if not self._handed:
-                    self._progress = time.monotonic()
+                    self._progress = message.sent
                 self._handed[mid] = message
             elif message is not None:
                 self._outbox.appendleft(message)
@@ -442,11 +544,14 @@ class MqttLink:
             _LOG.error("MQTT broker refused the connection: %s", reason_code)
             return
         _LOG.info("connected to MQTT broker %s:%s", self._config.host, self._config.port)
+        self._network_ident = threading.get_ident()  # before ``_online``: never waits
         self._connected_at = time.monotonic()
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if self._v5 else None
         with self._out:
             self._window = self._full_window(receive_maximum)
             self._online = True
+            for message in self._handed.values():
+                message.sent = self._connected_at  # paho sends them again now
             # Ahead of everything that waited: the broker says offline until this arrives.
             self._outbox.appendleft(_Outgoing(self._state_topic, ONLINE, True))
             self._out.notify_all()
@@ -470,6 +575,7 @@ class MqttLink:
         self.connected.clear()
         with self._out:
             self._online = False
+            self._clear_probe()
             self._events.append((0, None))
             self._out.notify_all()
 
@@ -526,6 +632,12 @@ class MqttLink:
         with self._out:
             self._events.append((mid, reason_code))
             self._out.notify_all()
+
+    def _handle_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        with self._out:
+            if mid == self._probe_mid and self._probe_answered is None:
+                self._probe_answered = time.monotonic()
+                self._out.notify_all()
 
     def _handle_connect_fail(self, client, userdata) -> None:
         _LOG.warning(

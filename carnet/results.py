@@ -25,6 +25,9 @@ _LOG = logging.getLogger(__name__)
 Publish = Callable[[str, str, bool], None]
 Respond = Callable[[str, str, "bytes | None"], None]
 
+SHARED_LIMIT = 256
+"""Distinct summary results (topic and payload) kept for sharing, at most."""
+
 
 class ResultSink:
     def __init__(
@@ -40,12 +43,47 @@ class ResultSink:
         self._respond = respond
         self._events = events
         self._response_filters = tuple(response_topics)
+        # Summary results (an overload) repeat one topic and payload for every message to a
+        # vehicle's attribute: a flood queues them by the hundred thousand, so each queued
+        # result shares one string instead of carrying its own.
+        self._shared: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     def response_allowed(self, response_topic: str) -> bool:
         """Whether a requester may have its answer published on ``response_topic``."""
         if not response_topic or "+" in response_topic or "#" in response_topic:
             return False
         return any(topic_matches_sub(f, response_topic) for f in self._response_filters)
+
+    def _summary(
+        self, vehicle: str, attribute: str, value: Any, status: str, detail: str, transaction: Any
+    ) -> tuple[str, str]:
+        """The shared topic and payload of a summary result."""
+        try:
+            # Types too: True and 1 are equal keys, but encode differently.
+            key = (
+                vehicle,
+                attribute,
+                value,
+                type(value),
+                status,
+                detail,
+                transaction,
+                type(transaction),
+            )
+            shared = self._shared.get(key)
+        except TypeError:  # an unhashable value or transaction: nothing to share
+            return self._topics.result(vehicle), _encode(
+                attribute, value, status, detail, transaction
+            )
+        if shared is None:
+            if len(self._shared) >= SHARED_LIMIT:
+                self._shared.clear()
+            shared = (
+                self._topics.result(vehicle),
+                _encode(attribute, value, status, detail, transaction),
+            )
+            self._shared[key] = shared
+        return shared
 
     def send(
         self,
@@ -60,20 +98,14 @@ class ResultSink:
         log: bool = True,
     ) -> None:
         """``log=False`` for results that are counted and logged in summary (an overload)."""
-        payload = json.dumps(
-            {
-                "attribute": attribute,
-                "value": value,
-                "status": status,
-                "detail": detail,
-                "transaction": transaction,
-            },
-            default=str,
-        )
         if log:
             write = _LOG.info if status in ("ok", "superseded") else _LOG.warning
             write("command %s/%s=%s: %s %s", vehicle, attribute, value, status, detail)
-        self._publish(self._topics.result(vehicle), payload, False)
+            topic = self._topics.result(vehicle)
+            payload = _encode(attribute, value, status, detail, transaction)
+        else:
+            topic, payload = self._summary(vehicle, attribute, value, status, detail, transaction)
+        self._publish(topic, payload, False)
         # An overload is summarised in the log, not repeated as one event per message.
         failed = command_failed(attribute, status, detail) if log else None
         if failed is not None and self._events is not None:
@@ -92,3 +124,16 @@ class ResultSink:
                 ", ".join(self._response_filters) or "none",
                 self._topics.result(vehicle),
             )
+
+
+def _encode(attribute: str, value: Any, status: str, detail: str, transaction: Any) -> str:
+    return json.dumps(
+        {
+            "attribute": attribute,
+            "value": value,
+            "status": status,
+            "detail": detail,
+            "transaction": transaction,
+        },
+        default=str,
+    )

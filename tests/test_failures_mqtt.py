@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from carnet.config import parse_config
 from carnet.daemon import wait_until
 from tests.conftest import EV_VIN, GAS_VIN, SimControl, config_dict, merge
 from tests.support.broker import Broker, free_port
@@ -29,6 +30,7 @@ from tests.support.failures import (
     wait_online,
     wait_results,
 )
+from tests.support.flood import flood
 from tests.support.mqtt_probe import Probe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -244,3 +246,45 @@ def test_two_bridges_with_one_client_id_back_off_instead_of_fighting(
     assert len(flips) <= 8, f"{len(flips)} bridge/state messages: {flips}"
     assert 1 <= len(errors) <= 2, errors  # one from each bridge at most
     assert all("'carnet2mqtt-shared'" in e and "another MQTT client uses" in e for e in errors)
+
+
+@pytest.fixture
+def small_queue_broker():
+    """mosquitto that queues at most 20 packets for a client and drops the rest, its
+    acknowledgements of that client's messages included (mosquitto 2.0 does)."""
+    instance = Broker(extra_config="max_queued_messages 20\nlog_type notice\n").start()
+    yield instance
+    instance.close()
+
+
+def test_acknowledgements_the_broker_drops_in_a_flood_do_not_stall_the_results(
+    simulator, small_queue_broker, tmp_path, run_bridge
+) -> None:
+    """A flood arrives faster than the bridge reads it: the broker's queue for the bridge
+    overflows and the PUBACKs of results in flight are lost with the flood's messages. The
+    bridge finds out and sends them again at once, instead of holding a full window for the
+    30 s its last-resort timeout waits."""
+    broker = small_queue_broker
+    config = parse_config(
+        merge(config_dict(simulator, broker, tmp_path / "state"), {"log_level": "warning"}),
+        {},
+    )
+    bridge = run_bridge(config)
+    assert wait_until(lambda: "egolf" in bridge.vehicles and bridge.link.backlog == 0, 20)
+    vehicle = bridge.vehicles["egolf"]
+    # The dispatcher is held up, so every message beyond the inbox is answered at once,
+    # on the thread that reads the flood.
+    with vehicle.lock:
+        # Large enough to overflow the socket buffers, which would otherwise absorb it.
+        pad = "x" * 2000
+        payloads = [json.dumps({"poll_interval": 600, "pad": pad, "n": n}) for n in range(20000)]
+        flood(broker.port, f"{BASE}/egolf/set", payloads)
+        log = broker._dir / "mosquitto.log"
+        assert wait_until(
+            lambda: f"dropped for client {config.mqtt.client_id}" in log.read_text(), 5
+        ), "the broker's queue for the bridge never overflowed: nothing tested\n" + log.read_text()
+        started = time.monotonic()
+        drained = wait_until(lambda: bridge.link.backlog == 0, 20, 0.1)
+        took = time.monotonic() - started
+    assert drained, f"{bridge.link.backlog} results still queued or unacknowledged"
+    assert took < 15, f"results stalled for {took:.0f} s"
