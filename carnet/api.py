@@ -45,6 +45,7 @@ from carnet import redact
 from carnet.auth import CHANGED_HINT, Authenticator
 from carnet.config import AccountConfig, VendorConfig, mask_email
 from carnet.errors import (
+    AccessDenied,
     AuthError,
     BadRequest,
     CarNetError,
@@ -170,7 +171,9 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
                               step="api")
     if status == 403:
-        return AuthError(f"Car-Net denied access to {path} (HTTP 403){said}", step="api")
+        # The token was accepted and this one resource refused (a car the user may no
+        # longer see, a secondary user's limits): only a refused token is a login problem.
+        return AccessDenied(f"Car-Net denied access to {path} (HTTP 403){said}")
     return BadRequest(f"Car-Net rejected the request to {path}: HTTP {status}{said}")
 
 

@@ -32,6 +32,7 @@ from carnet.auth import (
 from carnet.config import AccountConfig, VendorConfig
 from carnet.daemon import wait_until
 from carnet.errors import (
+    AccessDenied,
     AuthError,
     BadRequest,
     CommandRefused,
@@ -237,7 +238,9 @@ def test_error_mapping_is_typed() -> None:
     assert error_for_response(_response(429), "api").retry_after is None  # type: ignore[attr-defined]
     assert isinstance(error_for_response(_response(503), "api"), VendorUnavailable)
     assert isinstance(error_for_response(_response(401), "api"), AuthError)
-    assert isinstance(error_for_response(_response(403), "api"), AuthError)
+    denied = error_for_response(_response(403, '{"error":{"code":"FORBIDDEN"}}'), "api")
+    assert isinstance(denied, AccessDenied) and not isinstance(denied, AuthError)
+    assert "FORBIDDEN" in str(denied)
     assert isinstance(error_for_response(_response(401), "session"), PinRefused)
     pin = error_for_response(_response(403, '{"error":{"code":"INVALID_PIN"}}'), "session")
     assert isinstance(pin, PinRefused)

@@ -241,3 +241,37 @@ def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login
     assert len(password_posts(sim)) == 1
     assert len(sim.requests("/rvs/")) == 3  # refused, refreshed and refused, logged in and refused
     assert len(login_errors(caplog)) == 1
+
+
+def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(), interval=2, login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    forbidden = {"error": {"code": "FORBIDDEN", "message": "no access to this vehicle"}}
+    sim.fault(kind="answer", path=f"^/rvs/.*{egolf}", status=403, body=forbidden)
+    sim.clear_requests()
+    probe.clear()
+
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    error = probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "error")
+    assert error
+    account = bridge.accounts[0]
+    # Polling goes on: the next scheduled reads of both vehicles come.
+    assert wait_until(lambda: len([r for r in sim.requests("/rvs/") if r["status"] == 403]) >= 2
+                      and len([r for r in sim.requests("/rvs/") if r["status"] == 200]) >= 2, 10)
+    attributes = probe.wait_for(
+        lambda m: m.topic == f"{BASE}/egolf/api_state/attributes" and "no access" in m.text)
+    assert "FORBIDDEN: no access to this vehicle" in attributes[-1].text, attributes[-1].text
+    assert bridge.vehicles["jetta"].online
+    assert f"{BASE}/jetta/availability" not in went_offline(probe)
+    assert account.login_failures == 0 and account.error is None
+    assert login_errors(caplog) == []
+    assert password_posts(sim) == [] and sim.requests("/oidc/v1/token") == []
+
+    sim.clear_faults()
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "ok", 10)
+    wait_online(probe, "egolf")
+    assert account.login_failures == 0
