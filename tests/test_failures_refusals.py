@@ -275,3 +275,35 @@ def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
     probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "ok", 10)
     wait_online(probe, "egolf")
     assert account.login_failures == 0
+
+
+def test_a_403_on_one_vehicles_tsp_session_is_not_a_pin_refusal(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    refusal = {"error": {"code": "FORBIDDEN",
+                         "message": "secondary user: no remote access to this car"}}
+    sim.fault(kind="answer", path=f"/vehicle/{egolf}/session$", method="POST", status=403,
+              body=refusal)
+    sim.expire_tokens()  # so that each command needs a new TSP session
+    sim.clear_requests()
+    probe.clear()
+
+    refused = result_of(probe, "egolf", "lock", "UNLOCK")
+    assert refused["status"] == "error", refused
+    assert "secondary user: no remote access to this car" in refused["detail"], refused
+    assert "PIN" not in refused["detail"], refused
+    account = bridge.accounts[0]
+    assert account.client.commands_enabled
+    assert result_of(probe, "jetta", "horn_lights", "LIGHTS")["status"] == "ok"
+    assert "PIN" not in caplog.text
+    assert account.login_failures == 0 and account.error is None
+
+    sim.clear_faults()
+    sim.clear_requests()
+    assert result_of(probe, "egolf", "horn_lights", "LIGHTS")["status"] == "ok"
+    assert len(requests_to(sim, f"/vehicle/{egolf}/session", method="POST")) == 1
+    assert account.client.commands_enabled
