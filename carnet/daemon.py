@@ -19,7 +19,7 @@ from pathlib import Path
 from carnet import __version__, bridge_device, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
 from carnet.assumed import AssumedStore
-from carnet.config import Config, mask_email, summary
+from carnet.config import Config, VehicleConfig, mask_email, summary
 from carnet.discovery import ORIGIN_NAME
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
@@ -35,7 +35,7 @@ from carnet.results import ResultSink
 from carnet.scheduler import Scheduler, SerialWorker
 from carnet.state import VehicleState
 from carnet.tokens import TokenStore
-from carnet.topics import Topics, distinct_name, vehicle_name
+from carnet.topics import Topics, distinct_name, plain_name_owners, vehicle_name
 from carnet.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -277,9 +277,14 @@ class Bridge:
         self.poller.login_succeeded(account)
         account.enrolled = True
         seen: set[str] = set()
+        owners = plain_name_owners(
+            (v.vin, self._wanted_name(account, v))
+            for v in vehicles
+            if getattr(self._settings(account, v), "enabled", True)
+        )
         for api_vehicle in vehicles:
             try:
-                self._enroll_vehicle(account, api_vehicle, seen)
+                self._enroll_vehicle(account, api_vehicle, seen, owners)
             except Exception:  # one odd vehicle must not keep the account's others away
                 _LOG.exception(
                     "vehicle %r of %s could not be added; the account's other vehicles go on",
@@ -295,21 +300,29 @@ class Bridge:
             vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
             self.vehicles = {**self.vehicles, vehicle.name: vehicle}
 
+    @staticmethod
+    def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
+        vehicles = account.config.vehicles
+        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.vehicle_id)
+
+    def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
+        settings = self._settings(account, api_vehicle)
+        return vehicle_name(
+            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+        )
+
     def _enroll_vehicle(
-        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str]
+        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str],
+        owners: dict[str, str],
     ) -> None:
         """Add one vehicle of the account's list (or note that it is known already) under
-        a topic name no other vehicle uses."""
+        a topic name no other vehicle uses; ``owners``: which VIN gets each name plain."""
         known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
         if known is not None:
             seen.add(known.name)
             return
-        settings = account.config.vehicles.get(api_vehicle.vin) or account.config.vehicles.get(
-            api_vehicle.vehicle_id
-        )
-        name = vehicle_name(
-            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
-        )
+        settings = self._settings(account, api_vehicle)
+        name = self._wanted_name(account, api_vehicle)
         if settings is not None and not settings.enabled:
             self.discovery.remove_vehicle(name, api_vehicle)
             return
@@ -324,15 +337,18 @@ class Bridge:
             holder = self.vehicles.get(name)
             if holder is not None and holder.api.vin == api_vehicle.vin:
                 return  # the same car through another account: it is published once
-            if holder is not None:
-                taken = name
-                name = distinct_name(name, self.vehicles)
+            owner = owners.get(name, api_vehicle.vin)
+            if holder is not None or owner != api_vehicle.vin:
+                wanted = name
+                taken = {*self.vehicles, wanted}
+                name = distinct_name(wanted, api_vehicle.vin, taken)
                 _LOG.warning(
-                    "vehicles %r and %r both map to the topic name %s; the second is named %s "
+                    "vehicles %r and %r both map to the topic name %s; %r is named %s "
                     "(give each a name under accounts[].vehicles to choose)",
-                    holder.api.vin,
+                    holder.api.vin if holder is not None else owner,
                     api_vehicle.vin,
-                    taken,
+                    wanted,
+                    api_vehicle.vin,
                     name,
                 )
             seen.add(name)
