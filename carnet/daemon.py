@@ -58,10 +58,14 @@ class Bridge:
         *,
         node_prefix: str = ORIGIN_NAME,
         clear_retained_at_stop: bool = False,
+        one_shot: bool = False,
     ) -> None:
         """``node_prefix`` and ``clear_retained_at_stop`` are for a guest on the broker
-        (the demo): discovery ids of its own, and nothing left behind when it stops."""
+        (the demo): discovery ids of its own, and nothing left behind when it stops.
+        ``one_shot``: a ``--once`` run, perhaps beside a running daemon, so it says
+        nothing ``offline`` (no last will, nothing at stop) that is the daemon's to say."""
         self.config = config
+        self._one_shot = one_shot
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
@@ -74,6 +78,7 @@ class Bridge:
             self._receive,
             self._connected,
             track_retained=clear_retained_at_stop,
+            says_offline=not one_shot,
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.events = EventSink(self.topics, self.link.publish)
@@ -223,8 +228,9 @@ class Bridge:
         except queue.Full:
             _LOG.warning("the dispatcher does not take messages; stopping without it")
         self._dispatch_thread.join(5)
-        for vehicle in self.vehicles.values():
-            self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+        if not self._one_shot:
+            for vehicle in self.vehicles.values():
+                self.link.publish(self.topics.availability(vehicle.name), "offline", True)
         self.link.stop()
         _LOG.info("stopped")
 
