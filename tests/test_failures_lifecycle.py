@@ -253,6 +253,10 @@ def test_sighup_reloads_the_configuration_without_logging_in(
     probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/availability" and m.text == "offline", 15)
     ended = results(probe)
     assert sorted(r["attribute"] for r in ended) == ["horn_lights", "lock"], ended
+    # Both waited for the account's min_interval after the start's climate reads.
+    for result in ended:
+        assert result["status"] == "error", result
+        assert result["detail"] == "the bridge stopped before sending it", result
     # ... and came back in the same process with the new file, on the stored tokens.
     wait_online(probe, "egolf", "jetta", timeout=20)
     info = bridge_info(probe, lambda i: i["config"]["polling"]["interval"] == 120)
