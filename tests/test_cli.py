@@ -186,6 +186,7 @@ def test_once_beside_a_daemon_leaves_its_availability_alone(
     """Cron's --once next to the daemon: every message on the availability topics says
     ``online``, before, during and after the run."""
     from carnet.config import load_config
+    from carnet.daemon import wait_until
     from tests.conftest import RunningBridge
     from tests.support.mqtt_probe import Probe
 
@@ -193,10 +194,11 @@ def test_once_beside_a_daemon_leaves_its_availability_alone(
     daemon = RunningBridge(load_config(config)).start()
     probe = Probe(broker.port, "carnet2mqtt/#", client_id="availability-probe")
     try:
-        probe.wait_for(lambda m: m.topic == "carnet2mqtt/jetta/availability"
-                       and m.text == "online", 15)
-        probe.wait_for(lambda m: m.topic == "carnet2mqtt/egolf/availability"
-                       and m.text == "online", 15)
+        bridge = daemon.bridge
+        assert wait_until(lambda: len(bridge.vehicles) == 2 and bridge.idle()
+                          and all(v.online for v in bridge.vehicles.values()), 20)
+        probe.settle(quiet=0.5)
+        probe.clear()  # what the daemon's start said; from here on, the --once run
         done = run("--config", str(config), "--once")
         assert done.returncode == 0, done.stderr
         probe.settle(quiet=1.0)
@@ -204,7 +206,7 @@ def test_once_beside_a_daemon_leaves_its_availability_alone(
         assert states and all(json.loads(s)["state"] == "online" for s in states), states
         availability = [(m.topic, m.text) for m in list(probe.messages)
                         if m.topic.endswith("/availability")]
-        assert all(text == "online" for _, text in availability), availability
+        assert availability and all(text == "online" for _, text in availability), availability
         assert json.loads(retained_snapshot(broker)["carnet2mqtt/bridge/state"].text) == \
             {"state": "online"}
     finally:
