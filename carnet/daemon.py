@@ -406,7 +406,10 @@ class Bridge:
         # this snapshot publishes after it, so the broker ends with the newest values.
         with vehicle.lock:
             self.publisher.publish(vehicle.name, vehicle.published_state())
-            self.publisher.availability(vehicle.name, vehicle.online)
+            # A one-shot run says only what it read: its vehicles are offline until then,
+            # and a daemon beside it keeps saying whether they are.
+            if vehicle.online or not self._one_shot:
+                self.publisher.availability(vehicle.name, vehicle.online)
 
     def _commands_waiting(self, name: str, count: int, seconds: float) -> None:
         """The executor's word on a vehicle's commands waiting for the account's budget."""
