@@ -138,7 +138,7 @@ def test_sigterm_reports_the_command_in_flight(simulator, broker, probe, sim, tm
     wait_online(probe, "egolf", "jetta", timeout=20)
     sim.fault(kind="hang")
     sim.clear_requests()
-    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
     # The lock reached the vendor (its request hangs) before the other two are queued.
     assert wait_until(lambda: any(r["status"] is None for r in sim.requests("/mps/")), 5)
     probe.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")

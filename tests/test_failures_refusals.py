@@ -86,7 +86,7 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     sim.clear_requests()
     probe.clear()
 
-    refused = result_of(probe, "egolf", "lock", "LOCK")
+    refused = result_of(probe, "egolf", "lock", "UNLOCK")
     assert refused["status"] == "error", refused
     assert "not allowed for this user" in refused["detail"], refused
     # A 401 means nothing was executed: one more try, after a new TSP session, no more.
@@ -95,7 +95,7 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     assert len(doors) == 2, doors
     assert sessions and sessions[-1]["time"] < doors[-1]["time"], sessions
     sim.clear_faults()
-    assert result_of(probe, "egolf", "lock", "LOCK")["status"] == "ok"
+    assert result_of(probe, "egolf", "lock", "UNLOCK")["status"] == "ok"
     assert_the_account_goes_on(bridge, probe, sim, caplog)
 
 
@@ -116,7 +116,7 @@ def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
 
     body = {"error": {"code": "VEHICLE_ASLEEP", "message": "the car does not answer"}}
     sim.fault(kind="answer", path=DOORS, body=body)
-    said_no = result_of(probe, "egolf", "lock", "LOCK")
+    said_no = result_of(probe, "egolf", "lock", "UNLOCK")
     assert said_no["status"] == "error", said_no
     assert "VEHICLE_ASLEEP: the car does not answer" in said_no["detail"], said_no
     assert len(requests_to(sim, "/status/exterior/doors")) == 1  # said no: not sent again
@@ -198,7 +198,7 @@ def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
 
     # The reader and the command worker need new tokens at the same moment.
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
-    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
     refused = wait_results(probe, "egolf", lambda r: r["attribute"] == "lock", timeout=15)
     assert refused[0]["status"] == "error" and "login" in refused[0]["detail"], refused
     account = bridge.accounts[0]
