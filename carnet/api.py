@@ -29,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -45,6 +46,7 @@ from carnet import redact
 from carnet.auth import CHANGED_HINT, Authenticator
 from carnet.config import AccountConfig, VendorConfig, mask_email
 from carnet.errors import (
+    AccessDenied,
     AuthError,
     BadRequest,
     CarNetError,
@@ -143,22 +145,26 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         if step == "authorize" and 400 <= status < 500:
             return LoginChanged(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
         return AuthError(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
-    mentions_pin = "PIN" in detail.upper()
     if step == "session":
-        # A 401 about the Bearer or id token was refused before the PIN was looked at;
-        # every other refusal of this request counts as a PIN refusal, because sending
-        # a wrong PIN again is what locks the account.
-        token_problem = status == 401 and not mentions_pin and (
+        # A 401 about the Bearer or id token was refused before the PIN was looked at.
+        token_problem = status == 401 and not says_pin_refused(detail) and (
             "TOKEN" in detail.upper() or "WWW-Authenticate" in response.headers
         )
         if token_problem:
             return _TokenRejected(f"Car-Net refused the token on {path} (HTTP 401){said}",
                                   step="api")
-        return PinRefused(
-            f"Car-Net refused the PIN (HTTP {status}{said}); commands are disabled "
-            "(check accounts[].pin; repeated wrong PINs lock the account)"
-        )
-    if step == "tsp" and status in (401, 403) and mentions_pin:
+        # A refusal that gives no reason is taken for a PIN refusal too: sending a
+        # wrong PIN again is what locks the account.
+        if says_pin_refused(detail) or not detail:
+            return PinRefused(
+                f"Car-Net refused the PIN (HTTP {status}{said}); commands are disabled "
+                "(check accounts[].pin; repeated wrong PINs lock the account)"
+            )
+        # Refused for another reason (a secondary user without remote access to this
+        # car): this vehicle's commands fail, the account's PIN is fine.
+        return CommandRefused(f"Car-Net refused the TSP session on {path} (HTTP {status})"
+                              f"{said}", status, detail)
+    if step == "tsp" and status in (401, 403) and says_pin_refused(detail):
         return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
                           "commands are disabled")
     if step == "tsp" and status in (401, 403):
@@ -170,8 +176,23 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
                               step="api")
     if status == 403:
-        return AuthError(f"Car-Net denied access to {path} (HTTP 403){said}", step="api")
+        # The token was accepted and this one resource refused (a car the user may no
+        # longer see, a secondary user's limits): only a refused token is a login problem.
+        return AccessDenied(f"Car-Net denied access to {path} (HTTP 403){said}")
     return BadRequest(f"Car-Net rejected the request to {path}: HTTP {status}{said}")
+
+
+# The vendor's words for a wrong or locked PIN ("INVALID_PIN: the PIN is wrong",
+# "PIN_LOCKED", "SPIN_LOCKED", "wrong S-PIN"), not any message that names the PIN.
+_PIN_REFUSED = re.compile(
+    r"\b(?:INVALID|WRONG|INCORRECT|BAD)[ _-]?S?-?PINS?\b"
+    r"|\bS?-?PIN[ _-](?:IS[ _-]|WAS[ _-])?(?:LOCKED|INVALID|WRONG|INCORRECT|MISMATCH|REFUSED)\b"
+)
+
+
+def says_pin_refused(detail: str) -> bool:
+    """Whether the vendor's message says the PIN itself was refused."""
+    return bool(_PIN_REFUSED.search(detail.upper()))
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -664,6 +685,13 @@ class CarNetClient:
                 _LOG.info("Car-Net refused the token for the TSP session; renewing it")
                 self._renew(tokens)
                 continue
+            except CommandRefused as exc:
+                # Refused for this vehicle only (not the PIN): no token to keep for it.
+                self._tsp_tokens.pop(vehicle.vehicle_id, None)
+                said = f": {exc.detail}" if exc.detail else ""
+                raise CommandRefused(f"Car-Net refused the TSP session for {what} "
+                                     f"(HTTP {exc.status}{said})", exc.status,
+                                     exc.detail) from None
             payload = {"tsp_token": tsp_token, "email": self._account.email, "vw_id": vw_id,
                        **body}
             headers = {

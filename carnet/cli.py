@@ -164,7 +164,7 @@ def run_once(config: Config) -> int:
     from carnet.daemon import Bridge
 
     mqtt = dataclasses.replace(config.mqtt, client_id=once_client_id(config.mqtt.client_id))
-    bridge = Bridge(dataclasses.replace(config, mqtt=mqtt))
+    bridge = Bridge(dataclasses.replace(config, mqtt=mqtt), one_shot=True)
     bridge.start()
     try:
         if not bridge.link.connected.wait(ONCE_CONNECT_TIMEOUT):

@@ -19,7 +19,7 @@ from pathlib import Path
 from carnet import __version__, bridge_device, health, redact, sdnotify
 from carnet.api import CarNetClient, Vehicle
 from carnet.assumed import AssumedStore
-from carnet.config import Config, mask_email, summary
+from carnet.config import Config, VehicleConfig, mask_email, summary
 from carnet.discovery import ORIGIN_NAME
 from carnet.discovery_sync import DiscoverySync
 from carnet.dispatch import Dispatcher
@@ -35,7 +35,7 @@ from carnet.results import ResultSink
 from carnet.scheduler import Scheduler, SerialWorker
 from carnet.state import VehicleState
 from carnet.tokens import TokenStore
-from carnet.topics import Topics, distinct_name, vehicle_name
+from carnet.topics import Topics, distinct_name, plain_name_owners, vehicle_name
 from carnet.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -58,10 +58,14 @@ class Bridge:
         *,
         node_prefix: str = ORIGIN_NAME,
         clear_retained_at_stop: bool = False,
+        one_shot: bool = False,
     ) -> None:
         """``node_prefix`` and ``clear_retained_at_stop`` are for a guest on the broker
-        (the demo): discovery ids of its own, and nothing left behind when it stops."""
+        (the demo): discovery ids of its own, and nothing left behind when it stops.
+        ``one_shot``: a ``--once`` run, perhaps beside a running daemon, so it says
+        nothing ``offline`` (no last will, nothing at stop) that is the daemon's to say."""
         self.config = config
+        self._one_shot = one_shot
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
@@ -74,6 +78,7 @@ class Bridge:
             self._receive,
             self._connected,
             track_retained=clear_retained_at_stop,
+            says_offline=not one_shot,
         )
         self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
         self.events = EventSink(self.topics, self.link.publish)
@@ -223,8 +228,9 @@ class Bridge:
         except queue.Full:
             _LOG.warning("the dispatcher does not take messages; stopping without it")
         self._dispatch_thread.join(5)
-        for vehicle in self.vehicles.values():
-            self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+        if not self._one_shot:
+            for vehicle in self.vehicles.values():
+                self.link.publish(self.topics.availability(vehicle.name), "offline", True)
         self.link.stop()
         _LOG.info("stopped")
 
@@ -277,9 +283,14 @@ class Bridge:
         self.poller.login_succeeded(account)
         account.enrolled = True
         seen: set[str] = set()
+        owners = plain_name_owners(
+            (v.vin, self._wanted_name(account, v))
+            for v in vehicles
+            if getattr(self._settings(account, v), "enabled", True)
+        )
         for api_vehicle in vehicles:
             try:
-                self._enroll_vehicle(account, api_vehicle, seen)
+                self._enroll_vehicle(account, api_vehicle, seen, owners)
             except Exception:  # one odd vehicle must not keep the account's others away
                 _LOG.exception(
                     "vehicle %r of %s could not be added; the account's other vehicles go on",
@@ -295,21 +306,29 @@ class Bridge:
             vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
             self.vehicles = {**self.vehicles, vehicle.name: vehicle}
 
+    @staticmethod
+    def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
+        vehicles = account.config.vehicles
+        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.vehicle_id)
+
+    def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
+        settings = self._settings(account, api_vehicle)
+        return vehicle_name(
+            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+        )
+
     def _enroll_vehicle(
-        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str]
+        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str],
+        owners: dict[str, str],
     ) -> None:
         """Add one vehicle of the account's list (or note that it is known already) under
-        a topic name no other vehicle uses."""
+        a topic name no other vehicle uses; ``owners``: which VIN gets each name plain."""
         known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
         if known is not None:
             seen.add(known.name)
             return
-        settings = account.config.vehicles.get(api_vehicle.vin) or account.config.vehicles.get(
-            api_vehicle.vehicle_id
-        )
-        name = vehicle_name(
-            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
-        )
+        settings = self._settings(account, api_vehicle)
+        name = self._wanted_name(account, api_vehicle)
         if settings is not None and not settings.enabled:
             self.discovery.remove_vehicle(name, api_vehicle)
             return
@@ -324,15 +343,18 @@ class Bridge:
             holder = self.vehicles.get(name)
             if holder is not None and holder.api.vin == api_vehicle.vin:
                 return  # the same car through another account: it is published once
-            if holder is not None:
-                taken = name
-                name = distinct_name(name, self.vehicles)
+            owner = owners.get(name, api_vehicle.vin)
+            if holder is not None or owner != api_vehicle.vin:
+                wanted = name
+                taken = {*self.vehicles, wanted}
+                name = distinct_name(wanted, api_vehicle.vin, taken)
                 _LOG.warning(
-                    "vehicles %r and %r both map to the topic name %s; the second is named %s "
+                    "vehicles %r and %r both map to the topic name %s; %r is named %s "
                     "(give each a name under accounts[].vehicles to choose)",
-                    holder.api.vin,
+                    holder.api.vin if holder is not None else owner,
                     api_vehicle.vin,
-                    taken,
+                    wanted,
+                    api_vehicle.vin,
                     name,
                 )
             seen.add(name)
@@ -384,7 +406,10 @@ class Bridge:
         # this snapshot publishes after it, so the broker ends with the newest values.
         with vehicle.lock:
             self.publisher.publish(vehicle.name, vehicle.published_state())
-            self.publisher.availability(vehicle.name, vehicle.online)
+            # A one-shot run says only what it read: its vehicles are offline until then,
+            # and a daemon beside it keeps saying whether they are.
+            if vehicle.online or not self._one_shot:
+                self.publisher.availability(vehicle.name, vehicle.online)
 
     def _commands_waiting(self, name: str, count: int, seconds: float) -> None:
         """The executor's word on a vehicle's commands waiting for the account's budget."""

@@ -45,6 +45,11 @@ class CommandRefused(CarNetError):
         self.detail = detail
 
 
+class AccessDenied(CarNetError):
+    """The vendor denied one read (HTTP 403 on a Bearer request): an error of that
+    vehicle only. The tokens were accepted, so it is not a login problem."""
+
+
 class RateLimited(CarNetError):
     """429 from the vendor; ``retry_after`` in seconds when the vendor said so."""
 

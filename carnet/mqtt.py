@@ -144,10 +144,14 @@ class MqttLink:
         on_message: Callable[[Inbound], None],
         on_connected: Callable[[], None],
         track_retained: bool = False,
+        says_offline: bool = True,
     ) -> None:
         """``track_retained``: remember the topics of retained messages, so that ``stop``
-        can clear them (the demo's way of leaving the broker as it found it)."""
+        can clear them (the demo's way of leaving the broker as it found it).
+        ``says_offline``: a last will and ``offline`` at stop on ``state_topic``; off for
+        a run that must not overwrite the availability of a daemon beside it."""
         self._config = config
+        self._says_offline = says_offline
         self._state_topic = state_topic
         self._on_message = on_message
         self._on_connected = on_connected
@@ -210,7 +214,8 @@ class MqttLink:
             # ``insecure`` skips only the host-name check (a broker reached by an address
             # its certificate does not name); the chain is always verified.
             self._client.tls_insecure_set(config.tls.insecure)
-        self._client.will_set(state_topic, OFFLINE, qos=config.qos, retain=True)
+        if says_offline:
+            self._client.will_set(state_topic, OFFLINE, qos=config.qos, retain=True)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_connect_fail = self._handle_connect_fail
@@ -316,8 +321,9 @@ class MqttLink:
         self._stopping = True
         if self.connected.is_set():
             if self._retained is None:
-                self.publish(self._state_topic, OFFLINE, retain=True)
-                what = "offline state"
+                if self._says_offline:
+                    self.publish(self._state_topic, OFFLINE, retain=True)
+                what = "offline state" if self._says_offline else "what was published"
             else:
                 self._clear_retained(self._retained)
                 what = "the clearing of retained topics"

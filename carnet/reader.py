@@ -10,13 +10,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from carnet.api import CarNetClient
+from carnet.api import CarNetClient, Vehicle
 from carnet.config import Config, mask_email
 from carnet.entities import ENTITIES, json_value
 from carnet.errors import AuthError, CarNetError
 from carnet.state import RawVehicleData, parse_state
 from carnet.tokens import TokenStore
-from carnet.topics import distinct_name, vehicle_name
+from carnet.topics import distinct_name, plain_name_owners, vehicle_name
 
 _LOG = logging.getLogger(__name__)
 
@@ -42,12 +42,17 @@ def read_all(config: Config) -> Iterator[tuple[str, dict[str, Any] | CarNetError
 
 def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {}
+    wanted: list[tuple[Vehicle, str]] = []
     for vehicle in client.vehicles():
         settings = account.vehicles.get(vehicle.vin) or account.vehicles.get(vehicle.vehicle_id)
         if settings is not None and not settings.enabled:
             continue
         configured = settings.name if settings else None
-        name = distinct_name(vehicle_name(vehicle.vin, vehicle.vehicle_id, configured), result)
+        wanted.append((vehicle, vehicle_name(vehicle.vin, vehicle.vehicle_id, configured)))
+    owners = plain_name_owners((vehicle.vin, name) for vehicle, name in wanted)
+    for vehicle, plain in wanted:
+        taken = {*result, plain} if owners[plain] != vehicle.vin else result
+        name = distinct_name(plain, vehicle.vin, taken)
         climate = None
         if client.commands_enabled:
             try:

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Container
+from collections.abc import Container, Iterable
 
 _LOG = logging.getLogger(__name__)
 
@@ -48,14 +48,33 @@ def vehicle_name(vin: str, vehicle_id: str, configured: str | None = None) -> st
     return f"vehicle_{digest}"
 
 
-def distinct_name(name: str, taken: Container[str]) -> str:
-    """``name``, or the first of ``name_2``, ``name_3``, ... that is not ``taken``."""
+def plain_name_owners(wanted: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """For each wanted topic name (pairs of VIN and name), the VIN that gets it plain.
+
+    Where several cars want the same name, the lowest VIN gets it, so that the order of
+    the vendor's list never decides which car a topic name means.
+    """
+    owners: dict[str, str] = {}
+    for vin, name in wanted:
+        if name not in owners or vin < owners[name]:
+            owners[name] = vin
+    return owners
+
+
+def distinct_name(name: str, vin: str, taken: Container[str]) -> str:
+    """``name``, or when it is ``taken``, ``name`` with a suffix made from the VIN.
+
+    A suffix from the VIN, not a counter: the same car gets the same name whatever
+    order the cars are met in, and a new car cannot move another one's name.
+    """
     if name not in taken:
         return name
-    number = 2
-    while f"{name}_{number}" in taken:
-        number += 1
-    return f"{name}_{number}"
+    digest = hashlib.sha256(vin.encode()).hexdigest()
+    for size in range(6, len(digest) + 1, 2):
+        candidate = f"{name}_{digest[:size]}"
+        if candidate not in taken:
+            return candidate
+    raise ValueError(f"no free topic name for vehicle {vin!r}")
 
 
 def check_topic(topic: str) -> str:

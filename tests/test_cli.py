@@ -175,6 +175,43 @@ def test_once_publishes_state_and_discovery_and_exits(
     assert lock["command_topic"] == "carnet2mqtt/egolf/lock/set"
     info = json.loads(snapshot["carnet2mqtt/bridge/info"].text)
     assert {v["name"] for v in info["vehicles"]} == {"egolf", "jetta"}
+    # Without a daemon the entities stay available, with the values of this run.
+    assert json.loads(snapshot["carnet2mqtt/bridge/state"].text) == {"state": "online"}
+    assert snapshot["carnet2mqtt/egolf/availability"].text == "online"
+
+
+def test_once_beside_a_daemon_leaves_its_availability_alone(
+    simulator: Simulator, broker: Broker, tmp_path: Path
+):
+    """Cron's --once next to the daemon: every message on the availability topics says
+    ``online``, before, during and after the run."""
+    from carnet.config import load_config
+    from carnet.daemon import wait_until
+    from tests.conftest import RunningBridge
+    from tests.support.mqtt_probe import Probe
+
+    config = write_config(tmp_path / "config.yaml", simulator, tmp_path, broker.port)
+    daemon = RunningBridge(load_config(config)).start()
+    probe = Probe(broker.port, "carnet2mqtt/#", client_id="availability-probe")
+    try:
+        bridge = daemon.bridge
+        assert wait_until(lambda: len(bridge.vehicles) == 2 and bridge.idle()
+                          and all(v.online for v in bridge.vehicles.values()), 20)
+        probe.settle(quiet=0.5)
+        probe.clear()  # what the daemon's start said; from here on, the --once run
+        done = run("--config", str(config), "--once")
+        assert done.returncode == 0, done.stderr
+        probe.settle(quiet=1.0)
+        states = [m.text for m in list(probe.messages) if m.topic == "carnet2mqtt/bridge/state"]
+        assert states and all(json.loads(s)["state"] == "online" for s in states), states
+        availability = [(m.topic, m.text) for m in list(probe.messages)
+                        if m.topic.endswith("/availability")]
+        assert availability and all(text == "online" for _, text in availability), availability
+        assert json.loads(retained_snapshot(broker)["carnet2mqtt/bridge/state"].text) == \
+            {"state": "online"}
+    finally:
+        probe.close()
+        daemon.stop()
 
 
 @pytest.mark.timeout(120)

@@ -32,6 +32,7 @@ from carnet.auth import (
 from carnet.config import AccountConfig, VendorConfig
 from carnet.daemon import wait_until
 from carnet.errors import (
+    AccessDenied,
     AuthError,
     BadRequest,
     CommandRefused,
@@ -237,7 +238,9 @@ def test_error_mapping_is_typed() -> None:
     assert error_for_response(_response(429), "api").retry_after is None  # type: ignore[attr-defined]
     assert isinstance(error_for_response(_response(503), "api"), VendorUnavailable)
     assert isinstance(error_for_response(_response(401), "api"), AuthError)
-    assert isinstance(error_for_response(_response(403), "api"), AuthError)
+    denied = error_for_response(_response(403, '{"error":{"code":"FORBIDDEN"}}'), "api")
+    assert isinstance(denied, AccessDenied) and not isinstance(denied, AuthError)
+    assert "FORBIDDEN" in str(denied)
     assert isinstance(error_for_response(_response(401), "session"), PinRefused)
     pin = error_for_response(_response(403, '{"error":{"code":"INVALID_PIN"}}'), "session")
     assert isinstance(pin, PinRefused)
@@ -247,6 +250,17 @@ def test_error_mapping_is_typed() -> None:
     assert isinstance(bearer, AuthError)
     locked = error_for_response(_response(403, '{"error":{"code":"PIN_LOCKED"}}'), "tsp")
     assert isinstance(locked, PinRefused)
+    # Only an answer that says the PIN was refused is a PIN refusal.
+    no_access = '{"error":{"code":"FORBIDDEN","message":"secondary user: no remote access"}}'
+    session = error_for_response(_response(403, no_access), "session")
+    assert isinstance(session, CommandRefused) and session.status == 403
+    assert "no remote access" in str(session) and "PIN" not in str(session)
+    mentions = '{"error":{"code":"FORBIDDEN","message":"PIN not needed; no remote access"}}'
+    assert isinstance(error_for_response(_response(403, mentions), "tsp"), CommandRefused)
+    assert isinstance(error_for_response(_response(403, mentions), "session"), CommandRefused)
+    for wrong in ('{"error":{"code":"SPIN_LOCKED"}}', '{"error":{"code":"INVALID_SPIN"}}',
+                  '{"error":{"message":"the PIN is wrong"}}'):
+        assert isinstance(error_for_response(_response(403, wrong), "session"), PinRefused)
     for status in (401, 403):  # one refused command or TSP request, not a refused login
         refused = error_for_response(
             _response(status, '{"error":{"code":"FORBIDDEN","message":"secondary user"}}'),

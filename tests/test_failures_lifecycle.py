@@ -139,7 +139,7 @@ def test_sigterm_reports_the_command_in_flight(simulator, broker, probe, sim, tm
     wait_online(probe, "egolf", "jetta", timeout=20)
     sim.fault(kind="hang")
     sim.clear_requests()
-    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
     # The lock reached the vendor (its request hangs) before the other two are queued.
     assert wait_until(lambda: any(r["status"] is None for r in sim.requests("/mps/")), 5)
     probe.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
@@ -254,6 +254,10 @@ def test_sighup_reloads_the_configuration_without_logging_in(
     probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/availability" and m.text == "offline", 15)
     ended = results(probe)
     assert sorted(r["attribute"] for r in ended) == ["horn_lights", "lock"], ended
+    # Both waited for the account's min_interval after the start's climate reads.
+    for result in ended:
+        assert result["status"] == "error", result
+        assert result["detail"] == "the bridge stopped before sending it", result
     # ... and came back in the same process with the new file, on the stored tokens.
     wait_online(probe, "egolf", "jetta", timeout=20)
     info = bridge_info(probe, lambda i: i["config"]["polling"]["interval"] == 120)

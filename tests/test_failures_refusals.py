@@ -89,7 +89,7 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     sim.clear_requests()
     probe.clear()
 
-    refused = result_of(probe, "egolf", "lock", "LOCK")
+    refused = result_of(probe, "egolf", "lock", "UNLOCK")
     assert refused["status"] == "error", refused
     assert "not allowed for this user" in refused["detail"], refused
     # A 401 means nothing was executed: one more try, after a new TSP session, no more.
@@ -98,7 +98,7 @@ def test_a_401_on_a_command_is_tried_once_more_with_a_new_tsp_session(
     assert len(doors) == 2, doors
     assert sessions and sessions[-1]["time"] < doors[-1]["time"], sessions
     sim.clear_faults()
-    assert result_of(probe, "egolf", "lock", "LOCK")["status"] == "ok"
+    assert result_of(probe, "egolf", "lock", "UNLOCK")["status"] == "ok"
     assert_the_account_goes_on(bridge, probe, sim, caplog)
 
 
@@ -119,7 +119,7 @@ def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
 
     body = {"error": {"code": "VEHICLE_ASLEEP", "message": "the car does not answer"}}
     sim.fault(kind="answer", path=DOORS, body=body)
-    said_no = result_of(probe, "egolf", "lock", "LOCK")
+    said_no = result_of(probe, "egolf", "lock", "UNLOCK")
     assert said_no["status"] == "error", said_no
     assert "VEHICLE_ASLEEP: the car does not answer" in said_no["detail"], said_no
     assert len(requests_to(sim, "/status/exterior/doors")) == 1  # said no: not sent again
@@ -201,7 +201,7 @@ def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
 
     # The reader and the command worker need new tokens at the same moment.
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
-    probe.publish(f"{BASE}/egolf/lock/set", "LOCK")
+    probe.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
     refused = wait_results(probe, "egolf", lambda r: r["attribute"] == "lock", timeout=15)
     assert refused[0]["status"] == "error" and "login" in refused[0]["detail"], refused
     account = bridge.accounts[0]
@@ -244,3 +244,69 @@ def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login
     assert len(password_posts(sim)) == 1
     assert len(sim.requests("/rvs/")) == 3  # refused, refreshed and refused, logged in and refused
     assert len(login_errors(caplog)) == 1
+
+
+def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(), interval=2, login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    forbidden = {"error": {"code": "FORBIDDEN", "message": "no access to this vehicle"}}
+    sim.fault(kind="answer", path=f"^/rvs/.*{egolf}", status=403, body=forbidden)
+    sim.clear_requests()
+    probe.clear()
+
+    probe.publish(f"{BASE}/bridge/request/poll", "{}")
+    error = probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "error")
+    assert error
+    account = bridge.accounts[0]
+    # Polling goes on: the next scheduled reads of both vehicles come.
+    assert wait_until(lambda: len([r for r in sim.requests("/rvs/") if r["status"] == 403]) >= 2
+                      and len([r for r in sim.requests("/rvs/") if r["status"] == 200]) >= 2, 10)
+    attributes = probe.wait_for(
+        lambda m: m.topic == f"{BASE}/egolf/api_state/attributes" and "no access" in m.text)
+    assert "FORBIDDEN: no access to this vehicle" in attributes[-1].text, attributes[-1].text
+    assert bridge.vehicles["jetta"].online
+    assert f"{BASE}/jetta/availability" not in went_offline(probe)
+    assert account.login_failures == 0 and account.error is None
+    assert login_errors(caplog) == []
+    assert password_posts(sim) == [] and sim.requests("/oidc/v1/token") == []
+
+    sim.clear_faults()
+    probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "ok", 10)
+    wait_online(probe, "egolf")
+    assert account.login_failures == 0
+
+
+def test_a_403_on_one_vehicles_tsp_session_is_not_a_pin_refusal(
+    make_config, run_bridge, probe, sim, caplog
+):
+    caplog.set_level(logging.INFO)
+    bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
+    wait_online(probe, "egolf", "jetta")
+    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    refusal = {"error": {"code": "FORBIDDEN",
+                         "message": "secondary user: no remote access to this car"}}
+    sim.fault(kind="answer", path=f"/vehicle/{egolf}/session$", method="POST", status=403,
+              body=refusal)
+    sim.expire_tokens()  # so that each command needs a new TSP session
+    sim.clear_requests()
+    probe.clear()
+
+    refused = result_of(probe, "egolf", "lock", "UNLOCK")
+    assert refused["status"] == "error", refused
+    assert "secondary user: no remote access to this car" in refused["detail"], refused
+    assert "PIN" not in refused["detail"], refused
+    account = bridge.accounts[0]
+    assert account.client.commands_enabled
+    assert result_of(probe, "jetta", "horn_lights", "LIGHTS")["status"] == "ok"
+    assert "PIN" not in caplog.text
+    assert account.login_failures == 0 and account.error is None
+
+    sim.clear_faults()
+    sim.clear_requests()
+    assert result_of(probe, "egolf", "horn_lights", "LIGHTS")["status"] == "ok"
+    assert len(requests_to(sim, f"/vehicle/{egolf}/session", method="POST")) == 1
+    assert account.client.commands_enabled

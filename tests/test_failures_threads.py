@@ -107,15 +107,17 @@ def test_reschedule_from_two_threads_leaves_one_job(
 
     stop = threading.Event()
     flips = iter(range(10**9))
+    done: list[int] = []  # one entry per reschedule that returned (append is atomic)
 
     def change_interval() -> None:
         # A poll_interval command and a poll ending at once, as the dispatcher and the
         # account's reader do.
         vehicle.poll_interval = 3600 + next(flips) % 2
         bridge.poller.reschedule(vehicle)
+        done.append(1)
 
     threads, errors = hammer(change_interval, 6, stop)
-    wait_until(lambda: False, 1.5)
+    assert wait_until(lambda: len(done) >= 10000 or bool(errors), 30), len(done)
     stop.set()
     for thread in threads:
         thread.join(10)
