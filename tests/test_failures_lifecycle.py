@@ -45,7 +45,8 @@ def daemon_config(sim_url: str, identity_url: str, port: int, state_dir: Path,
                 "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}},
             }
         ],
-        # skip_unchanged 0: a LOCK of the locked car is sent, so it can be the one in flight.
+        # skip_unchanged 0: every command is sent, whatever the car's state, so the one
+        # in flight is always a real request.
         "commands": {"min_interval": 0, "skip_unchanged": 0},
         "state_dir": str(state_dir),
     }

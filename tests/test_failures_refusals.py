@@ -13,8 +13,8 @@ from tests.support.failures import BASE, fast, results, wait_online, wait_result
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
 DOORS = "/status/exterior/doors$"
-# The LOCK of the locked car is sent too (skip_unchanged 0): these tests need the vendor to
-# see it.
+# Every command of these tests must reach the vendor, whatever the car's state
+# (skip_unchanged 0).
 EVERY_COMMAND_SENT = {"max_per_minute": 60, "skip_unchanged": 0}
 
 
