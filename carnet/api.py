@@ -117,6 +117,8 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
     path = urlsplit(response.url or "").path or "?"
     detail = vendor_message(response)
     said = f" ({detail})" if detail else ""
+    # Read from the unmasked words: masking may hide the very word ("wrong") that says so.
+    pin_refused = says_pin_refused(_vendor_words(response))
     if status == 429 and "WAKEUP" in (detail.upper() + response.text[:2000].upper()):
         # The car itself refuses more wake-ups (battery protection); the account's
         # budget is not spent, so other commands go on.
@@ -147,7 +149,7 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         return AuthError(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
     if step == "session":
         # A 401 about the Bearer or id token was refused before the PIN was looked at.
-        token_problem = status == 401 and not says_pin_refused(detail) and (
+        token_problem = status == 401 and not pin_refused and (
             "TOKEN" in detail.upper() or "WWW-Authenticate" in response.headers
         )
         if token_problem:
@@ -155,7 +157,7 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
                                   step="api")
         # A refusal that gives no reason is taken for a PIN refusal too: sending a
         # wrong PIN again is what locks the account.
-        if says_pin_refused(detail) or not detail:
+        if pin_refused or not detail:
             return PinRefused(
                 f"Car-Net refused the PIN (HTTP {status}{said}); commands are disabled "
                 "(check accounts[].pin; repeated wrong PINs lock the account)"
@@ -164,7 +166,7 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         # car): this vehicle's commands fail, the account's PIN is fine.
         return CommandRefused(f"Car-Net refused the TSP session on {path} (HTTP {status})"
                               f"{said}", status, detail)
-    if step == "tsp" and status in (401, 403) and says_pin_refused(detail):
+    if step == "tsp" and status in (401, 403) and pin_refused:
         return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
                           "commands are disabled")
     if step == "tsp" and status in (401, 403):
@@ -215,14 +217,19 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def vendor_message(response: requests.Response) -> str:
     """The vendor's error text, short and masked (it goes into exception messages)."""
+    return redact.redact(_vendor_words(response))
+
+
+def _vendor_words(response: requests.Response) -> str:
+    """The vendor's error text, short and unmasked: for telling causes apart only."""
     try:
         body: Any = response.json()
     except ValueError:
         text = (response.text or "").strip()
         if not text or text.lstrip().startswith("<"):
             return ""
-        return redact.redact(" ".join(text.split())[:200])
-    return redact.redact(_pick_message(body)[:200])
+        return " ".join(text.split())[:200]
+    return _pick_message(body)[:200]
 
 
 def _pick_message(body: Any) -> str:

@@ -232,6 +232,16 @@ def test_retry_after_seconds_date_and_absent() -> None:
     assert parse_retry_after(past) == 0.0
 
 
+def test_a_pin_refusal_is_recognised_when_masking_hides_its_words() -> None:
+    # A configured secret (here the word "incorrect") masks the vendor's message in what
+    # is logged; the cause is read from the unmasked words all the same.
+    redact.register_secret("incorrect")
+    answer = _response(403, '{"error":{"message":"the PIN is incorrect"}}')
+    refused = error_for_response(answer, "session")
+    assert isinstance(refused, PinRefused), refused
+    assert "incorrect" not in str(refused)
+
+
 def test_error_mapping_is_typed() -> None:
     limited = error_for_response(_response(429, headers={"Retry-After": "30"}), "tsp")
     assert isinstance(limited, RateLimited) and limited.retry_after == 30.0
