@@ -83,6 +83,13 @@ def setup_logging(level: str) -> None:
     install_redaction()
 
 
+def _refused(exc: ConfigError) -> int:
+    """One line per problem on standard error; the exit status of a configuration error."""
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -99,17 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(config_path, keep=args.keep)
     try:
         config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    if args.check:
-        try:
+        if args.check:
             state_dir.check(config.state_dir)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return 2
+    except ConfigError as exc:
+        return _refused(exc)
+    if args.check:
         vehicles = sum(len(a.vehicles) for a in config.accounts)
         print(
             f"{args.config}: configuration is valid "
@@ -120,9 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         state_dir.prepare(config.state_dir)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
+        return _refused(exc)
     try:
         if args.dump:
             return dump(config)
