@@ -70,6 +70,7 @@ def bridge_configs(
         payload = {
             "name": name,
             "unique_id": f"{node}_{key}",
+            "object_id": f"{node}_{key}",  # the entity id on Home Assistant before 2025.10
             "default_entity_id": f"{component}.{node}_{key}",
             "device": device,
             "origin": origin_block(),

@@ -454,15 +454,21 @@ def events_fire(mirror: Mirror, sim: Sim) -> None:
 
 def outage(mirror: Mirror, sim: Sim, configs: dict[str, dict[str, Any]]) -> None:
     egolf = [e for e in configs if ".egolf_" in e]
+    # What the bridge itself knows (the connection, commands waiting or failing) stays
+    # available: its availability leaves out the car's.
+    follows_car = [
+        e for e in egolf
+        if any(a["topic"].endswith("/egolf/availability") for a in configs[e]["availability"])
+    ]
     sim.fault(kind="outage", status=503)
     mirror.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
     wait(lambda: mirror.state("sensor.egolf_api_state") == "vendor_down", 40,
          "Car-Net connection says vendor_down")
-    wait(lambda: all(mirror.state(e) == "unavailable" for e in egolf
-                     if e not in ("sensor.egolf_api_state", "event.egolf_command_events")),
+    wait(lambda: all(mirror.state(e) == "unavailable" for e in follows_car),
          30, "the e-Golf's entities unavailable during the outage")
-    check(True, f"vendor outage: {len(egolf) - 2} e-Golf entities unavailable, "
-          "Car-Net connection available and vendor_down")
+    stays = sorted(set(egolf) - set(follows_car))
+    check(True, f"vendor outage: {len(follows_car)} e-Golf entities unavailable; "
+          f"available: {', '.join(stays)}")
     sim.clear_faults()
     mirror.publish(f"{BASE}/bridge/request/poll", json.dumps({"vehicle": "egolf"}))
     wait(lambda: mirror.state("sensor.egolf_api_state") == "ok"
@@ -471,10 +477,18 @@ def outage(mirror: Mirror, sim: Sim, configs: dict[str, dict[str, Any]]) -> None
 
 
 def bridge_stop(mirror: Mirror, running: Running, configs: dict[str, dict[str, Any]]) -> None:
+    # The bridge device's connection entity has no availability of its own: it says
+    # whether the bridge is connected, so it shows the stop rather than going away.
+    follows_bridge = [
+        e for e in configs
+        if any(a["topic"].endswith("/bridge/state") for a in configs[e].get("availability", []))
+    ]
     running.stop()
-    wait(lambda: all(mirror.state(e) == "unavailable" for e in configs), 30,
+    wait(lambda: all(mirror.state(e) == "unavailable" for e in follows_bridge), 30,
          "every entity unavailable after the bridge stopped")
-    check(True, f"bridge stopped: all {len(configs)} entities unavailable")
+    stays = sorted(set(configs) - set(follows_bridge))
+    check(True, f"bridge stopped: {len(follows_bridge)} entities unavailable; "
+          f"{', '.join(f'{e} {mirror.state(e)}' for e in stays) or 'no other'}")
 
 
 def read_only_account(mirror: Mirror, config: Any) -> None:
