@@ -57,7 +57,7 @@ from carnet.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.ledger import RequestLedger, request_class
+from carnet.ledger import RequestLedger
 from carnet.tokens import TokenSet, TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -104,6 +104,19 @@ _LOGIN_STEPS = {
         "the refresh token was refused (expired or revoked); a full login is needed",
     ),
 }
+
+
+def request_class(url: str, identity_base: str) -> str:
+    """The class of the daily ledger a request to ``url`` counts in (the paths are the
+    vendor's, so they are told apart here)."""
+    if url.startswith(identity_base.rstrip("/")):
+        return "login"
+    path = urlsplit(url).path
+    if path.startswith("/mps/"):
+        return "commands"
+    if path.startswith(("/oidc/", "/ss/")):
+        return "login"
+    return "reads"
 
 
 def error_for_response(response: requests.Response, step: str) -> CarNetError:

@@ -32,7 +32,7 @@ def account_id(email: str) -> str:
 
 
 def account_topic(topics: Topics, email: str, key: str) -> str:
-    return f"{topics.base}/bridge/accounts/{account_id(email)}/{key}"
+    return topics.bridge_account(account_id(email), key)
 
 
 def account_values(budget: dict[str, Any]) -> dict[str, int]:

@@ -24,7 +24,6 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from carnet.config import LimitsConfig
 from carnet.tokens import account_key
@@ -61,18 +60,6 @@ def cap_reached(
     when = datetime.fromtimestamp(frees, UTC).isoformat(timespec="minutes")
     return (f"daily request budget used up ({total} requests in 24 h, "
             f"limits.daily_requests {limits.daily_requests}); it frees up at {when}")
-
-
-def request_class(url: str, identity_base: str) -> str:
-    """The class a request to ``url`` counts in."""
-    if url.startswith(identity_base.rstrip("/")):
-        return "login"
-    path = urlsplit(url).path
-    if path.startswith("/mps/"):
-        return "commands"
-    if path.startswith(("/oidc/", "/ss/")):
-        return "login"
-    return "reads"
 
 
 class RequestLedger:

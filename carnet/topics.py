@@ -120,6 +120,10 @@ class Topics:
     def bridge_request(self, action: str) -> str:
         return self._join(BRIDGE, "request", _level(action, "action", _ACTION))
 
+    def bridge_account(self, account_id: str, key: str) -> str:
+        """One figure of one account (the bridge device's plain topics)."""
+        return self._join(BRIDGE, "accounts", account_id, key)
+
     def bridge_response(self, action: str) -> str:
         return self._join(BRIDGE, "response", _level(action, "action", _ACTION))
 

@@ -7,13 +7,13 @@ import os
 import time
 from pathlib import Path
 
+from carnet.api import request_class
 from carnet.config import LimitsConfig
 from carnet.ledger import (
     DAY,
     RequestLedger,
     budget_interval,
     cap_reached,
-    request_class,
 )
 
 EMAIL = "daniel@example.com"
