@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import time
 from pathlib import Path
 
@@ -27,13 +27,24 @@ def test_heartbeat_is_written_while_the_daemon_runs(make_config, run_bridge, tmp
     assert not heartbeat.exists()
 
 
-def test_a_state_dir_gone_unwritable_is_logged_not_fatal(make_config, run_bridge, caplog):
+def test_a_state_dir_gone_unwritable_is_logged_not_fatal(
+    make_config, run_bridge, caplog, tmp_path: Path
+):
     # As root every directory is writable: a file where state_dir was fails for root too.
     config = make_config()
     bridge = run_bridge(config)
     state_dir = Path(config.state_dir)
-    shutil.rmtree(state_dir)
-    state_dir.write_text("not a directory", encoding="utf-8")
+    # The running bridge keeps writing its files there (and makes the directory again):
+    # move it away and put a file in its place, again until the file wins.
+    staged = tmp_path / "not-a-directory"
+    for attempt in range(50):
+        staged.write_text("not a directory", encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            state_dir.rename(tmp_path / f"state-moved-away-{attempt}")
+        with contextlib.suppress(IsADirectoryError):
+            staged.rename(state_dir)
+            break
+    assert state_dir.is_file()
     bridge.beat()
     bridge.beat()
     failed = [r for r in caplog.records if "cannot write the heartbeat" in r.getMessage()]
