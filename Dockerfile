@@ -49,7 +49,7 @@ USER 10001:10001
 # while its working threads run (scheduler, dispatcher, MQTT network thread); a broker or
 # vendor outage does not stop it, since the daemon rides those out by itself.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
-    CMD ["python", "-m", "carnet.health", "/state/heartbeat", "--max-age", "120"]
+    CMD ["python", "-m", "carnet.app.health", "/state/heartbeat", "--max-age", "120"]
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "/app/bridge.py"]

@@ -3,7 +3,7 @@
 
 import sys
 
-from carnet.cli import main
+from carnet.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

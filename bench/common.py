@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from carnet.daemon import wait_until  # noqa: E402
+from carnet.runtime.daemon import wait_until  # noqa: E402
 from carnet.simulator import Simulator, SimulatorOptions  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 from tests.support.mqtt_probe import Probe, Received  # noqa: E402

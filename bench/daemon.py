@@ -26,9 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carnet import cli, daemon, ledger, poller
-from carnet.api import CarNetClient
+from carnet.app import cli
 from carnet.config import Config, load_config
+from carnet.runtime import daemon, ledger, poller
+from carnet.vendor.carnet_app.client import CarNetClient
 
 
 def scaled(config: Config, k: float) -> Config:

@@ -4,7 +4,7 @@
 Log in, list the vehicles, read each status, publish every field with ``mosquitto_pub``
 (one process per message, retained), exit. Nothing is remembered between runs: every
 poll logs in again and publishes everything again. The four login steps are borrowed
-from ``carnet.auth`` because a hand-written copy sends exactly the same requests.
+from ``carnet.vendor.carnet_app.login`` because a hand-written copy sends exactly the same requests.
 
 Prints one JSON line: ``{"vehicles": N, "messages": M}``.
 """
@@ -23,9 +23,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carnet.api import Http
-from carnet.auth import Authenticator
 from carnet.config import AccountConfig, VendorConfig
+from carnet.vendor.carnet_app.client import Http
+from carnet.vendor.carnet_app.login import Authenticator
 
 
 def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:

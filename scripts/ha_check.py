@@ -41,7 +41,7 @@ import requests  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from carnet.config import parse_config  # noqa: E402
-from carnet.daemon import Bridge  # noqa: E402
+from carnet.runtime.daemon import Bridge  # noqa: E402
 from carnet.simulator import Simulator, SimulatorOptions  # noqa: E402
 from tests.support.broker import Broker, free_port  # noqa: E402
 

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carnet.entities import ENTITIES, Encoding, Entity, static_unit  # noqa: E402
-from carnet.events import (  # noqa: E402
+from carnet.catalog.entities import ENTITIES, Encoding, Entity, static_unit  # noqa: E402
+from carnet.mqtt.events import (  # noqa: E402
     COMMAND_FAILED,
     COMMAND_FAILED_DESCRIPTION,
     FAMILIES,

@@ -135,7 +135,7 @@ class RunningBridge:
     """The daemon in this process, as ``bridge.py --config`` runs it, minus signals."""
 
     def __init__(self, config: Config) -> None:
-        from carnet.daemon import Bridge
+        from carnet.runtime.daemon import Bridge
 
         self.bridge = Bridge(config)
         self._thread = threading.Thread(target=self.bridge.run, daemon=True)

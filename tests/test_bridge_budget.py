@@ -10,8 +10,8 @@ import json
 import logging
 import time
 
-from carnet import daemon
-from carnet.ledger import RequestLedger
+from carnet.runtime import daemon
+from carnet.runtime.ledger import RequestLedger
 from tests.conftest import DEMO_EMAIL, EV_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe
@@ -126,7 +126,7 @@ def test_skip_unchanged_0_always_sends(make_config, run_bridge, probe: Probe, si
 def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_at_once(
     make_config, run_bridge, probe: Probe, sim: SimControl, broker, caplog
 ):
-    caplog.set_level(logging.INFO, logger="carnet.executor")
+    caplog.set_level(logging.INFO, logger="carnet.runtime.executor")
     # min_interval 4: a command right after another waits about 4 s for the budget.
     bridge = start(run_bridge, make_config, probe, commands={"min_interval": 4})
     wait_idle(bridge)

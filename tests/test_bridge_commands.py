@@ -688,7 +688,7 @@ def test_a_response_topic_outside_response_topics_is_refused(
     make_config, run_bridge, probe, sim: SimControl, caplog, response_topic
 ):
     """A client allowed only one command topic must not make the bridge write elsewhere."""
-    caplog.set_level(logging.WARNING, logger="carnet.results")
+    caplog.set_level(logging.WARNING, logger="carnet.mqtt.results")
     bridge = start(run_bridge, make_config, probe)
     wait_idle(bridge)
     before = sim.commands()
@@ -705,7 +705,7 @@ def test_a_response_topic_outside_response_topics_is_refused(
     answered = [m for m in list(probe.messages) if m.topic == response_topic]
     assert all(b'"status"' not in m.payload for m in answered), answered
     assert sim.commands() == before  # nothing came back as a command
-    warnings = [r.getMessage() for r in caplog.records if r.name == "carnet.results"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "carnet.mqtt.results"]
     assert any(repr(response_topic) in w and "mqtt.response_topics" in w for w in warnings)
     assert len(results(probe)) == 2
 

@@ -66,7 +66,7 @@ def test_wrong_broker_password_is_logged_and_nothing_published(
     data = config_dict(simulator, password_broker, tmp_path / "state")
     data = merge(data, {"mqtt": {"username": "bridge", "password": "wrong"}})
     bridge = run_bridge(parse_config(data, {}))
-    from carnet.daemon import wait_until
+    from carnet.runtime.daemon import wait_until
 
     assert wait_until(lambda: "refused the connection" in caplog.text, 10)
     assert not bridge.link.connected.is_set()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from carnet.errors import (
+from carnet.core.errors import (
     AuthError,
     BadRequest,
     CarNetError,
@@ -19,7 +19,7 @@ from carnet.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.poller import api_state_for
+from carnet.runtime.poller import api_state_for
 from carnet.simulator.options import DEMO_EMAIL
 from tests.conftest import EV_VIN, GAS_VIN, SimControl
 from tests.support.failures import retained_snapshot

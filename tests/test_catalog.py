@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from carnet.discovery import DeviceInfo, component_configs, unique_id
-from carnet.entities import (
+from carnet.catalog.entities import (
     CHARGE_CURRENT_COMMAND,
     CHARGE_CURRENTS,
     ENTITIES,
@@ -25,9 +24,10 @@ from carnet.entities import (
     json_value,
     static_unit,
 )
-from carnet.events import FAMILIES
-from carnet.state import RawVehicleData, VehicleState, parse_state
-from carnet.topics import Topics
+from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.mqtt.discovery import DeviceInfo, component_configs, unique_id
+from carnet.mqtt.events import FAMILIES
+from carnet.mqtt.topics import Topics
 from scripts import topic_table
 from tests.test_state import example
 

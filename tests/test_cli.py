@@ -186,7 +186,7 @@ def test_once_beside_a_daemon_leaves_its_availability_alone(
     """Cron's --once next to the daemon: every message on the availability topics says
     ``online``, before, during and after the run."""
     from carnet.config import load_config
-    from carnet.daemon import wait_until
+    from carnet.runtime.daemon import wait_until
     from tests.conftest import RunningBridge
     from tests.support.mqtt_probe import Probe
 
@@ -232,7 +232,7 @@ def test_once_does_not_take_over_the_daemons_session(
 ):
     """Cron's --once next to the daemon, both configured with the same client id."""
     from carnet.config import load_config
-    from carnet.mqtt import MqttLink
+    from carnet.mqtt.link import MqttLink
 
     config = write_config(tmp_path / "config.yaml", simulator, tmp_path, broker.port)
     connects: list[int] = []

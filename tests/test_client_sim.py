@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from carnet.api import CarNetClient, Vehicle
 from carnet.config import AccountConfig, VendorConfig
-from carnet.errors import (
+from carnet.core.errors import (
     AuthError,
     BadRequest,
     LoginChanged,
@@ -29,7 +28,8 @@ from carnet.errors import (
     VendorUnavailable,
 )
 from carnet.simulator import Simulator, SimulatorOptions
-from carnet.tokens import TokenStore
+from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.tokens import TokenStore
 
 EMAIL = "demo@example.com"
 EV_VIN = "WVWZZZAUZGW000001"
@@ -353,7 +353,7 @@ def test_corrupt_token_file_is_discarded(sim: Sim, make_client: Callable[..., Ca
     path = TokenStore(state_dir).path_for(EMAIL)
     state_dir.mkdir(mode=0o700)
     path.write_text('{"format": 1, "tokens": ')
-    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+    with caplog.at_level(logging.WARNING, logger="carnet.vendor.tokens"):
         client = make_client()
     assert "Discarding token file" in caplog.text
     assert len(client.vehicles()) == 3

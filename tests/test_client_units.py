@@ -20,18 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from carnet import redact
-from carnet.api import _refusal, error_for_response, parse_retry_after
-from carnet.auth import (
-    Authenticator,
-    _template_model,
-    make_pkce,
-    parse_page,
-    run_token_helper,
-)
 from carnet.config import AccountConfig, VendorConfig
-from carnet.daemon import wait_until
-from carnet.errors import (
+from carnet.core import redact
+from carnet.core.errors import (
     AccessDenied,
     AuthError,
     BadRequest,
@@ -42,7 +33,16 @@ from carnet.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.tokens import TokenSet, TokenStore, sendable
+from carnet.runtime.daemon import wait_until
+from carnet.vendor.carnet_app.client import _refusal, error_for_response, parse_retry_after
+from carnet.vendor.carnet_app.login import (
+    Authenticator,
+    _template_model,
+    make_pkce,
+    parse_page,
+    run_token_helper,
+)
+from carnet.vendor.tokens import TokenSet, TokenStore, sendable
 
 
 def _response(status: int, body: str = "", headers: dict[str, str] | None = None,
@@ -154,7 +154,7 @@ def test_store_discards_bad_files_with_warning(
     store = TokenStore(tmp_path)
     path = store.path_for("a@b.c")
     path.write_text(content)
-    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+    with caplog.at_level(logging.WARNING, logger="carnet.vendor.tokens"):
         assert store.load("a@b.c", "client", "https://api") is None
     assert reason in caplog.text
     assert not path.exists()
@@ -183,7 +183,7 @@ def test_store_discards_tokens_with_unusable_times(
     document = json.loads(path.read_text())
     document["tokens"][field] = value
     path.write_text(json.dumps(document))  # Python writes NaN and Infinity as JSON does not
-    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+    with caplog.at_level(logging.WARNING, logger="carnet.vendor.tokens"):
         assert store.load("a@b.c", "client", "https://api") is None
     assert reason in caplog.text
     assert not path.exists()
@@ -205,7 +205,7 @@ def test_store_discards_tokens_of_other_client_or_host(tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     store = TokenStore(tmp_path)
     store.save("a@b.c", "client-1", "https://api", _tokens())
-    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+    with caplog.at_level(logging.WARNING, logger="carnet.vendor.tokens"):
         assert store.load("a@b.c", "client-2", "https://api") is None
     assert "another client_id" in caplog.text
     store.save("a@b.c", "client-1", "https://api", _tokens())
@@ -428,8 +428,8 @@ def test_token_helper_output_is_capped(tmp_path: Path) -> None:
                      "    sys.stdout.buffer.write(b'x' * (1 << 20))\n")
     measure = (
         "import json, re, sys, time\n"
-        "from carnet.auth import run_token_helper\n"
-        "from carnet.errors import AuthError\n"
+        "from carnet.vendor.carnet_app.login import run_token_helper\n"
+        "from carnet.core.errors import AuthError\n"
         # VmHWM: this process's peak RSS (ru_maxrss would include its parent's)
         "def peak():\n"
         "    return int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"
@@ -585,6 +585,6 @@ def test_tokens_that_cannot_go_into_a_header_are_not_kept(
         assert not sendable(bad), bad
     store = TokenStore(tmp_path)
     store.save("a@b.c", "client", "https://api", _tokens(access_token="abc\r\nX-Injected: 1"))
-    with caplog.at_level(logging.WARNING, logger="carnet.tokens"):
+    with caplog.at_level(logging.WARNING, logger="carnet.vendor.tokens"):
         assert store.load("a@b.c", "client", "https://api") is None
     assert "invalid access token" in caplog.text and "X-Injected" not in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carnet.commands import (
+from carnet.catalog.commands import (
     MAX_JSON_BYTES,
     MAX_PLAIN_BYTES,
     Command,
@@ -17,8 +17,8 @@ from carnet.commands import (
     parse_set,
     parse_vehicle_set,
 )
-from carnet.entities import ENTITIES, entity
-from carnet.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.entities import ENTITIES, entity
+from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
 from tests.test_state import CLIMATE, example
 
 FAHRENHEIT = parse_state(example())

@@ -31,7 +31,7 @@ from carnet.config import (
     parse_config,
     summary,
 )
-from carnet.errors import ConfigError
+from carnet.core.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 ENV = {"CARNET_PASSWORD": "pw-Sekr1t", "CARNET_PIN": "0123"}
@@ -638,7 +638,7 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path, levels: int) -> None
     measure = (
         "import json, re, sys, time\n"
         "from carnet.config import load_config\n"
-        "from carnet.errors import ConfigError\n"
+        "from carnet.core.errors import ConfigError\n"
         "started = time.monotonic()\n"
         "try:\n"
         "    load_config(sys.argv[1], {})\n"

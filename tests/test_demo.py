@@ -24,8 +24,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from carnet import cli, demo, embedded_broker
-from carnet.topics import Topics
+from carnet.app import cli, demo, embedded_broker
+from carnet.mqtt.topics import Topics
 from tests.support.broker import Broker, free_port
 from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe, Received

@@ -9,7 +9,9 @@ import re
 import pytest
 
 from carnet import __version__
-from carnet.discovery import (
+from carnet.catalog.entities import ENTITIES, entity
+from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.mqtt.discovery import (
     DeviceInfo,
     code_format,
     component_configs,
@@ -19,10 +21,8 @@ from carnet.discovery import (
     possible_topics,
     removal,
 )
-from carnet.entities import ENTITIES, entity
-from carnet.events import FAMILIES
-from carnet.state import RawVehicleData, VehicleState, parse_state
-from carnet.topics import Topics
+from carnet.mqtt.events import FAMILIES
+from carnet.mqtt.topics import Topics
 from tests.test_state import CLIMATE, GAS_STATUS, example
 
 TOPICS = Topics("carnet2mqtt")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from carnet.discovery import DeviceInfo, component_configs, supported
-from carnet.entities import ENTITIES, ApiState, Encoding, entity, read_only
-from carnet.state import parse_state
+from carnet.catalog.entities import ENTITIES, ApiState, Encoding, entity, read_only
+from carnet.catalog.state import parse_state
+from carnet.mqtt.discovery import DeviceInfo, component_configs, supported
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.test_state import example
@@ -53,7 +53,7 @@ def test_numeric_sensors_suggest_a_display_precision() -> None:
 
 
 def _topics():
-    from carnet.topics import Topics
+    from carnet.mqtt.topics import Topics
 
     return Topics(BASE)
 
@@ -150,7 +150,7 @@ def test_losing_the_pin_swaps_writable_configs_for_read_only_ones(
 
 
 def test_assumed_values_survive_a_restart_and_a_broken_file(tmp_path, caplog) -> None:
-    from carnet.assumed import AssumedStore
+    from carnet.runtime.assumed import AssumedStore
 
     store = AssumedStore(tmp_path)
     assert store.values(EV_VIN)[0] == {"max_charge_current": "max"}

@@ -7,8 +7,9 @@ import time
 
 import jinja2  # Home Assistant's template engine
 
-from carnet.discovery import DeviceInfo, component_configs, event_payload
-from carnet.events import (
+from carnet.catalog.state import parse_state
+from carnet.mqtt.discovery import DeviceInfo, component_configs, event_payload
+from carnet.mqtt.events import (
     COMMAND_FAILED,
     FAMILIES,
     RULES,
@@ -17,8 +18,7 @@ from carnet.events import (
     supported_families,
     transitions,
 )
-from carnet.state import parse_state
-from carnet.topics import Topics
+from carnet.mqtt.topics import Topics
 from tests.conftest import EV_VIN, GAS_VIN, SimControl
 from tests.support.mqtt_probe import Probe, Received
 from tests.test_state import example

@@ -10,8 +10,8 @@ from itertools import count
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from carnet.commands import Command, parse_set, parse_vehicle_set
-from carnet.entities import ENTITIES
+from carnet.catalog.commands import Command, parse_set, parse_vehicle_set
+from carnet.catalog.entities import ENTITIES
 from tests.support.failures import BASE, wait_online
 
 KNOWN = ("egolf", "jetta")

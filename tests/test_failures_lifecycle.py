@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from carnet.commands import Command
-from carnet.daemon import wait_until
-from carnet.executor import Executor, Job, Outcome
+from carnet.catalog.commands import Command
+from carnet.runtime.daemon import wait_until
+from carnet.runtime.executor import Executor, Job, Outcome
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN
 from tests.support.broker import free_port
 from tests.support.failures import BASE, results, wait_online

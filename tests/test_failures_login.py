@@ -7,7 +7,7 @@ import logging
 import time
 from itertools import pairwise
 
-from carnet.daemon import wait_until
+from carnet.runtime.daemon import wait_until
 from tests.support.failures import (
     BASE,
     fast,

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from carnet.config import parse_config
-from carnet.daemon import wait_until
+from carnet.runtime.daemon import wait_until
 from tests.conftest import EV_VIN, GAS_VIN, SimControl, config_dict, merge
 from tests.support.broker import Broker, free_port
 from tests.support.failures import (
@@ -141,7 +141,7 @@ def test_broker_unreachable_at_start_up(make_config, run_bridge, sim, caplog):
     # Still running, still trying, and saying so.
     assert not bridge.link.connected.is_set()
     assert any(t.name == "dispatcher" and t.is_alive() for t in threading.enumerate())
-    lines = [r.getMessage() for r in caplog.records if r.name == "carnet.mqtt"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "carnet.mqtt.link"]
     assert any(f"127.0.0.1:{port} does not answer" in line for line in lines), lines
     # Vehicles are read meanwhile; nothing waits for the broker.
     assert wait_until(lambda: all(v.online for v in bridge.vehicles.values()), 10)
@@ -222,7 +222,7 @@ def test_sigterm_stops_gracefully(simulator, broker, probe, sim, tmp_path):
 def test_two_bridges_with_one_client_id_back_off_instead_of_fighting(
     make_config, run_bridge, probe, tmp_path, caplog, protocol
 ):
-    caplog.set_level(logging.INFO, logger="carnet.mqtt")
+    caplog.set_level(logging.INFO, logger="carnet.mqtt.link")
     flips: list[tuple[float, str]] = []
     started = time.monotonic()
     probe.client.message_callback_add(
@@ -240,7 +240,7 @@ def test_two_bridges_with_one_client_id_back_off_instead_of_fighting(
     errors = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "carnet.mqtt" and r.levelno == logging.ERROR
+        if r.name == "carnet.mqtt.link" and r.levelno == logging.ERROR
     ]
     # Without a back-off the two throw each other out every second: 30 state changes.
     assert len(flips) <= 8, f"{len(flips)} bridge/state messages: {flips}"

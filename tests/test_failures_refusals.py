@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
-from carnet.daemon import wait_until
+from carnet.runtime.daemon import wait_until
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}

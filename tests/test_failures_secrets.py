@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from carnet.config import parse_config
-from carnet.daemon import wait_until
+from carnet.runtime.daemon import wait_until
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from carnet.daemon import wait_until
-from carnet.errors import AuthError
+from carnet.core.errors import AuthError
+from carnet.runtime.daemon import wait_until
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.support.failures import fast
 
@@ -134,7 +134,7 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
     assert wait_until(lambda: bridge.idle() and bridge.accounts[0].enrolled, 15)
     account = bridge.accounts[0]
     poller = bridge.poller
-    logging.getLogger("carnet.poller").disabled = True  # thousands of identical lines
+    logging.getLogger("carnet.runtime.poller").disabled = True  # thousands of identical lines
     try:
         per_thread, count = 2000, 6  # also past the 1024th doubling, where a float overflows
         poller.login_succeeded(account)
@@ -155,4 +155,4 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
         poller.login_succeeded(account)
         assert account.login_failures == 0 and account.error is None
     finally:
-        logging.getLogger("carnet.poller").disabled = False
+        logging.getLogger("carnet.runtime.poller").disabled = False

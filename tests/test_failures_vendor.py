@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from carnet import executor, poller
-from carnet.api import CarNetClient
-from carnet.daemon import wait_until
+from carnet.runtime import executor, poller
+from carnet.runtime.daemon import wait_until
+from carnet.vendor.carnet_app.client import CarNetClient
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 BRIDGE_THREADS = ("dispatcher", "scheduler", "reads-")  # always running

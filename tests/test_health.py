@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carnet import health
+from carnet.app import health
 
 
 def test_fresh_heartbeat_is_healthy(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_main_refuses_a_nonsense_max_age(tmp_path: Path) -> None:
 
 def test_runs_as_a_module_like_the_healthcheck(tmp_path: Path) -> None:
     beat = tmp_path / "heartbeat"
-    command = [sys.executable, "-m", "carnet.health", str(beat), "--max-age", "120"]
+    command = [sys.executable, "-m", "carnet.app.health", str(beat), "--max-age", "120"]
     root = Path(__file__).resolve().parent.parent
     missing = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1

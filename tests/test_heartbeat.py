@@ -6,7 +6,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from carnet.health import check
+from carnet.app.health import check
 
 
 def test_heartbeat_is_written_while_the_daemon_runs(make_config, run_bridge, tmp_path: Path):

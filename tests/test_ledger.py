@@ -7,14 +7,14 @@ import os
 import time
 from pathlib import Path
 
-from carnet.api import request_class
 from carnet.config import LimitsConfig
-from carnet.ledger import (
+from carnet.runtime.ledger import (
     DAY,
     RequestLedger,
     budget_interval,
     cap_reached,
 )
+from carnet.vendor.carnet_app.client import request_class
 
 EMAIL = "daniel@example.com"
 IDENTITY = "https://identity.na.vwgroup.io"

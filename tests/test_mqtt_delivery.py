@@ -17,8 +17,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from carnet.config import parse_config
-from carnet.daemon import INBOX_LIMIT, Bridge, wait_until
-from carnet.mqtt import Inbound, MqttLink
+from carnet.mqtt.link import Inbound, MqttLink
+from carnet.runtime.daemon import INBOX_LIMIT, Bridge, wait_until
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.conftest import config_dict, merge
 from tests.support.broker import Broker

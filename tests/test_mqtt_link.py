@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carnet.config import MqttConfig, TlsConfig
-from carnet.daemon import wait_until
-from carnet.mqtt import Inbound, MqttLink
+from carnet.mqtt.link import Inbound, MqttLink
+from carnet.runtime.daemon import wait_until
 from tests.support.broker import Broker
 from tests.support.certs import _certificate, _write_key
 from tests.support.mqtt_probe import Probe
@@ -155,7 +155,7 @@ def test_connect_and_stop_leave_no_thread_behind(broker: Broker, links) -> None:
 def test_a_burst_larger_than_any_queue_cap_arrives_whole():
     """A fleet's start-up publishes thousands of retained messages at once: none is lost."""
     from carnet.config import MqttConfig
-    from carnet.mqtt import MqttLink
+    from carnet.mqtt.link import MqttLink
     from tests.support.broker import Broker
     from tests.support.mqtt_probe import Probe
 

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from carnet.config import Config, parse_config
-from carnet.daemon import wait_until
-from carnet.discovery import DeviceInfo, node_id
+from carnet.mqtt.discovery import DeviceInfo, node_id
+from carnet.mqtt.topics import distinct_name, plain_name_owners, vehicle_name, vehicle_topic_name
+from carnet.runtime.daemon import wait_until
 from carnet.simulator import Simulator, SimulatorOptions
-from carnet.topics import distinct_name, plain_name_owners, vehicle_name, vehicle_topic_name
 from tests.conftest import RunningBridge
 from tests.support.broker import Broker
 from tests.support.failures import BASE, retained_snapshot, wait_online

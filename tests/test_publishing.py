@@ -9,16 +9,16 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-from carnet.api import Vehicle
+from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
 from carnet.config import parse_config
-from carnet.daemon import Bridge, wait_until
-from carnet.discovery import DeviceInfo, possible_topics
-from carnet.discovery_sync import DiscoverySync
-from carnet.publisher import StatePublisher
-from carnet.scheduler import MAX_FOLLOWUPS, SerialWorker
-from carnet.state import RawVehicleData, VehicleState, parse_state
-from carnet.topics import Topics
-from carnet.vehicle import VehicleRuntime
+from carnet.mqtt.discovery import DeviceInfo, possible_topics
+from carnet.mqtt.discovery_sync import DiscoverySync
+from carnet.mqtt.publisher import StatePublisher
+from carnet.mqtt.topics import Topics
+from carnet.runtime.daemon import Bridge, wait_until
+from carnet.runtime.scheduler import MAX_FOLLOWUPS, SerialWorker
+from carnet.runtime.vehicle import VehicleRuntime
+from carnet.vendor.carnet_app.client import Vehicle
 from tests.test_state import CLIMATE, GAS_STATUS, HEALTH
 
 BASE = "carnet2mqtt"

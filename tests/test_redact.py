@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from carnet import redact
 from carnet.config import load_config, parse_config
+from carnet.core import redact
 
 PASSWORD = "Pw-long-lived-7Qx2"
 PIN = "5739"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carnet import sdnotify
+from carnet.app import sdnotify
 
 
 @pytest.fixture

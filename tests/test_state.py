@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from carnet import entities
-from carnet.state import RawVehicleData, VehicleState, account_temperature_unit, parse_state
+from carnet.catalog import entities
+from carnet.catalog.state import RawVehicleData, VehicleState, account_temperature_unit, parse_state
 
 # The "data" objects of the examples in the API description (elided values filled in).
 STATUS: dict[str, Any] = {

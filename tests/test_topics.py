@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from carnet.topics import Topics, check_topic, vehicle_topic_name
+from carnet.mqtt.topics import Topics, check_topic, vehicle_topic_name
 
 
 @pytest.fixture

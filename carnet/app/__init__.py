@@ -1,0 +1,1 @@
+"""The application: command line, demo, health check, systemd notification."""

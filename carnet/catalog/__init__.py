@@ -1,0 +1,1 @@
+"""The entity catalog: attributes, commands, the state model and encodings."""

@@ -1,0 +1,1 @@
+"""The MQTT side: link, topics, publishing, discovery, results and events."""

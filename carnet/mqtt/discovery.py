@@ -1,0 +1,430 @@
+"""Catalog entry + vehicle -> Home Assistant MQTT discovery messages; pure functions.
+
+Two layouts: one retained config per entity (``component`` mode, understood by every
+Home Assistant version and by openHAB), or one config per vehicle listing its entities
+under ``cmps`` (``device`` mode, Home Assistant 2024.11 or later). Both are built from
+the same per-entity payload, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from carnet import __version__
+from carnet.catalog.entities import (
+    ENTITIES,
+    Encoding,
+    Entity,
+    encode,
+    entity,
+    guess_temperature_unit,
+    is_supported,
+    read_only,
+    static_unit,
+)
+from carnet.catalog.state import VehicleState
+from carnet.mqtt import events
+from carnet.mqtt.topics import Topics
+
+_LOG = logging.getLogger(__name__)
+
+_PLAIN_VIN = re.compile(r"[A-Z0-9]+")
+
+ORIGIN_NAME = "carnet2mqtt"
+
+_PAYLOADS_ON_OFF = {
+    Encoding.OPEN_CLOSED: ("OPEN", "CLOSED"),
+    Encoding.BOOLEAN: ("true", "false"),
+    Encoding.SWITCH: ("ON", "OFF"),
+}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The vehicle as Home Assistant shows it; ``name`` is the vehicle's topic level."""
+
+    vin: str
+    name: str
+    display_name: str | None = None
+    model: str | None = None
+    model_year: str | None = None
+    node_prefix: str = ORIGIN_NAME
+    """Starts the node and unique ids. The demo has its own, so its devices can never be
+    taken for (or clear the configs of) a bridge's on the same broker."""
+
+
+def node_id(device: DeviceInfo) -> str:
+    """Stable across renames: derived from the VIN, never from the configured name."""
+    return f"{device.node_prefix}_{_vin_slug(device.vin)}"
+
+
+def unique_id(device: DeviceInfo, item: Entity) -> str:
+    return f"{node_id(device)}_{item.key}"
+
+
+def _vin_slug(vin: str) -> str:
+    """A real VIN (capital letters and digits) in lower case. Any other VIN also gets a
+    hash of itself: the slug drops what tells ``ABC 123`` from ``abc/123`` apart."""
+    slug = _slug(vin)
+    if _PLAIN_VIN.fullmatch(vin):
+        return slug
+    digest = hashlib.sha256(vin.encode()).hexdigest()[:8]
+    return f"{slug}_{digest}" if slug else digest
+
+
+def _slug(text: str) -> str:
+    """An entity-id-safe slug: lower-case letters, digits and single inner underscores."""
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", text.lower())).strip("_")
+
+
+def default_entity_id(device: DeviceInfo, item: Entity) -> str:
+    return f"{item.component}.{object_id(device, item.key)}"
+
+
+def object_id(device: DeviceInfo, key: str) -> str:
+    """The entity id without its domain: ``<vehicle>_<attribute>``.
+
+    Sent as ``object_id`` too: Home Assistant before 2025.10 names the entity from it and
+    ignores ``default_entity_id``; later versions use ``default_entity_id`` and deprecate
+    ``object_id`` (they may say so in their log).
+    """
+    return _slug(f"{device.name}_{key}")
+
+
+def device_block(device: DeviceInfo) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        # The VIN, as ever, for the bridge's own devices; the node id for the demo's,
+        # which Home Assistant would otherwise merge with a bridge's device of that VIN.
+        "identifiers": [device.vin if device.node_prefix == ORIGIN_NAME else node_id(device)],
+        "manufacturer": "Volkswagen",
+        "name": device.display_name or device.name,
+        "serial_number": device.vin,
+    }
+    if device.model:
+        block["model"] = device.model
+    if device.model_year:
+        block["hw_version"] = device.model_year  # Home Assistant has no model-year field
+    return block
+
+
+def origin_block() -> dict[str, Any]:
+    return {"name": ORIGIN_NAME, "sw_version": __version__}
+
+
+def availability(device: DeviceInfo, topics: Topics, item: Entity | None = None) -> list[
+    dict[str, str]
+]:
+    """The bridge must be online, and the vehicle too unless the entity says why it is not."""
+    return _availability(device, topics, item is not None and item.stays_available)
+
+
+def _availability(device: DeviceInfo, topics: Topics, stays_available: bool) -> list[
+    dict[str, str]
+]:
+    bridge = {"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"}
+    if stays_available:
+        return [bridge]
+    return [bridge, {"topic": topics.availability(device.name)}]
+
+
+def code_format(code: str) -> str:
+    """A regex for the code's shape (a keypad for digits), never the code itself."""
+    return f"^\\d{{{len(code)}}}$" if code.isdigit() else "^.+$"
+
+
+def _binary_payloads(item: Entity) -> tuple[str, str]:
+    """Home Assistant's binary sensor class ``lock`` is on when unlocked."""
+    if item.device_class == "lock":
+        return "UNLOCKED", "LOCKED"
+    return _PAYLOADS_ON_OFF[item.encoding]
+
+
+def _unit(item: Entity, state: VehicleState) -> str | None:
+    return state.units.get(item.key) or static_unit(item)
+
+
+def _number_bounds(item: Entity, state: VehicleState) -> dict[str, Any]:
+    ranges = item.command.ranges if item.command else {}
+    unit = _unit(item, state)
+    if unit not in ranges:
+        value = state.values.get(item.key)
+        unit = guess_temperature_unit(value) if isinstance(value, int | float) else "°F"
+    bounds = ranges.get(unit) or next(iter(ranges.values()))
+    return {"min": bounds.minimum, "max": bounds.maximum, "step": bounds.step}
+
+
+def _specifics(
+    item: Entity, device: DeviceInfo, state: VehicleState, topics: Topics, unlock_code: str | None
+) -> dict[str, Any]:
+    """The keys that depend on the component."""
+    v = device.name
+    state_topic = topics.attribute(v, item.key)
+    command_topic = topics.attribute_set(v, item.writes or item.key)
+    component = item.component
+    if component in ("sensor", "binary_sensor"):
+        config: dict[str, Any] = {"state_topic": state_topic}
+        if component == "binary_sensor":
+            config.update(zip(("payload_on", "payload_off"), _binary_payloads(item), strict=True))
+        if item.options:
+            current = state.values.get(item.key)
+            extra = () if current is None or str(current) in item.options else (str(current),)
+            config["options"] = [*item.options, *extra]
+        return config
+    if component == "lock":
+        config = {
+            "state_topic": state_topic,
+            "command_topic": command_topic,
+            "payload_lock": "LOCK",
+            "payload_unlock": "UNLOCK",
+            "state_locked": "LOCKED",
+            "state_unlocked": "UNLOCKED",
+            "state_locking": "LOCKING",
+            "state_unlocking": "UNLOCKING",
+        }
+        if unlock_code:
+            config["code_format"] = code_format(unlock_code)
+            # tojson quotes and escapes the code, so any code gives valid JSON.
+            config["command_template"] = '{"state":"{{ value }}","code":{{ code | tojson }}}'
+        return config
+    if component == "switch":
+        return {"state_topic": state_topic, "command_topic": command_topic,
+                "payload_on": "ON", "payload_off": "OFF"}
+    if component == "select":
+        return {"state_topic": state_topic, "command_topic": command_topic,
+                "options": list(item.options)}
+    if component == "number":
+        mode = "slider" if item.device_class == "temperature" else "box"
+        return {"state_topic": state_topic, "command_topic": command_topic, "mode": mode,
+                **_number_bounds(item, state)}
+    if component == "button":
+        return {"command_topic": command_topic, "payload_press": item.payload_press}
+    if component == "device_tracker":
+        return {"json_attributes_topic": state_topic, "source_type": "gps"}
+    if component == "climate":
+        return _climate(item, device, state, topics)
+    raise ValueError(f"{item.key}: no discovery for component {component!r}")
+
+
+def _climate(
+    item: Entity, device: DeviceInfo, state: VehicleState, topics: Topics
+) -> dict[str, Any]:
+    """The HA climate entity: a view over the climate switch and the target temperature.
+
+    Which two entities it shows is what it ``requires``: the switch, then the target.
+    """
+    v = device.name
+    switch, target = (entity(key) for key in item.requires)
+    outdoor = entity("outdoor_temperature")
+    bounds = _number_bounds(target, state)
+    unit = _unit(target, state) or "°F"
+    on = encode(switch, True)
+    config: dict[str, Any] = {
+        "modes": ["off", "heat_cool"],
+        "mode_state_topic": topics.attribute(v, switch.key),
+        "mode_state_template": f"{{{{ 'heat_cool' if value == '{on}' else 'off' }}}}",
+        "mode_command_topic": topics.attribute_set(v, switch.key),
+        "temperature_state_topic": topics.attribute(v, target.key),
+        "temperature_command_topic": topics.attribute_set(v, target.key),
+        "temperature_unit": unit.lstrip("°"),
+        "min_temp": bounds["min"],
+        "max_temp": bounds["max"],
+        "temp_step": bounds["step"],
+        "precision": 1.0,
+    }
+    if state.values.get(outdoor.key) is not None:
+        config["current_temperature_topic"] = topics.attribute(v, outdoor.key)
+    return config
+
+
+def entity_payload(
+    item: Entity,
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+) -> dict[str, Any]:
+    """The discovery payload of one entity, without ``device``/``origin`` (added per mode)."""
+    config: dict[str, Any] = {
+        "name": item.name,
+        "unique_id": unique_id(device, item),
+        "object_id": object_id(device, item.key),
+        "default_entity_id": default_entity_id(device, item),
+        "availability": availability(device, topics, item),
+        "availability_mode": "all",
+    }
+    config.update(_specifics(item, device, state, topics, unlock_code))
+    unit = _unit(item, state)
+    optional = {
+        "device_class": item.device_class if item.component != "select" else None,
+        "state_class": item.state_class,
+        "unit_of_measurement": unit if item.component in ("sensor", "number") else None,
+        "entity_category": item.entity_category,
+        "icon": item.icon,
+    }
+    config.update({key: value for key, value in optional.items() if value is not None})
+    if item.component == "sensor" and item.encoding is Encoding.NUMBER:
+        config["suggested_display_precision"] = 0  # Car-Net reports whole numbers
+    if item.attributes is not None or item.key in state.attributes:
+        config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
+    return config
+
+
+def event_payload(
+    family: events.EventFamily, device: DeviceInfo, topics: Topics
+) -> dict[str, Any]:
+    """An ``event`` entity for one family; every family reads the vehicle's one event topic.
+
+    The value template hands the entity only its own event types (an empty result is
+    ignored), so another family's event is not logged as an invalid event type.
+    """
+    types = events.event_types(family)
+    listed = ", ".join(f"'{event_type}'" for event_type in types)
+    return {
+        "name": family.name,
+        "unique_id": f"{node_id(device)}_{family.key}",
+        "object_id": object_id(device, family.key),
+        "default_entity_id": f"event.{object_id(device, family.key)}",
+        "availability": _availability(device, topics, family.stays_available),
+        "availability_mode": "all",
+        "state_topic": topics.event(device.name),
+        "event_types": list(types),
+        "value_template": f"{{{{ value if value_json.event_type in [{listed}] else '' }}}}",
+        "icon": family.icon,
+    }
+
+
+def _event_configs(
+    device: DeviceInfo, state: VehicleState, topics: Topics
+) -> list[tuple[events.EventFamily, dict[str, Any]]]:
+    return [
+        (family, event_payload(family, device, topics))
+        for family in events.supported_families(state.values)
+    ]
+
+
+def supported(state: VehicleState, commands: bool = True) -> tuple[Entity, ...]:
+    """The catalog entries this vehicle has, judged from its values.
+
+    Without ``commands`` (an account without a PIN) writable entries are their read-only
+    counterparts, or absent.
+    """
+    chosen = (item for item in ENTITIES if is_supported(item, state.values))
+    if commands:
+        return tuple(chosen)
+    return tuple(view for view in map(read_only, chosen) if view is not None)
+
+
+def component_configs(
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+    commands: bool = True,
+) -> list[tuple[str, dict[str, Any]]]:
+    """One ``(topic, payload)`` per supported entity."""
+    messages = []
+    for item in supported(state, commands):
+        payload = entity_payload(item, device, state, topics, unlock_code)
+        payload["device"] = device_block(device)
+        payload["origin"] = origin_block()
+        topic = topics.discovery_component(item.component, node_id(device), item.key)
+        messages.append((topic, payload))
+    for family, payload in _event_configs(device, state, topics):
+        payload["device"] = device_block(device)
+        payload["origin"] = origin_block()
+        messages.append((topics.discovery_component("event", node_id(device), family.key), payload))
+    return messages
+
+
+def device_config(
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    unlock_code: str | None = None,
+    removed: Iterable[Entity] = (),
+    commands: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """One ``(topic, payload)`` for the vehicle, its entities under ``cmps``.
+
+    Entities in ``removed`` are listed with only their platform, which is how device
+    discovery deletes a single entity while keeping the device.
+    """
+    components: dict[str, dict[str, Any]] = {}
+    for item in removed:
+        components[item.key] = {"p": item.component}
+    for item in supported(state, commands):
+        payload = entity_payload(item, device, state, topics, unlock_code)
+        components[item.key] = {"p": item.component, **payload}
+    announced = set()
+    for family, payload in _event_configs(device, state, topics):
+        components[family.key] = {"p": "event", **payload}
+        announced.add(family.key)
+    # Event families are not catalog entries: whenever entities are removed (at the first
+    # announcement, every one the vehicle lacks), the families it lacks go with them.
+    for family in events.FAMILIES:
+        if family.key not in announced and removed:
+            components[family.key] = {"p": "event"}
+    payload = {"dev": device_block(device), "o": origin_block(), "cmps": components}
+    return topics.discovery_device(node_id(device)), payload
+
+
+def configs(
+    device: DeviceInfo,
+    state: VehicleState,
+    topics: Topics,
+    mode: str = "component",
+    unlock_code: str | None = None,
+    commands: bool = True,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every discovery message of a vehicle in the configured mode."""
+    if mode == "device":
+        return [device_config(device, state, topics, unlock_code, commands=commands)]
+    if mode == "component":
+        return component_configs(device, state, topics, unlock_code, commands)
+    raise ValueError(f"unknown discovery mode {mode!r}: use component or device")
+
+
+def removal(
+    device: DeviceInfo,
+    topics: Topics,
+    entities: Iterable[Entity] | None = None,
+    mode: str = "component",
+) -> list[tuple[str, str]]:
+    """Empty retained configs that delete entities from Home Assistant.
+
+    ``entities`` None means the whole vehicle is gone: every catalog entry's config is
+    cleared (clearing one that never existed is harmless). In device mode only the whole
+    device can be cleared here; ``device_config(removed=...)`` drops single entities.
+    """
+    if mode == "device":
+        if entities is not None:
+            raise ValueError("device mode removes single entities with device_config(removed=)")
+        return [(topics.discovery_device(node_id(device)), "")]
+    chosen = ENTITIES if entities is None else tuple(entities)
+    messages = [
+        (topics.discovery_component(item.component, node_id(device), item.key), "")
+        for item in chosen
+    ]
+    if entities is None:
+        messages += [(t, "") for t in possible_topics(device, topics) if (t, "") not in messages]
+    return messages
+
+
+def possible_topics(device: DeviceInfo, topics: Topics) -> list[str]:
+    """Every component-mode discovery topic a vehicle can have: each entity under its
+    component and its read-only counterpart's, and every event family."""
+    node = node_id(device)
+    found: list[str] = []
+    for item in ENTITIES:
+        for view in (item, read_only(item)):
+            if view is not None:
+                topic = topics.discovery_component(view.component, node, item.key)
+                if topic not in found:
+                    found.append(topic)
+    found += [topics.discovery_component("event", node, family.key) for family in events.FAMILIES]
+    return found

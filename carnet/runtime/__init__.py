@@ -1,0 +1,1 @@
+"""The running bridge: scheduling, polling, the command road and the daemon."""

@@ -1,0 +1,575 @@
+"""The running bridge: wires MQTT, the poller, the executors and discovery together.
+
+Threads: paho's network thread (only queues what arrives), the link's sender thread
+(hands queued messages to paho), one dispatcher thread (turns messages into commands and
+requests), the scheduler thread, and per account one reader
+and one command worker. Nothing that waits on HTTP runs on the network thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from carnet import __version__
+from carnet.app import health, sdnotify
+from carnet.catalog.entities import ApiState
+from carnet.catalog.state import VehicleState
+from carnet.config import Config, VehicleConfig, mask_email, summary
+from carnet.core import redact
+from carnet.core.errors import AuthError, CarNetError
+from carnet.mqtt import bridge_device
+from carnet.mqtt.discovery import ORIGIN_NAME
+from carnet.mqtt.discovery_sync import DiscoverySync
+from carnet.mqtt.events import EventSink, transitions
+from carnet.mqtt.link import Inbound, MqttLink
+from carnet.mqtt.publisher import StatePublisher
+from carnet.mqtt.results import ResultSink
+from carnet.mqtt.topics import Topics, distinct_name, plain_name_owners, vehicle_name
+from carnet.runtime.assumed import AssumedStore
+from carnet.runtime.dispatch import Dispatcher
+from carnet.runtime.executor import Executor
+from carnet.runtime.ledger import RequestLedger
+from carnet.runtime.poller import Poller
+from carnet.runtime.scheduler import Scheduler, SerialWorker
+from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
+from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.tokens import TokenStore
+
+_LOG = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 30.0
+INBOX_LIMIT = 1000
+"""Messages waiting for the dispatcher at most. Past it a command is answered
+``rejected`` at once: a flood must not grow memory without bound, nor make every
+command wait behind it until it expires."""
+ENROLLMENT_EVERY = 86400.0
+# How often bridge/info shows the accounts' request counts anew: not at every poll, which
+# would change the document (and send it) every time.
+BUDGET_INFO_EVERY = 300.0
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        node_prefix: str = ORIGIN_NAME,
+        clear_retained_at_stop: bool = False,
+        one_shot: bool = False,
+    ) -> None:
+        """``node_prefix`` and ``clear_retained_at_stop`` are for a guest on the broker
+        (the demo): discovery ids of its own, and nothing left behind when it stops.
+        ``one_shot``: a ``--once`` run, perhaps beside a running daemon, so it says
+        nothing ``offline`` (no last will, nothing at stop) that is the daemon's to say."""
+        self.config = config
+        self._one_shot = one_shot
+        redact.register_config_secrets(config)  # also when built without load_config
+        self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
+        self.scheduler = Scheduler()
+        self._inbox: queue.Queue[Inbound | None] = queue.Queue(INBOX_LIMIT)
+        self._overloaded = 0  # messages answered "overloaded" since the inbox was last empty
+        self._overloaded_lock = threading.Lock()
+        self.link = MqttLink(
+            config.mqtt,
+            self.topics.bridge_state,
+            self._receive,
+            self._connected,
+            track_retained=clear_retained_at_stop,
+            says_offline=not one_shot,
+        )
+        self.publisher = StatePublisher(self.link.publish, self.topics, config.mqtt.output)
+        self.events = EventSink(self.topics, self.link.publish)
+        self.assumed = AssumedStore(config.state_dir)
+        self.results = ResultSink(
+            self.topics,
+            self.link.publish,
+            self.link.respond,
+            config.mqtt.response_topics,
+            self.events,
+        )
+        self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
+        self._node_prefix = node_prefix
+        self.poller = Poller(
+            config, self.scheduler, self._polled, self._unavailable, self._login_refused
+        )
+        # Copy-on-write: reader threads add and remove vehicles while others iterate these,
+        # so a change builds a new list or dict (under the lock) and readers never see one
+        # change under them.
+        self.accounts: list[AccountRuntime] = []
+        self.vehicles: dict[str, VehicleRuntime] = {}
+        self._roster_lock = threading.RLock()
+        self.dispatcher = Dispatcher(self)
+        self._stop_requested = threading.Event()
+        self._stopped = False
+        self._dispatch_thread = threading.Thread(
+            target=self._dispatch, name="dispatcher", daemon=True
+        )
+        self._heartbeat = Path(config.state_dir) / "heartbeat"
+        self._heartbeat_failing = False
+        self._budgets: dict[str, dict[str, object]] = {}  # account -> numbers for bridge/info
+
+    # lifecycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        Path(self.config.state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for topic_filter in self.dispatcher.subscriptions():
+            self.link.subscribe(topic_filter)
+        self._dispatch_thread.start()
+        self.link.start()
+        self.scheduler.start()
+        store = TokenStore(self.config.state_dir)
+        for account_config in self.config.accounts:
+            client = CarNetClient(
+                self.config.carnet,
+                account_config,
+                store,
+                min_interval=self.config.commands.min_interval,
+                max_per_minute=self.config.commands.max_per_minute,
+                ledger=RequestLedger(self.config.state_dir, account_config.email),
+            )
+            name = mask_email(account_config.email)
+            account = AccountRuntime(account_config, client, SerialWorker(name))
+            account.commands = Executor(
+                name,
+                self.config.commands.max_age,
+                self.config.commands.queue_size,
+                budget=client.request_wait,
+                on_waiting=self._commands_waiting,
+            )
+            with self._roster_lock:
+                self.accounts = [*self.accounts, account]
+            self.enroll(account)
+        self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
+        self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
+        self._publish_bridge_device()
+        self._count_budget()
+
+    def run(self) -> None:
+        """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
+        sdnotify.ready()
+        self.beat()
+        while not self._stop_requested.wait(HEARTBEAT_EVERY):
+            self.beat()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: ``run`` returns, then the caller calls ``stop``."""
+        self._stop_requested.set()
+
+    def resume(self) -> None:
+        """After ``run`` returned for a reload that did not happen: ``run`` may block again."""
+        if not self._stopped:
+            self._stop_requested.clear()
+
+    def beat(self) -> None:
+        """Tell Docker and systemd the daemon is alive: its working threads still run.
+
+        The threads are the scheduler, the dispatcher and paho's network thread (which
+        also reconnects: without it no message arrives and the link never comes back).
+
+        A broker or vendor outage is not a reason to restart: the daemon rides those out
+        by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
+        """
+        if self.scheduler.alive() and self._dispatch_thread.is_alive() and self.link.alive():
+            self._touch_heartbeat()
+            sdnotify.watchdog()
+        else:
+            _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
+
+    def _touch_heartbeat(self) -> None:
+        """A state_dir that became unwritable is logged once, never a crash: the bridge
+        still works, and a supervisor that reads the heartbeat restarts it, where the
+        start-up check names the problem."""
+        try:
+            health.touch(self._heartbeat)
+        except OSError as exc:
+            if not self._heartbeat_failing:
+                _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
+                           self._heartbeat, exc.strerror or type(exc).__name__)
+            self._heartbeat_failing = True
+            return
+        if self._heartbeat_failing:
+            _LOG.info("the heartbeat %s is written again", self._heartbeat)
+        self._heartbeat_failing = False
+
+    def stop(self, reloading: bool = False) -> None:
+        """Finish or report commands, publish ``offline``, disconnect.
+
+        ``reloading``: a new bridge starts in this process next, so systemd hears
+        RELOADING rather than STOPPING (READY follows from the new bridge's ``run``).
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop_requested.set()
+        if reloading:
+            sdnotify.reloading()
+        else:
+            sdnotify.stopping()
+        # A command the vendor is handling ends within one request timeout, and so does a
+        # read: wait that long for all of them together, then report what is still open.
+        deadline = time.monotonic() + self.config.carnet.timeout
+        self.scheduler.stop()
+        for account in self.accounts:
+            if account.commands:
+                account.commands.close()
+        for account in self.accounts:
+            if account.commands:
+                account.commands.stop(timeout=max(deadline - time.monotonic(), 0.0))
+        for account in self.accounts:
+            account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
+            account.client.close()
+        # Verification re-polls died with the scheduler and readers: report those commands.
+        self.dispatcher.abandon_verifications()
+        try:
+            self._inbox.put(None, timeout=5)  # after what waits: that is answered first
+        except queue.Full:
+            _LOG.warning("the dispatcher does not take messages; stopping without it")
+        self._dispatch_thread.join(5)
+        if not self._one_shot:
+            for vehicle in self.vehicles.values():
+                self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+        self.link.stop()
+        _LOG.info("stopped")
+
+    def wait_first_cycle(self, timeout: float) -> bool:
+        """For ``--once``: wait until every account was read once and all was sent.
+
+        True when every vehicle was polled and published; False on any failure or timeout.
+        """
+
+        def settled() -> bool:
+            accounts_done = all(a.enrolled or a.error for a in self.accounts)
+            vehicles_done = all(v.state is not None or v.failures for v in self.vehicles.values())
+            return accounts_done and vehicles_done and self.idle() and self.link.connected.is_set()
+
+        if not wait_until(settled, timeout):
+            return False
+        self.link.flush(timeout=10)
+        return all(a.error is None for a in self.accounts) and all(
+            v.online for v in self.vehicles.values()
+        )
+
+    def idle(self) -> bool:
+        """Nothing queued or running anywhere (for --once and tests)."""
+        return all(
+            a.reads.idle() and (a.commands is None or a.commands.pending == 0)
+            for a in self.accounts
+        )
+
+    # accounts and vehicles --------------------------------------------------
+
+    def enroll(self, account: AccountRuntime) -> None:
+        account.reads.enqueue("enroll", lambda: self._enroll(account))
+
+    def _enroll(self, account: AccountRuntime) -> None:
+        if self.poller.login_blocked(account):
+            return
+        try:
+            vehicles = account.client.vehicles()
+        except AuthError as exc:
+            self._login_refused(account, exc)
+            return
+        except CarNetError as exc:
+            _LOG.warning(
+                "vehicle list of %s not read (%s); retrying in 5 minutes",
+                mask_email(account.config.email),
+                exc,
+            )
+            self.scheduler.later(300, lambda: self.enroll(account))
+            return
+        self.poller.login_succeeded(account)
+        account.enrolled = True
+        seen: set[str] = set()
+        owners = plain_name_owners(
+            (v.vin, self._wanted_name(account, v))
+            for v in vehicles
+            if getattr(self._settings(account, v), "enabled", True)
+        )
+        for api_vehicle in vehicles:
+            try:
+                self._enroll_vehicle(account, api_vehicle, seen, owners)
+            except Exception:  # one odd vehicle must not keep the account's others away
+                _LOG.exception(
+                    "vehicle %r of %s could not be added; the account's other vehicles go on",
+                    api_vehicle.vin,
+                    mask_email(account.config.email),
+                )
+        for vehicle in [v for v in account.vehicles if v.name not in seen]:
+            self._forget_vehicle(vehicle)
+        self.publish_info()
+
+    def _register(self, vehicle: VehicleRuntime) -> None:
+        with self._roster_lock:
+            vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
+            self.vehicles = {**self.vehicles, vehicle.name: vehicle}
+
+    @staticmethod
+    def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
+        vehicles = account.config.vehicles
+        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.vehicle_id)
+
+    def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
+        settings = self._settings(account, api_vehicle)
+        return vehicle_name(
+            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+        )
+
+    def _enroll_vehicle(
+        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str],
+        owners: dict[str, str],
+    ) -> None:
+        """Add one vehicle of the account's list (or note that it is known already) under
+        a topic name no other vehicle uses; ``owners``: which VIN gets each name plain."""
+        known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
+        if known is not None:
+            seen.add(known.name)
+            return
+        settings = self._settings(account, api_vehicle)
+        name = self._wanted_name(account, api_vehicle)
+        if settings is not None and not settings.enabled:
+            self.discovery.remove_vehicle(name, api_vehicle)
+            return
+        interval = (
+            settings.poll_interval
+            if settings and settings.poll_interval
+            else self.config.polling.interval
+        )
+        # Readers of several accounts enroll at once: choosing a free name and taking it
+        # is one step.
+        with self._roster_lock:
+            holder = self.vehicles.get(name)
+            if holder is not None and holder.api.vin == api_vehicle.vin:
+                return  # the same car through another account: it is published once
+            owner = owners.get(name, api_vehicle.vin)
+            if holder is not None or owner != api_vehicle.vin:
+                wanted = name
+                taken = {*self.vehicles, wanted}
+                name = distinct_name(wanted, api_vehicle.vin, taken)
+                _LOG.warning(
+                    "vehicles %r and %r both map to the topic name %s; %r is named %s "
+                    "(give each a name under accounts[].vehicles to choose)",
+                    holder.api.vin if holder is not None else owner,
+                    api_vehicle.vin,
+                    wanted,
+                    api_vehicle.vin,
+                    name,
+                )
+            seen.add(name)
+            vehicle = VehicleRuntime(name, api_vehicle, account, interval)
+            vehicle.assumed["poll_interval"] = interval
+            vehicle.assumed["commands_waiting"] = 0
+            vehicle.notes["commands_waiting"] = {"seconds": 0, "next_at": None}
+            if account.client.commands_enabled:  # what the car does not report, last set
+                values, notes = self.assumed.values(api_vehicle.vin)
+                vehicle.assumed.update(values)
+                vehicle.notes.update(notes)
+            self._register(vehicle)
+        _LOG.info(
+            "vehicle %s (%s %s) found",
+            name,
+            api_vehicle.model_name or "?",
+            api_vehicle.model_year or "",
+        )
+        self.poller.add(vehicle)
+
+    def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
+        _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
+        self.poller.remove(vehicle)
+        with self._roster_lock:
+            account = vehicle.account
+            account.vehicles = [v for v in account.vehicles if v is not vehicle]
+            if self.vehicles.get(vehicle.name) is vehicle:
+                self.vehicles = {n: v for n, v in self.vehicles.items() if v is not vehicle}
+        self.discovery.remove_vehicle(vehicle.name, vehicle.api)
+        self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+
+    # poll outcomes (account reader threads) ---------------------------------
+
+    def _polled(self, vehicle: VehicleRuntime, before: VehicleState | None) -> None:
+        # bridge/info shows each vehicle's availability and whether commands work (a
+        # refused PIN is found during a poll); only a changed document is sent.
+        self.publish_info()
+        self.discovery.publish_vehicle(vehicle)
+        self.publish_vehicle(vehicle)
+        # After the state, so a consumer that reads the state on an event sees the new one.
+        if vehicle.state is not None:
+            self.events.send(
+                vehicle.name,
+                transitions(before.values if before else None, vehicle.state.values),
+            )
+
+    def publish_vehicle(self, vehicle: VehicleRuntime) -> None:
+        # Snapshot and publish under the vehicle's lock: whoever changes the vehicle after
+        # this snapshot publishes after it, so the broker ends with the newest values.
+        with vehicle.lock:
+            self.publisher.publish(vehicle.name, vehicle.published_state())
+            # A one-shot run says only what it read: its vehicles are offline until then,
+            # and a daemon beside it keeps saying whether they are.
+            if vehicle.online or not self._one_shot:
+                self.publisher.availability(vehicle.name, vehicle.online)
+
+    def _commands_waiting(self, name: str, count: int, seconds: float) -> None:
+        """The executor's word on a vehicle's commands waiting for the account's budget."""
+        vehicle = self.vehicles.get(name)
+        if vehicle is None:
+            return
+        next_at = None
+        if count:
+            next_at = datetime.fromtimestamp(time.time() + seconds, UTC).isoformat(
+                timespec="seconds")
+        with vehicle.lock:
+            vehicle.assumed["commands_waiting"] = count
+            vehicle.notes["commands_waiting"] = {"seconds": round(seconds), "next_at": next_at}
+        self.publish_vehicle(vehicle)
+
+    def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
+        self.publish_vehicle(vehicle)  # offline, with the reason in api_state
+        self.publish_info()
+
+    def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
+        wait = self.poller.login_refused(account, exc)
+        if wait is None:  # the same refusal, met by another thread: already handled
+            return
+        for vehicle in account.vehicles:
+            vehicle.online = False
+            vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)
+            self.publish_vehicle(vehicle)
+        self.publish_info()
+        self.scheduler.later(wait, lambda: self._retry_login(account))
+
+    def _retry_login(self, account: AccountRuntime) -> None:
+        if not account.enrolled:
+            self.enroll(account)
+        for vehicle in account.vehicles:
+            self.poller.poll(vehicle)
+
+    # MQTT -------------------------------------------------------------------
+
+    def _connected(self) -> None:
+        """On paho's thread after every (re)connect: schedule a full republish, no work here."""
+        self.scheduler.later(0, self.republish)
+
+    def republish(self) -> None:
+        """Everything again: a restarted broker may have lost its retained messages."""
+        self.publisher.forget()
+        self.discovery.forget()
+        self._publish_bridge_device()
+        self.publish_info()
+        self._publish_budget_values()
+        for vehicle in list(self.vehicles.values()):
+            if vehicle.state is not None:
+                self.discovery.publish_vehicle(vehicle)
+            self.publish_vehicle(vehicle)
+
+    def publish_info(self) -> None:
+        info = {
+            "version": __version__,
+            "vehicles": [
+                {
+                    "name": v.name,
+                    "vin": v.api.vin,
+                    "model": v.api.model_name,
+                    "model_year": v.api.model_year,
+                    "account": mask_email(v.account.config.email),
+                    "online": v.online,
+                }
+                for v in self.vehicles.values()
+            ],
+            "accounts": [
+                {
+                    "email": mask_email(a.config.email),
+                    "state": "error" if a.error else ("online" if a.enrolled else "starting"),
+                    "error": a.error,
+                    "commands": a.client.commands_enabled,
+                    "budget": self._budgets.get(a.config.email, {}),
+                }
+                for a in self.accounts
+            ],
+            "config": summary(self.config),
+        }
+        self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
+
+    def _count_budget(self) -> None:
+        """Take the accounts' request counts for bridge/info, and publish it."""
+        limits = self.config.limits
+        for account in self.accounts:
+            ledger = account.client.ledger
+            if ledger is None:
+                continue
+            counts = ledger.counts()
+            total = sum(counts.values())
+            self._budgets[account.config.email] = {
+                "requests_24h": counts,
+                "daily_requests": limits.daily_requests,
+                "left": max(limits.daily_requests - total, 0),
+                "command_reserve": round(limits.daily_requests * limits.command_reserve),
+                "poll_interval": round(account.poll_interval or self.config.polling.interval),
+                "stretched": account.poll_interval is not None,
+                "over_budget": account.over_budget,
+                "commands_waiting": account.commands.pending if account.commands else 0,
+            }
+        self.publish_info()
+        self._publish_budget_values()
+
+    def _publish_budget_values(self) -> None:
+        """The budget figures of bridge/info on plain topics, for the bridge device."""
+        for email, budget in list(self._budgets.items()):
+            for key, value in bridge_device.account_values(budget).items():
+                topic = bridge_device.account_topic(self.topics, email, key)
+                self.publisher.retained(topic, str(value))
+
+    def _publish_bridge_device(self) -> None:
+        if not self.config.mqtt.discovery.enabled:
+            return
+        emails = [account.config.email for account in self.accounts]
+        mode = self.config.mqtt.discovery.mode
+        configs = bridge_device.bridge_configs(self.topics, emails, mode, self._node_prefix)
+        for topic, payload in configs:
+            self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
+
+    def _receive(self, message: Inbound) -> None:
+        """On paho's thread: hand the message to the dispatcher, or answer it at once."""
+        try:
+            self._inbox.put_nowait(message)
+            return
+        except queue.Full:
+            pass
+        with self._overloaded_lock:
+            first = self._overloaded == 0
+            self._overloaded += 1
+        if first:
+            _LOG.warning(
+                "bridge overloaded: %d messages wait for the dispatcher; answering "
+                "commands 'rejected' until it catches up",
+                INBOX_LIMIT,
+            )
+        self.dispatcher.overloaded(message, INBOX_LIMIT)
+
+    def _dispatch(self) -> None:
+        while True:
+            message = self._inbox.get()
+            if message is None:
+                return
+            if self._overloaded and self._inbox.empty():
+                with self._overloaded_lock:
+                    count, self._overloaded = self._overloaded, 0
+                _LOG.warning("bridge overloaded: %d messages were answered 'rejected'", count)
+            try:
+                self.dispatcher.handle(message)
+            except Exception:  # one bad message must never stop the dispatcher
+                _LOG.exception("handling a message on %s failed", message.topic)
+
+
+def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,342 @@
+"""When and what to read from the vendor, per vehicle.
+
+The status read (Bearer token only) is the cheap one and runs every interval, faster
+while the car charges or runs its climate. The climate details need a TSP token and count
+against the account's command budget, so they are read when first needed, while the
+climate runs, after a climate command, and otherwise once per ``health_interval``. The
+health report is read once per ``health_interval``.
+
+A refused login blocks the whole account: no request until ``login_retry`` seconds have
+passed, doubling up to ``login_retry_max``, so a wrong password or a vendor login change
+never locks the owner's account.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import schedule
+
+from carnet.catalog.entities import ApiState
+from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.config import Config, mask_email
+from carnet.core.errors import (
+    AuthError,
+    CarNetError,
+    LoginChanged,
+    RateLimited,
+    VendorUnavailable,
+)
+from carnet.runtime.ledger import budget_interval
+from carnet.runtime.scheduler import Scheduler
+from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
+
+_LOG = logging.getLogger(__name__)
+
+FIRST_RETRY = (
+    30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
+)
+
+
+def api_state_for(exc: CarNetError) -> ApiState:
+    if isinstance(exc, AuthError):
+        return ApiState.LOGIN_REFUSED
+    if isinstance(exc, RateLimited):
+        return ApiState.RATE_LIMITED
+    if isinstance(exc, VendorUnavailable):
+        return ApiState.VENDOR_DOWN
+    return ApiState.ERROR
+
+
+class Poller:
+    def __init__(
+        self,
+        config: Config,
+        scheduler: Scheduler,
+        on_polled: Callable[[VehicleRuntime, VehicleState | None], None],
+        on_unavailable: Callable[[VehicleRuntime, CarNetError], None],
+        on_login_refused: Callable[[AccountRuntime, AuthError], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._scheduler = scheduler
+        self._on_polled = on_polled
+        self._on_unavailable = on_unavailable
+        self._on_login_refused = on_login_refused
+        self._clock = clock
+        # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
+        # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
+        # removes: one lock, so a check and the change after it are one step.
+        self._jobs: dict[str, tuple[schedule.Job, float, VehicleRuntime]] = {}
+        self._jobs_lock = threading.Lock()
+        # The login back-off is advanced by the reader and the command worker of an account.
+        self._login_lock = threading.Lock()
+
+    # scheduling -------------------------------------------------------------
+
+    def add(self, vehicle: VehicleRuntime) -> None:
+        """Poll now, then every interval."""
+        with self._jobs_lock:
+            self._schedule(vehicle)
+        self.poll(vehicle)
+
+    def remove(self, vehicle: VehicleRuntime) -> None:
+        with self._jobs_lock:
+            current = self._jobs.get(vehicle.name)
+            if current is None or current[2] is not vehicle:
+                return
+            del self._jobs[vehicle.name]
+            self._scheduler.cancel(current[0])
+
+    def interval(self, vehicle: VehicleRuntime) -> float:
+        if vehicle.active():
+            base = float(min(self._config.polling.active_interval, vehicle.poll_interval))
+        else:
+            base = float(vehicle.poll_interval)
+        return self._within_budget(vehicle.account, base)
+
+    def _within_budget(self, account: AccountRuntime, base: float) -> float:
+        """``base``, stretched so the account's day of polling stays under its share of
+        ``limits.daily_requests``, but not past ``polling.max_interval``."""
+        ledger = account.client.ledger
+        if ledger is None:
+            return base
+        counts = ledger.counts()
+        needed = budget_interval(base, len(account.vehicles), counts["login"] + counts["reads"],
+                                 self._config.limits)
+        longest = float(max(self._config.polling.max_interval, base))
+        effective = min(needed, longest)
+        over = needed > longest
+        name = mask_email(account.config.email)
+        if over and not account.over_budget:
+            _LOG.warning(
+                "%s: polling every %.0f s (polling.max_interval) spends more than the daily "
+                "budget allows (limits.daily_requests %d, %.0f%% kept for commands)",
+                name, longest, self._config.limits.daily_requests,
+                self._config.limits.command_reserve * 100,
+            )
+        stretched = effective > base
+        if stretched and account.poll_interval != effective and not over:
+            _LOG.info("%s: polling every %.0f s instead of %.0f s to stay within "
+                      "limits.daily_requests", name, effective, base)
+        account.over_budget = over
+        account.poll_interval = effective if stretched else None
+        return effective
+
+    def reschedule(self, vehicle: VehicleRuntime) -> None:
+        """Recreate the periodic job when the wanted interval changed.
+
+        A vehicle that was removed (or never added) gets no job: a poll finishing after
+        the removal must not bring its schedule back.
+        """
+        with self._jobs_lock:
+            current = self._jobs.get(vehicle.name)
+            if current is None or current[2] is not vehicle:
+                return
+            self._schedule(vehicle)
+
+    def _schedule(self, vehicle: VehicleRuntime) -> None:
+        """Create or replace the vehicle's periodic job; the caller holds ``_jobs_lock``."""
+        wanted = self.interval(vehicle)
+        current = self._jobs.get(vehicle.name)
+        if current and current[1] == wanted and current[2] is vehicle:
+            return
+        if current:
+            self._scheduler.cancel(current[0])
+        job = self._scheduler.every(wanted, lambda: self.poll(vehicle))
+        self._jobs[vehicle.name] = (job, wanted, vehicle)
+        _LOG.debug("polling %s every %.0fs", vehicle.name, wanted)
+
+    def poll(
+        self,
+        vehicle: VehicleRuntime,
+        then: Callable[[], None] | None = None,
+        climate: bool = False,
+    ) -> None:
+        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it."""
+        if climate:
+            vehicle.climate_wanted = True
+        vehicle.account.reads.enqueue(f"poll:{vehicle.name}", lambda: self._read(vehicle), then)
+
+    def login_blocked(self, account: AccountRuntime) -> bool:
+        return self._clock() < account.login_retry_at
+
+    def gated(self, account: AccountRuntime, request: Callable[[], None]) -> Callable[[], None]:
+        """``request`` (a command) behind the account's login gate.
+
+        A command needs valid tokens too, so while logins are blocked it must not log in,
+        and a login it finds refused blocks the account like a refused poll does.
+        """
+
+        def run() -> None:
+            if self.login_blocked(account):
+                wait = account.login_retry_at - self._clock()
+                raise AuthError(
+                    f"the Car-Net login is refused; next attempt in {wait:.0f} s ({account.error})"
+                )
+            try:
+                request()
+            except AuthError as exc:
+                self._on_login_refused(account, exc)
+                raise
+
+        return run
+
+    def login_refused(self, account: AccountRuntime, exc: AuthError) -> float | None:
+        """Block the account's logins for the next back-off step; returns the wait.
+
+        None when ``exc`` was already counted and its back-off step still runs (so the
+        next attempt is already due): the reader and the command worker can both meet
+        the same refused login, which advances the back-off once.
+        """
+        vendor = self._config.carnet
+        hint = (
+            " The vendor may have changed its login: see carnet.token_helper in the README."
+            if isinstance(exc, LoginChanged)
+            else ""
+        )
+        with self._login_lock:
+            if exc is account.counted_refusal and self.login_blocked(account):
+                return None
+            account.counted_refusal = exc
+            account.login_failures += 1
+            failures = account.login_failures
+            # The exponent is capped: a float overflows long before failures stop coming.
+            wait = min(vendor.login_retry * 2 ** min(failures - 1, 32), vendor.login_retry_max)
+            account.login_retry_at = self._clock() + wait
+            account.error = f"login refused: {exc}{hint}"
+        _LOG.error(
+            "Car-Net login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
+            mask_email(account.config.email),
+            exc,
+            hint,
+            wait,
+        )
+        return wait
+
+    def login_succeeded(self, account: AccountRuntime) -> None:
+        with self._login_lock:
+            recovered = bool(account.login_failures or account.error)
+            account.login_failures = 0
+            account.login_retry_at = 0.0
+            account.error = None
+            account.counted_refusal = None
+        if recovered:
+            _LOG.info("Car-Net login for %s works again", mask_email(account.config.email))
+
+    # reading ----------------------------------------------------------------
+
+    def _read(self, vehicle: VehicleRuntime) -> None:
+        account = vehicle.account
+        if self.login_blocked(account):
+            return
+        # A command being verified needs the climate details in this very read; a
+        # scheduled climate read waits behind the status reads of the other vehicles,
+        # because it is spaced by the account's command budget (seconds per request).
+        climate_now = vehicle.climate_wanted
+        try:
+            raw = self._fetch(vehicle, climate_now)
+        except AuthError as exc:
+            self._on_login_refused(account, exc)
+            return
+        except CarNetError as exc:
+            self._failed(vehicle, exc)
+            return
+        self._accept(vehicle, raw)
+        now = self._clock()
+        if not climate_now and self._climate_due(vehicle, now):
+            account.reads.enqueue(
+                f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
+            )
+
+    def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
+        account = vehicle.account
+        state = parse_state(raw, temperature_unit=account.config.temperature_unit)
+        with vehicle.lock:
+            before = vehicle.state
+            vehicle.raw = raw
+            vehicle.state = state
+            vehicle.online = True
+            vehicle.failures = 0
+        vehicle.set_api_state(ApiState.OK)
+        self.login_succeeded(account)
+        self.reschedule(vehicle)
+        self._on_polled(vehicle, before)
+
+    def _read_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The climate details on their own, after the status was published; not when a
+        read since ``queued`` (a command's verification) brought them already."""
+        if self.login_blocked(vehicle.account) or not vehicle.online:
+            return
+        if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
+            return
+        try:
+            climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)
+        except AuthError as exc:
+            self._on_login_refused(vehicle.account, exc)
+            return
+        raw = vehicle.raw
+        self._accept(vehicle, RawVehicleData(status=raw.status, climate=climate, health=raw.health))
+
+    def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
+        """Read the climate details; on failure keep the last ones (the status matters more)."""
+        client = vehicle.account.client
+        if not client.commands_enabled:
+            return last
+        try:
+            climate = client.climate_details(vehicle.api)
+        except AuthError:
+            raise
+        except CarNetError as exc:
+            _LOG.warning("climate details of %s not read: %s", vehicle.name, exc)
+            return last
+        vehicle.climate_read_at = now
+        vehicle.climate_wanted = False
+        return climate
+
+    def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> RawVehicleData:
+        client = vehicle.account.client
+        now = self._clock()
+        status = client.status(vehicle.api)
+        vehicle.status_read_at = now
+        climate = vehicle.raw.climate
+        if climate_now:
+            climate = self._climate(vehicle, now, climate)
+        health = vehicle.raw.health
+        if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
+            try:
+                health = client.health(vehicle.api)
+                vehicle.health_read_at = now
+            except AuthError:
+                raise
+            except CarNetError as exc:
+                _LOG.warning("health report of %s not read: %s", vehicle.name, exc)
+        return RawVehicleData(status=status, climate=climate, health=health)
+
+    def _climate_due(self, vehicle: VehicleRuntime, now: float) -> bool:
+        return (
+            vehicle.climate_wanted
+            or vehicle.climate_running()
+            or self._due(vehicle.climate_read_at, self._config.polling.health_interval, now)
+        )
+
+    @staticmethod
+    def _due(last: float | None, interval: float, now: float) -> bool:
+        return last is None or now - last >= interval
+
+    def _failed(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
+        with vehicle.lock:
+            vehicle.failures += 1
+            vehicle.online = False
+            failures = vehicle.failures
+        vehicle.set_api_state(api_state_for(exc), str(exc))
+        wait = min(FIRST_RETRY * 2 ** (failures - 1), float(vehicle.poll_interval))
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            wait = max(wait, exc.retry_after)
+        _LOG.warning("poll of %s failed (%s); retrying in %.0f s", vehicle.name, exc, wait)
+        self._on_unavailable(vehicle, exc)
+        if wait < self.interval(vehicle):
+            self._scheduler.later(wait, lambda: self.poll(vehicle))

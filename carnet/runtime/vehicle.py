@@ -1,0 +1,149 @@
+"""What the bridge knows about each vehicle and account while it runs.
+
+The vehicle's published values are three layers, in this order of precedence: values
+shown while a command is being verified (``pending``), values only the bridge knows
+(``assumed``: the charge current it last set, the poll interval), and what the vendor
+reported at the last poll (``state``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from carnet.catalog.entities import ENTITIES, ApiState, entity, meaningful
+from carnet.catalog.state import RawVehicleData, VehicleState
+from carnet.config import AccountConfig
+from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
+from carnet.runtime.executor import Executor
+from carnet.runtime.scheduler import SerialWorker
+from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+
+DAY = 86400.0
+
+
+def from_climate_details(key: str, raw: RawVehicleData) -> bool:
+    """Whether the attribute's value comes from the climate details (a TSP-token read)."""
+    source = entity(key).source
+    if source is None or raw.climate is None:
+        return False
+    try:
+        return source(RawVehicleData(climate=raw.climate)) is not None
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+@dataclass
+class VehicleRuntime:
+    name: str  # the topic level
+    api: Vehicle
+    account: AccountRuntime
+    poll_interval: int
+    raw: RawVehicleData = field(default_factory=RawVehicleData)
+    state: VehicleState | None = None
+    pending: dict[str, Any] = field(default_factory=dict)
+    pending_owner: dict[str, int] = field(default_factory=dict)  # which command set it
+    assumed: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # bridge-side JSON details
+    online: bool = False
+    failures: int = 0
+    status_read_at: float | None = None  # monotonic times of the last successful reads
+    climate_read_at: float | None = None
+    sent_at: dict[str, float] = field(default_factory=dict)  # last command accepted, per key
+    health_read_at: float | None = None
+    climate_wanted: bool = False  # a command touched the climate: read its details next poll
+    wakeups: deque[float] = field(default_factory=deque)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def values(self) -> dict[str, Any]:
+        with self.lock:
+            merged = dict(self.state.values) if self.state else {}
+            merged.update(self.assumed)
+            merged.update(self.pending)
+            return meaningful(merged)
+
+    def published_state(self) -> VehicleState:
+        """The state as published: vendor values overlaid with the bridge's own."""
+        with self.lock:
+            units = dict(self.state.units) if self.state else {}
+            attributes = dict(self.state.attributes) if self.state else {}
+            attributes.update(self.notes)
+            values = self.values()
+            details = {key: note for key, note in attributes.items() if key in values}
+            return VehicleState(values, units, details)
+
+    def set_api_state(self, state: ApiState, error: str | None = None) -> None:
+        """Record how the last read went, with the reason when it failed."""
+        with self.lock:
+            self.assumed["api_state"] = state.value
+            self.notes["api_state"] = {"error": error} if error else {}
+
+    def active(self) -> bool:
+        """Charging or climate running: poll faster."""
+        values = self.values()
+        return any(values.get(item.key) is True for item in ENTITIES if item.speeds_polling)
+
+    def climate_running(self) -> bool:
+        """Climate or defrost on: their state is only in the climate details."""
+        values = self.values()
+        return any(
+            values.get(item.key) is True and from_climate_details(item.key, self.raw)
+            for item in ENTITIES
+            if item.speeds_polling
+        )
+
+    def wakeups_left(self, per_day: int, now: float | None = None) -> int:
+        """How many of the day's modem wake-ups are left (a rolling 24 hours)."""
+        now = time.time() if now is None else now
+        with self.lock:
+            while self.wakeups and now - self.wakeups[0] > DAY:
+                self.wakeups.popleft()
+            return max(per_day - len(self.wakeups), 0)
+
+    def wake(self, per_day: int) -> None:
+        """Ask the car for a fresh status (``status/fresh``), within the day's budget.
+
+        Only a wake-up the vendor accepted counts, or one whose answer was lost (it may
+        have woken the car). One the vendor refused (a 429 waited out and sent again, a
+        401/403, a 200 that says no) costs nothing, nor does a refresh that was
+        superseded or expired in the queue. Wake-ups of one account are sent by its one
+        command worker, so the budget cannot be overtaken between check and count.
+        """
+        self.check_wakeup(per_day)
+        try:
+            self.account.client.refresh_status(self.api)
+        except VendorUnavailable:
+            self._count_wakeup()
+            raise
+        self._count_wakeup()
+
+    def _count_wakeup(self) -> None:
+        with self.lock:
+            self.wakeups.append(time.time())
+
+    def check_wakeup(self, per_day: int) -> None:
+        """Raise ``WakeupsUsedUp`` when none of the day's wake-ups is left."""
+        if not self.wakeups_left(per_day):
+            raise WakeupsUsedUp(
+                f"wake-up budget used up ({per_day} per day, polling.wakeups_per_day); "
+                "the status is still read on schedule"
+            )
+
+
+@dataclass
+class AccountRuntime:
+    config: AccountConfig
+    client: CarNetClient
+    reads: SerialWorker
+    commands: Executor | None = None
+    vehicles: list[VehicleRuntime] = field(default_factory=list)
+    error: str | None = None  # shown in bridge/info while the login is refused
+    login_failures: int = 0
+    login_retry_at: float = 0.0  # monotonic time before which no login is tried
+    counted_refusal: Exception | None = None  # the refused login the back-off last counted
+    enrolled: bool = False
+    poll_interval: float | None = None  # the effective one, once the daily budget stretched it
+    over_budget: bool = False  # polling.max_interval polls more than the daily budget allows

@@ -1,0 +1,1 @@
+"""The vendor layer: everything specific to Volkswagen's services."""

@@ -1,0 +1,1 @@
+"""The Car-Net app API generation."""
