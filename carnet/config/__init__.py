@@ -33,6 +33,7 @@ from carnet.core import redact
 from carnet.core.errors import ConfigError
 from carnet.mqtt.topics import _NAME as _VEHICLE_NAME  # the topic-level rule, kept in one place
 from carnet.mqtt.topics import BRIDGE, check_topic
+from carnet.vendor.carnet_app import defaults as carnet_app_defaults
 
 _LOG = logging.getLogger(__name__)
 
@@ -74,11 +75,11 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class VendorConfig:
-    api_base: str = "https://b-h-s.spr.us00.p.con-veh.net"
-    identity_base: str = "https://identity.na.vwgroup.io"
-    client_id: str = "2dae49f6-830b-4180-9af9-59dd0d060916@apps_vw-dilab_com"
-    redirect_uri: str = "car-net:///oauth-callback"
-    user_agent: str = "Car-Net/60 CFNetwork/1121.2.2 Darwin/19.3.0"
+    api_base: str = carnet_app_defaults.API_BASE
+    identity_base: str = carnet_app_defaults.IDENTITY_BASE
+    client_id: str = carnet_app_defaults.CLIENT_ID
+    redirect_uri: str = carnet_app_defaults.REDIRECT_URI
+    user_agent: str = carnet_app_defaults.USER_AGENT
     token_helper: str | None = field(default=None, repr=False)  # may carry a secret
     timeout: float = 30.0
     login_retry: float = 900.0  # first wait after a refused login; doubles up to login_retry_max
