@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carnet.catalog.entities import ENTITIES, Encoding, Entity, static_unit  # noqa: E402
+from carnet.catalog.model import Encoding, Entity  # noqa: E402
+from carnet.catalog.table import ENTITIES  # noqa: E402
 from carnet.mqtt.events import (  # noqa: E402
     COMMAND_FAILED,
     COMMAND_FAILED_DESCRIPTION,
@@ -50,7 +51,8 @@ def _payload(item: Entity) -> str:
     if item.options:
         return " / ".join(f"`{option}`" for option in item.options)
     text = _PAYLOADS.get(item.encoding, "")
-    unit = static_unit(item) or (_DYNAMIC_UNITS.get(item.device_class or "") if item.unit else None)
+    # Units the vendor decides (distances, temperatures) are named by device class.
+    unit = item.unit or (_DYNAMIC_UNITS.get(item.device_class or "") if item.reported else None)
     return f"{text} ({unit})" if text and unit else text
 
 

@@ -11,24 +11,19 @@ from typing import Any
 
 import pytest
 
-from carnet.catalog.entities import (
-    CHARGE_CURRENT_COMMAND,
-    CHARGE_CURRENTS,
-    ENTITIES,
-    Encoding,
-    Entity,
-    ParseContext,
-    encode,
-    entity,
-    is_supported,
-    json_value,
-    static_unit,
-)
-from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.encoding import encode, json_value
+from carnet.catalog.model import Encoding, Entity, ParseContext
+from carnet.catalog.parsers import CHARGE_CURRENTS
+from carnet.catalog.specs import CHARGE_CURRENT_COMMAND
+from carnet.catalog.state import VehicleState
+from carnet.catalog.support import is_supported
+from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import DeviceInfo, component_configs, unique_id
 from carnet.mqtt.events import FAMILIES
 from carnet.mqtt.topics import Topics
+from carnet.vendor.carnet_app.readings import HEALTH_CODES, READINGS, RawVehicleData
 from scripts import topic_table
+from tests.support.reports import parse_state
 from tests.test_state import example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,13 +102,15 @@ def test_entity_is_consistent(item: Entity) -> None:
     if item.component in ("switch", "select", "number", "lock"):
         assert item.command is not None, "a writable entity needs a command"
     if item.command is None and item.writes is None:
-        assert item.source is not None or item.requires, "no state and no command"
+        assert item.reported or item.requires, "no state and no command"
     if item.component == "button":
-        assert item.payload_press and item.source is None
+        assert item.payload_press and not item.reported
     if item.device_class in UNITS and item.component in ("sensor", "number"):
-        assert item.unit is not None, f"{item.device_class} needs a unit"
-        if static_unit(item):
-            assert static_unit(item) in UNITS[item.device_class]
+        reading = READINGS.get(item.key)
+        vendor_unit = reading is not None and reading.unit is not None
+        assert item.unit is not None or vendor_unit, f"{item.device_class} needs a unit"
+        if item.unit:
+            assert item.unit in UNITS[item.device_class]
     if item.device_class in UNITLESS:
         assert item.unit is None
     if item.device_class == "enum":
@@ -122,9 +119,9 @@ def test_entity_is_consistent(item: Entity) -> None:
 
 def test_dynamic_units_are_ones_home_assistant_accepts() -> None:
     state = full_state()
-    for item in ENTITIES:
-        if callable(item.unit) and item.key in state.units:
-            assert state.units[item.key] in UNITS[item.device_class or ""], item.key
+    for key, reading in READINGS.items():
+        if reading.unit is not None and key in state.units:
+            assert state.units[key] in UNITS[entity(key).device_class or ""], key
 
 
 def test_every_component_payload_has_its_required_keys() -> None:
@@ -328,3 +325,14 @@ def test_charge_current_options_are_the_currents_and_max() -> None:
     for option in select.options:
         assert CHARGE_CURRENT_COMMAND.parse(option, ParseContext()) in (*CHARGE_CURRENTS, "max")
         assert option in CHARGE_CURRENT_COMMAND.accepts
+
+
+def test_every_car_net_reading_is_a_reported_catalog_entity() -> None:
+    for key, reading in READINGS.items():
+        assert entity(key).reported, key
+        assert entity(key).has_details == (reading.details is not None), key
+    assert {item.key for item in ENTITIES if item.reported} == set(READINGS)
+
+
+def test_health_states_are_the_car_net_codes_names() -> None:
+    assert entity("health").options == tuple(HEALTH_CODES.values())

@@ -17,8 +17,10 @@ from carnet.catalog.commands import (
     parse_set,
     parse_vehicle_set,
 )
-from carnet.catalog.entities import ENTITIES, entity
-from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.state import VehicleState
+from carnet.catalog.table import ENTITIES, entity
+from carnet.vendor.carnet_app.readings import RawVehicleData
+from tests.support.reports import parse_state
 from tests.test_state import CLIMATE, example
 
 FAHRENHEIT = parse_state(example())

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from carnet import __version__
-from carnet.catalog.entities import ENTITIES, entity
-from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.state import VehicleState
+from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import (
     DeviceInfo,
     code_format,
@@ -23,6 +23,8 @@ from carnet.mqtt.discovery import (
 )
 from carnet.mqtt.events import FAMILIES
 from carnet.mqtt.topics import Topics
+from carnet.vendor.carnet_app.readings import RawVehicleData
+from tests.support.reports import parse_state
 from tests.test_state import CLIMATE, GAS_STATUS, example
 
 TOPICS = Topics("carnet2mqtt")

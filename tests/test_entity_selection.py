@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 
-from carnet.catalog.entities import ENTITIES, ApiState, Encoding, entity, read_only
-from carnet.catalog.state import parse_state
+from carnet.catalog.model import ApiState, Encoding
+from carnet.catalog.support import read_only
+from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import DeviceInfo, component_configs, supported
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN, SimControl
 from tests.support.failures import retained_snapshot
+from tests.support.reports import parse_state
 from tests.test_state import example
 
 BASE = "carnet2mqtt"

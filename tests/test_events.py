@@ -7,7 +7,6 @@ import time
 
 import jinja2  # Home Assistant's template engine
 
-from carnet.catalog.state import parse_state
 from carnet.mqtt.discovery import DeviceInfo, component_configs, event_payload
 from carnet.mqtt.events import (
     COMMAND_FAILED,
@@ -21,6 +20,7 @@ from carnet.mqtt.events import (
 from carnet.mqtt.topics import Topics
 from tests.conftest import EV_VIN, GAS_VIN, SimControl
 from tests.support.mqtt_probe import Probe, Received
+from tests.support.reports import parse_state
 from tests.test_state import example
 
 BASE = "carnet2mqtt"

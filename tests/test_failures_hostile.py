@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from carnet.catalog.commands import Command, parse_set, parse_vehicle_set
-from carnet.catalog.entities import ENTITIES
+from carnet.catalog.table import ENTITIES
 from tests.support.failures import BASE, wait_online
 
 KNOWN = ("egolf", "jetta")

@@ -9,7 +9,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.state import VehicleState
 from carnet.config import parse_config
 from carnet.mqtt.discovery import DeviceInfo, possible_topics
 from carnet.mqtt.discovery_sync import DiscoverySync
@@ -19,6 +19,9 @@ from carnet.runtime.daemon import Bridge, wait_until
 from carnet.runtime.scheduler import MAX_FOLLOWUPS, SerialWorker
 from carnet.runtime.vehicle import VehicleRuntime
 from carnet.vendor.carnet_app.client import Vehicle
+from carnet.vendor.carnet_app.readings import RawVehicleData
+from carnet.vendor.protocol import Part
+from tests.support.reports import parse_state
 from tests.test_state import CLIMATE, GAS_STATUS, HEALTH
 
 BASE = "carnet2mqtt"
@@ -204,7 +207,7 @@ def gas_vehicle(climate_read: bool = True) -> VehicleRuntime:
         copy.deepcopy(CLIMATE) if climate_read else None,
         copy.deepcopy(HEALTH),
     )
-    vehicle.raw = raw
+    vehicle.parts = {Part.STATUS: raw.status, Part.CLIMATE: raw.climate, Part.HEALTH: raw.health}
     vehicle.state = parse_state(raw)
     return vehicle
 

@@ -132,7 +132,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_openhab_recipe_names_every_component_the_bridge_announces():
-    from carnet.catalog.entities import ENTITIES
+    from carnet.catalog.table import ENTITIES
 
     section = README.split("### openHAB", 1)[1].split("\n### ", 1)[0]
     components = {item.component for item in ENTITIES} | {"event"}

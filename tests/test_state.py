@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from carnet.catalog import entities
-from carnet.catalog.state import RawVehicleData, VehicleState, account_temperature_unit, parse_state
+from carnet.catalog.encoding import encode
+from carnet.catalog.state import VehicleState
+from carnet.catalog.table import entity
+from carnet.vendor import fields
+from carnet.vendor.carnet_app.readings import RawVehicleData, account_temperature_unit
+from tests.support.reports import parse_state
 
 # The "data" objects of the examples in the API description (elided values filled in).
 STATUS: dict[str, Any] = {
@@ -110,7 +114,7 @@ def with_status(**changes: Any) -> RawVehicleData:
 @pytest.fixture(autouse=True)
 def _fresh_warnings() -> None:
     """Each test sees its own once-only warnings."""
-    entities._WARNED.clear()
+    fields._WARNED.clear()
 
 
 def test_description_example_values() -> None:
@@ -243,8 +247,8 @@ def test_vented_window_is_open(caplog: pytest.LogCaptureFixture) -> None:
         state = parse_state(raw)
     assert state.values["window_rear_left"] is True
     assert state.values["window_front_left"] is False
-    item = entities.entity("window_rear_left")
-    assert entities.encode(item, state.values["window_rear_left"]) == "OPEN"
+    item = entity("window_rear_left")
+    assert encode(item, state.values["window_rear_left"]) == "OPEN"
     assert "unknown value" not in caplog.text
 
 
@@ -252,7 +256,7 @@ def test_a_value_that_changes_every_poll_is_warned_once_and_silences_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        for poll in range(entities._WARNED_MAX + 5):
+        for poll in range(fields._WARNED_MAX + 5):
             parse_state(with_status(lockStatus=f"JAMMED_{poll}"))
         unknown = [r for r in caplog.records if "lock: unknown value" in r.getMessage()]
         assert len(unknown) == 1 and "JAMMED_0" in unknown[0].getMessage()

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from carnet.catalog.entities import Entity, InvalidPayload, ParseContext, find, writable
+from carnet.catalog.model import Entity, InvalidPayload, ParseContext
+from carnet.catalog.table import find, writable
 
 if TYPE_CHECKING:
     from carnet.catalog.state import VehicleState

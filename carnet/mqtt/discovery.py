@@ -16,20 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from carnet import __version__
-from carnet.catalog.entities import (
-    ENTITIES,
-    Encoding,
-    Entity,
-    encode,
-    entity,
-    guess_temperature_unit,
-    is_supported,
-    read_only,
-    static_unit,
-)
+from carnet.catalog.encoding import encode
+from carnet.catalog.model import Encoding, Entity
 from carnet.catalog.state import VehicleState
+from carnet.catalog.support import is_supported, read_only
+from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt import events
 from carnet.mqtt.topics import Topics
+from carnet.vendor.fields import guess_temperature_unit
 
 _LOG = logging.getLogger(__name__)
 
@@ -145,7 +139,7 @@ def _binary_payloads(item: Entity) -> tuple[str, str]:
 
 
 def _unit(item: Entity, state: VehicleState) -> str | None:
-    return state.units.get(item.key) or static_unit(item)
+    return state.units.get(item.key) or item.unit
 
 
 def _number_bounds(item: Entity, state: VehicleState) -> dict[str, Any]:
@@ -269,7 +263,7 @@ def entity_payload(
     config.update({key: value for key, value in optional.items() if value is not None})
     if item.component == "sensor" and item.encoding is Encoding.NUMBER:
         config["suggested_display_precision"] = 0  # Car-Net reports whole numbers
-    if item.attributes is not None or item.key in state.attributes:
+    if item.has_details or item.key in state.attributes:
         config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
     return config
 

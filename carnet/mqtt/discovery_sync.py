@@ -21,13 +21,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from carnet.catalog.entities import ENTITIES, Entity
+from carnet.catalog.model import Entity
 from carnet.catalog.state import VehicleState
+from carnet.catalog.table import ENTITIES
 from carnet.config import Config
 from carnet.mqtt import discovery
 from carnet.mqtt.topics import Topics
 from carnet.runtime.vehicle import VehicleRuntime
 from carnet.vendor.carnet_app.client import Vehicle
+from carnet.vendor.protocol import Part
 
 _LOG = logging.getLogger(__name__)
 
@@ -36,10 +38,10 @@ Send = Callable[[str, str, bool], None]
 
 def data_complete(vehicle: VehicleRuntime) -> bool:
     """Whether every section the bridge reads for this vehicle has been read once."""
-    raw = vehicle.raw
-    if raw.status is None or raw.health is None:
+    parts = vehicle.parts
+    if parts.get(Part.STATUS) is None or parts.get(Part.HEALTH) is None:
         return False
-    return raw.climate is not None or not vehicle.account.client.commands_enabled
+    return parts.get(Part.CLIMATE) is not None or not vehicle.account.client.commands_enabled
 
 
 def device_info(

@@ -19,8 +19,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from carnet.catalog.entities import ENTITIES, encode, json_value
+from carnet.catalog.encoding import encode, json_value
 from carnet.catalog.state import VehicleState
+from carnet.catalog.table import ENTITIES
 from carnet.mqtt.topics import Topics
 
 _LOG = logging.getLogger(__name__)

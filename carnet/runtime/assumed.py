@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from carnet.catalog.entities import ENTITIES
+from carnet.catalog.table import ENTITIES
 
 _LOG = logging.getLogger(__name__)
 

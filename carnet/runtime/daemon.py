@@ -18,7 +18,7 @@ from pathlib import Path
 
 from carnet import __version__
 from carnet.app import health, sdnotify
-from carnet.catalog.entities import ApiState
+from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.config import Config, VehicleConfig, mask_email, summary
 from carnet.core import redact

@@ -16,7 +16,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from carnet.catalog.commands import Command, Rejection, parse_set, parse_vehicle_set
-from carnet.catalog.entities import entity, find, json_value
+from carnet.catalog.encoding import json_value
+from carnet.catalog.table import entity, find
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.bridge_requests import BridgeRequests
@@ -315,7 +316,7 @@ class CommandListener:
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
-        climate = from_climate_details(command.attribute, vehicle.raw)
+        climate = from_climate_details(command.attribute, vehicle)
         with vehicle.lock:
             vehicle.sent_at[command.attribute] = time.monotonic()
             if pending is not None and confirmed is None:

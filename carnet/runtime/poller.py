@@ -17,11 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import schedule
 
-from carnet.catalog.entities import ApiState
-from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
+from carnet.catalog.model import ApiState
+from carnet.catalog.state import VehicleState
+from carnet.catalog.support import state_from_report
 from carnet.config import Config, mask_email
 from carnet.core.errors import (
     AuthError,
@@ -33,6 +35,7 @@ from carnet.core.errors import (
 from carnet.runtime.ledger import budget_interval
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
+from carnet.vendor.protocol import Part
 
 _LOG = logging.getLogger(__name__)
 
@@ -238,26 +241,27 @@ class Poller:
         # because it is spaced by the account's command budget (seconds per request).
         climate_now = vehicle.climate_wanted
         try:
-            raw = self._fetch(vehicle, climate_now)
+            parts = self._fetch(vehicle, climate_now)
         except AuthError as exc:
             self._on_login_refused(account, exc)
             return
         except CarNetError as exc:
             self._failed(vehicle, exc)
             return
-        self._accept(vehicle, raw)
+        self._accept(vehicle, parts)
         now = self._clock()
         if not climate_now and self._climate_due(vehicle, now):
             account.reads.enqueue(
                 f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
             )
 
-    def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
+    def _accept(self, vehicle: VehicleRuntime, parts: dict[Part, Any]) -> None:
         account = vehicle.account
-        state = parse_state(raw, temperature_unit=account.config.temperature_unit)
+        report = account.client.interpret(vehicle.api, parts, account.config.temperature_unit)
+        state = state_from_report(report)
         with vehicle.lock:
             before = vehicle.state
-            vehicle.raw = raw
+            vehicle.parts = parts
             vehicle.state = state
             vehicle.online = True
             vehicle.failures = 0
@@ -274,12 +278,11 @@ class Poller:
         if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
             return
         try:
-            climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)
+            climate = self._climate(vehicle, self._clock(), vehicle.parts.get(Part.CLIMATE))
         except AuthError as exc:
             self._on_login_refused(vehicle.account, exc)
             return
-        raw = vehicle.raw
-        self._accept(vehicle, RawVehicleData(status=raw.status, climate=climate, health=raw.health))
+        self._accept(vehicle, {**vehicle.parts, Part.CLIMATE: climate})
 
     def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
         """Read the climate details; on failure keep the last ones (the status matters more)."""
@@ -297,15 +300,15 @@ class Poller:
         vehicle.climate_wanted = False
         return climate
 
-    def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> RawVehicleData:
+    def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> dict[Part, Any]:
         client = vehicle.account.client
         now = self._clock()
         status = client.status(vehicle.api)
         vehicle.status_read_at = now
-        climate = vehicle.raw.climate
+        climate = vehicle.parts.get(Part.CLIMATE)
         if climate_now:
             climate = self._climate(vehicle, now, climate)
-        health = vehicle.raw.health
+        health = vehicle.parts.get(Part.HEALTH)
         if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
             try:
                 health = client.health(vehicle.api)
@@ -314,7 +317,7 @@ class Poller:
                 raise
             except CarNetError as exc:
                 _LOG.warning("health report of %s not read: %s", vehicle.name, exc)
-        return RawVehicleData(status=status, climate=climate, health=health)
+        return {Part.STATUS: status, Part.CLIMATE: climate, Part.HEALTH: health}
 
     def _climate_due(self, vehicle: VehicleRuntime, now: float) -> bool:
         return (

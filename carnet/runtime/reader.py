@@ -10,12 +10,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from carnet.catalog.entities import ENTITIES, json_value
-from carnet.catalog.state import RawVehicleData, parse_state
+from carnet.catalog.encoding import json_value
+from carnet.catalog.support import state_from_report
+from carnet.catalog.table import ENTITIES
 from carnet.config import Config, mask_email
 from carnet.core.errors import AuthError, CarNetError
 from carnet.mqtt.topics import distinct_name, plain_name_owners, vehicle_name
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.protocol import Part
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -61,10 +63,12 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
                 raise
             except CarNetError as exc:
                 _LOG.warning("climate details of %s not read: %s", name, exc)
-        raw = RawVehicleData(
-            status=client.status(vehicle), climate=climate, health=client.health(vehicle)
-        )
-        state = parse_state(raw, temperature_unit=account.temperature_unit)
+        parts = {
+            Part.STATUS: client.status(vehicle),
+            Part.CLIMATE: climate,
+            Part.HEALTH: client.health(vehicle),
+        }
+        state = state_from_report(client.interpret(vehicle, parts, account.temperature_unit))
         values = state.values
         result[name] = {
             "vin": vehicle.vin,

@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 
 from carnet.catalog.commands import Command
-from carnet.catalog.entities import encode, entity
+from carnet.catalog.encoding import encode
+from carnet.catalog.table import entity
 from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
 
 
@@ -42,7 +43,7 @@ def unchanged_detail(
             wanted, known, since, how = spec.pending(command.value), vehicle.assumed, sent_at, "set"
         else:
             wanted, known, how = confirmed, vehicle.state.values if vehicle.state else {}, "read"
-            climate = from_climate_details(command.attribute, vehicle.raw)
+            climate = from_climate_details(command.attribute, vehicle)
             since = vehicle.climate_read_at if climate else vehicle.status_read_at
             if since is not None and sent_at is not None and sent_at >= since:
                 return None  # read before the last command went out: no confirmation

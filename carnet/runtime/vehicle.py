@@ -14,26 +14,30 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from carnet.catalog.entities import ENTITIES, ApiState, entity, meaningful
-from carnet.catalog.state import RawVehicleData, VehicleState
+from carnet.catalog.model import ApiState
+from carnet.catalog.state import VehicleState
+from carnet.catalog.support import meaningful
+from carnet.catalog.table import ENTITIES, entity
 from carnet.config import AccountConfig
 from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
 from carnet.runtime.scheduler import SerialWorker
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.protocol import Part
 
 DAY = 86400.0
 
 
-def from_climate_details(key: str, raw: RawVehicleData) -> bool:
+def from_climate_details(key: str, vehicle: VehicleRuntime) -> bool:
     """Whether the attribute's value comes from the climate details (a TSP-token read)."""
-    source = entity(key).source
-    if source is None or raw.climate is None:
+    climate = vehicle.parts.get(Part.CLIMATE)
+    if not entity(key).reported or climate is None:
         return False
-    try:
-        return source(RawVehicleData(climate=raw.climate)) is not None
-    except (ValueError, TypeError, AttributeError):
-        return False
+    account = vehicle.account
+    report = account.client.interpret(
+        vehicle.api, {Part.CLIMATE: climate}, account.config.temperature_unit
+    )
+    return report.values.get(key) is not None
 
 
 @dataclass
@@ -42,7 +46,8 @@ class VehicleRuntime:
     api: Vehicle
     account: AccountRuntime
     poll_interval: int
-    raw: RawVehicleData = field(default_factory=RawVehicleData)
+    # The last raw answer of each part, opaque to the runtime (see VendorClient.interpret).
+    parts: dict[Part, Any] = field(default_factory=dict)
     state: VehicleState | None = None
     pending: dict[str, Any] = field(default_factory=dict)
     pending_owner: dict[str, int] = field(default_factory=dict)  # which command set it
@@ -90,7 +95,7 @@ class VehicleRuntime:
         """Climate or defrost on: their state is only in the climate details."""
         values = self.values()
         return any(
-            values.get(item.key) is True and from_climate_details(item.key, self.raw)
+            values.get(item.key) is True and from_climate_details(item.key, self)
             for item in ENTITIES
             if item.speeds_polling
         )

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +57,9 @@ from carnet.core.errors import (
     WakeupsUsedUp,
 )
 from carnet.runtime.ledger import RequestLedger
+from carnet.vendor.carnet_app import readings
 from carnet.vendor.carnet_app.login import CHANGED_HINT, Authenticator
+from carnet.vendor.protocol import Part, Report
 from carnet.vendor.tokens import TokenSet, TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -549,6 +551,17 @@ class CarNetClient:
     def health(self, vehicle: Vehicle) -> dict[str, Any]:
         """The ``data`` of ``GET /vhs/v2/vehicle/<vehicleId>``."""
         return self._read(f"/vhs/v2/vehicle/{vehicle.vehicle_id}", "the health report request")
+
+    def interpret(
+        self, vehicle: Vehicle, parts: Mapping[Part, Any], temperature_unit: str
+    ) -> Report:
+        """Every value the status, climate details and health report provide."""
+        raw = readings.RawVehicleData(
+            status=parts.get(Part.STATUS),
+            climate=parts.get(Part.CLIMATE),
+            health=parts.get(Part.HEALTH),
+        )
+        return readings.interpret(raw, temperature_unit)
 
     def _profile(self) -> tuple[str, str]:
         with self._profile_lock:

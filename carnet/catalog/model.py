@@ -1,0 +1,106 @@
+"""The shapes of the entity catalog: entries, encodings, command specs, the API state."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from carnet.catalog.state import VehicleState
+from carnet.vendor.protocol import NumberRange, Vehicle, VendorClient
+
+
+class InvalidPayload(ValueError):
+    """A ``/set`` payload that the attribute does not accept; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser needs beyond the payload: the value's unit and the unlock policy."""
+
+    unit: str | None = None
+    unlock_enabled: bool = True
+    unlock_code: str | None = field(default=None, repr=False)
+
+
+Parser = Callable[[str, ParseContext], Any]
+Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Any]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What a writable attribute accepts and what a valid value makes the bridge do.
+
+    ``send`` is None for commands the bridge carries out itself (refresh, poll interval).
+    ``pending`` gives the value shown at once, ``confirmed`` the value the re-poll must
+    show; either returns None when there is nothing to show or nothing to verify.
+    """
+
+    accepts: str
+    parse: Parser
+    send: Sender | None
+    pending: Callable[[Any], Any] = lambda value: None
+    confirmed: Callable[[Any], Any] = lambda value: None
+    ranges: Mapping[str, NumberRange] = field(default_factory=dict)
+    # Carried out by the bridge itself, so it works without a PIN too (the poll interval).
+    bridge_only: bool = False
+
+
+class Encoding(enum.Enum):
+    """How a value becomes a plain payload (SPEC §4) and a JSON value."""
+
+    NUMBER = "number"  # 87, 21.5
+    SWITCH = "switch"  # ON / OFF
+    OPEN_CLOSED = "open_closed"  # OPEN / CLOSED
+    BOOLEAN = "boolean"  # true / false
+    TEXT = "text"  # enums as they are: LOCKED, ok, max
+    TIMESTAMP = "timestamp"  # ISO 8601 with offset
+    LOCATION = "location"  # {"latitude": ..., "longitude": ...}
+    NONE = "none"  # entities without a state of their own
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One vehicle attribute as the bridge presents it.
+
+    ``reported`` entities take their value from the vendor's report (a generation's
+    readings); the others are the bridge's own or exist when the keys in ``requires``
+    have values. ``unit`` is the fixed unit; where the vendor decides it (distances,
+    temperatures) it comes with the report instead.
+    """
+
+    key: str
+    name: str
+    component: str
+    reported: bool
+    encoding: Encoding
+    device_class: str | None = None
+    state_class: str | None = None
+    unit: str | None = None
+    entity_category: str | None = None
+    icon: str | None = None
+    command: CommandSpec | None = None
+    requires: tuple[str, ...] = ()  # keys that must have values too (all, when not reported)
+    writes: str | None = None  # publishes to this entity's set topic instead of its own
+    payload_press: str | None = None  # buttons
+    options: tuple[str, ...] = ()  # select options, enum sensor states
+    has_details: bool = False  # the report brings extra details, published as JSON attributes
+    # Available while the vehicle is offline, because it tells why (the API state).
+    stays_available: bool = False
+    # While this is ON the car changes by the minute: poll at polling.active_interval.
+    speeds_polling: bool = False
+    # Shown until the bridge sets a value, for what the car never reports (flagged assumed).
+    assumed_default: Any = None
+
+
+class ApiState(enum.StrEnum):
+    """How the last read of a vehicle went: the ``api_state`` diagnostic entity."""
+
+    OK = "ok"
+    # Not "unavailable": Home Assistant reserves that word for an entity that is gone, and
+    # this entity is alive to say that the vendor is down.
+    VENDOR_DOWN = "vendor_down"  # 5xx, timeouts, connection errors
+    RATE_LIMITED = "rate_limited"  # 429: the account's budget is spent for now
+    LOGIN_REFUSED = "login_refused"  # wrong password or a vendor login change
+    ERROR = "error"  # the vendor refused the request itself

@@ -1,0 +1,110 @@
+"""What each writable attribute's ``/set`` does: its parser, its intent, its pending value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carnet.catalog.model import CommandSpec, Sender
+from carnet.catalog.parsers import (
+    CHARGE_CURRENT_OPTIONS,
+    CHARGE_CURRENTS,
+    DEFAULT_TARGET,
+    POLL_INTERVAL,
+    TARGET_TEMPERATURE,
+    parse_charge_current,
+    parse_climate,
+    parse_horn_lights,
+    parse_lock,
+    parse_poll_interval,
+    parse_press,
+    parse_switch,
+    parse_target_temperature,
+)
+from carnet.catalog.state import VehicleState
+from carnet.vendor.protocol import Vehicle, VendorClient
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+SWITCH_ACCEPTS = "ON, OFF, true, false, 1, 0 (any case)"
+
+
+def switch_command(send: Sender) -> CommandSpec:
+    return CommandSpec(SWITCH_ACCEPTS, parse_switch, send, pending=_same, confirmed=_same)
+
+
+def _current_target(state: VehicleState) -> int:
+    """The target to send with climate on/off; a comfortable default when none is known."""
+    target = state.values.get("climate_target_temperature")
+    if isinstance(target, int | float) and not isinstance(target, bool):
+        return int(target)
+    unit = state.units.get("climate_target_temperature") or state.units.get("outdoor_temperature")
+    return DEFAULT_TARGET.get(unit or "°F", DEFAULT_TARGET["°F"])
+
+
+def _send_horn_lights(
+    client: VendorClient, vehicle: Vehicle, value: Any, _s: VehicleState
+) -> None:
+    client.horn_lights(vehicle, horn=value in ("BOTH", "HORN"), lights=value in ("BOTH", "LIGHTS"))
+
+
+LOCK_COMMAND = CommandSpec(
+    accepts='LOCK, UNLOCK, or JSON {"state": "UNLOCK", "code": "..."}',
+    parse=parse_lock,
+    send=lambda client, vehicle, value, _s: client.set_lock(vehicle, value == "LOCK"),
+    pending=lambda value: "LOCKING" if value == "LOCK" else "UNLOCKING",
+    confirmed=lambda value: "LOCKED" if value == "LOCK" else "UNLOCKED",
+)
+CLIMATE_COMMAND = CommandSpec(
+    accepts=SWITCH_ACCEPTS + ", heat_cool",
+    parse=parse_climate,
+    send=lambda client, vehicle, value, state: client.set_climate(
+        vehicle, value, _current_target(state)
+    ),
+    pending=_same,
+    confirmed=_same,
+)
+TARGET_COMMAND = CommandSpec(
+    accepts="a whole number: 60..85 in °F accounts, 16..29 in °C accounts",
+    parse=parse_target_temperature,
+    send=lambda client, vehicle, value, state: client.set_climate(
+        vehicle, state.values.get("climate") is True, value
+    ),
+    pending=_same,
+    confirmed=_same,
+    ranges=TARGET_TEMPERATURE,
+)
+CHARGE_CURRENT_COMMAND = CommandSpec(
+    accepts=(
+        f"{', '.join(CHARGE_CURRENT_OPTIONS)}, or amps (mapped down to "
+        f"{', '.join(map(str, CHARGE_CURRENTS[:-1]))} or {CHARGE_CURRENTS[-1]})"
+    ),
+    parse=parse_charge_current,
+    send=lambda client, vehicle, value, _s: client.set_max_charge_current(vehicle, value),
+    pending=_same,  # the status does not report it: the bridge keeps what it set
+)
+HORN_LIGHTS_COMMAND = CommandSpec(
+    accepts="PRESS or BOTH (horn and lights), HORN, LIGHTS",
+    parse=parse_horn_lights,
+    send=_send_horn_lights,
+)
+REFRESH_COMMAND = CommandSpec(accepts="PRESS", parse=parse_press, send=None)
+POLL_INTERVAL_COMMAND = CommandSpec(
+    accepts="whole seconds, 60..86400",
+    parse=parse_poll_interval,
+    send=None,
+    pending=_same,
+    ranges=POLL_INTERVAL,
+    bridge_only=True,
+)
+CHARGING_COMMAND = switch_command(
+    lambda client, vehicle, value, _s: client.set_charging(vehicle, value)
+)
+DEFROST_COMMAND = switch_command(
+    lambda client, vehicle, value, _s: client.set_defrost(vehicle, value)
+)
+UNPLUGGED_CLIMATE_COMMAND = switch_command(
+    lambda client, vehicle, value, _s: client.set_unplugged_climate(vehicle, value)
+)
