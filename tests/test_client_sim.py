@@ -380,7 +380,7 @@ def test_every_endpoint_sends_the_documented_request(
     assert client.health(ev)["vehicleId"] == ev.vehicle_id
     details = client.climate_details(ev)
     assert {"outdoor_temperature", "target_temperature", "climate_on"} <= set(details)
-    client.refresh_status(ev)
+    client.wake(ev)
     client.refresh_health(ev)
     client.set_lock(ev, False)
     assert sim.vehicle(EV_VIN)["locked"] is False
@@ -512,11 +512,11 @@ def test_tsp_token_is_fetched_again_after_its_lifetime(
     client = make_client()
     client.TSP_TOKEN_TTL = 0.3  # the vendor's is about 45 minutes
     vehicles = _by_vin(client)
-    client.refresh_status(vehicles[EV_VIN])
-    client.refresh_status(vehicles[GAS_VIN])  # one token per vehicle
+    client.wake(vehicles[EV_VIN])
+    client.wake(vehicles[GAS_VIN])  # one token per vehicle
     assert sim.count("/session") == 2
     time.sleep(0.4)
-    client.refresh_status(vehicles[EV_VIN])
+    client.wake(vehicles[EV_VIN])
     assert sim.count("/session") == 3
     assert all(e["status"] == 200 for e in sim.log("/mps/"))  # renewed before a refusal
 
@@ -557,7 +557,7 @@ def test_rate_limit_surfaces_retry_after_and_blocks(
     limited: RateLimited | None = None
     for _ in range(5):
         try:
-            client.refresh_status(ev)
+            client.wake(ev)
         except RateLimited as exc:
             limited = exc
             break
@@ -577,7 +577,7 @@ def test_min_interval_spaces_tsp_requests(sim: Sim,
     client = make_client(min_interval=0.4)
     ev = _by_vin(client)[EV_VIN]
     started = time.monotonic()
-    client.refresh_status(ev)
+    client.wake(ev)
     client.set_lock(ev, True)
     client.climate_details(ev)
     elapsed = time.monotonic() - started

@@ -34,7 +34,8 @@ from carnet.core.errors import (
     WakeupsUsedUp,
 )
 from carnet.runtime.daemon import wait_until
-from carnet.vendor.carnet_app.client import _refusal, error_for_response, parse_retry_after
+from carnet.vendor.carnet_app.client import _refusal
+from carnet.vendor.carnet_app.errors import error_for_response
 from carnet.vendor.carnet_app.login import (
     Authenticator,
     _template_model,
@@ -42,6 +43,7 @@ from carnet.vendor.carnet_app.login import (
     parse_page,
     run_token_helper,
 )
+from carnet.vendor.http import parse_retry_after
 from carnet.vendor.tokens import TokenSet, TokenStore, sendable
 
 

@@ -14,7 +14,7 @@ from carnet.runtime.ledger import (
     budget_interval,
     cap_reached,
 )
-from carnet.vendor.carnet_app.client import request_class
+from carnet.vendor.carnet_app.errors import request_class
 
 EMAIL = "daniel@example.com"
 IDENTITY = "https://identity.na.vwgroup.io"

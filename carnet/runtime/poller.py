@@ -290,7 +290,7 @@ class Poller:
         if not client.commands_enabled:
             return last
         try:
-            climate = client.climate_details(vehicle.api)
+            climate = client.read(vehicle.api, Part.CLIMATE)
         except AuthError:
             raise
         except CarNetError as exc:
@@ -303,7 +303,7 @@ class Poller:
     def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> dict[Part, Any]:
         client = vehicle.account.client
         now = self._clock()
-        status = client.status(vehicle.api)
+        status = client.read(vehicle.api, Part.STATUS)
         vehicle.status_read_at = now
         climate = vehicle.parts.get(Part.CLIMATE)
         if climate_now:
@@ -311,7 +311,7 @@ class Poller:
         health = vehicle.parts.get(Part.HEALTH)
         if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
             try:
-                health = client.health(vehicle.api)
+                health = client.read(vehicle.api, Part.HEALTH)
                 vehicle.health_read_at = now
             except AuthError:
                 raise

@@ -58,15 +58,15 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
         climate = None
         if client.commands_enabled:
             try:
-                climate = client.climate_details(vehicle)
+                climate = client.read(vehicle, Part.CLIMATE)
             except AuthError:
                 raise
             except CarNetError as exc:
                 _LOG.warning("climate details of %s not read: %s", name, exc)
         parts = {
-            Part.STATUS: client.status(vehicle),
+            Part.STATUS: client.read(vehicle, Part.STATUS),
             Part.CLIMATE: climate,
-            Part.HEALTH: client.health(vehicle),
+            Part.HEALTH: client.read(vehicle, Part.HEALTH),
         }
         state = state_from_report(client.interpret(vehicle, parts, account.temperature_unit))
         values = state.values

@@ -119,7 +119,7 @@ class VehicleRuntime:
         """
         self.check_wakeup(per_day)
         try:
-            self.account.client.refresh_status(self.api)
+            self.account.client.wake(self.api)
         except VendorUnavailable:
             self._count_wakeup()
             raise

@@ -1,7 +1,8 @@
 """The Car-Net API client: one :class:`CarNetClient` per account, every endpoint.
 
 HTTP statuses, timeouts and connection errors become :mod:`carnet.core.errors` exceptions
-in one function, :func:`error_for_response` (and :class:`Http` for transport errors),
+in one function, :func:`~carnet.vendor.carnet_app.errors.error_for_response` (and
+:class:`~carnet.vendor.http.Http` for transport errors),
 so callers decide from the type what to do.
 
 Three kinds of request, three policies:
@@ -26,39 +27,33 @@ need: a thread that waited for a login that was refused gets that refusal.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import re
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from carnet.config import AccountConfig, VendorConfig, mask_email
 from carnet.core import redact
 from carnet.core.errors import (
-    AccessDenied,
     AuthError,
     BadRequest,
-    CarNetError,
     CommandRefused,
-    LoginChanged,
     PinRefused,
     RateLimited,
     VendorUnavailable,
-    WakeupsUsedUp,
 )
 from carnet.runtime.ledger import RequestLedger
 from carnet.vendor.carnet_app import readings
-from carnet.vendor.carnet_app.login import CHANGED_HINT, Authenticator
+from carnet.vendor.carnet_app.errors import TokenRejected, error_for_response, request_class
+from carnet.vendor.carnet_app.login import Authenticator
+from carnet.vendor.http import Http, pick_message
 from carnet.vendor.protocol import Part, Report
 from carnet.vendor.tokens import TokenSet, TokenStore
 
@@ -75,240 +70,6 @@ class Vehicle:
     tsp: str  # vehicle.tspProvider
     model_name: str | None
     model_year: str | None
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class _TokenRejected(AuthError):
-    """The API refused the Bearer (or TSP) token: worth one renewal and one retry."""
-
-
-_LOGIN_STEPS = {
-    "authorize": (
-        "Login step 1 (authorize)",
-        "check carnet.api_base, carnet.client_id and carnet.redirect_uri; " + CHANGED_HINT,
-    ),
-    "identifier": (
-        "Login step 2 (e-mail)",
-        "the e-mail address was not accepted (check accounts[].email)",
-    ),
-    "authenticate": (
-        "Login step 3 (password)",
-        "the password was refused (check accounts[].password)",
-    ),
-    "token": (
-        "Login step 4 (token)",
-        "the token endpoint refused the authorization code",
-    ),
-    "refresh": (
-        "Token refresh",
-        "the refresh token was refused (expired or revoked); a full login is needed",
-    ),
-}
-
-
-def request_class(url: str, identity_base: str) -> str:
-    """The class of the daily ledger a request to ``url`` counts in (the paths are the
-    vendor's, so they are told apart here)."""
-    if url.startswith(identity_base.rstrip("/")):
-        return "login"
-    path = urlsplit(url).path
-    if path.startswith("/mps/"):
-        return "commands"
-    if path.startswith(("/oidc/", "/ss/")):
-        return "login"
-    return "reads"
-
-
-def error_for_response(response: requests.Response, step: str) -> CarNetError:
-    """The exception for an error response. The only place statuses become errors.
-
-    ``step`` is the login step (``authorize``, ``identifier``, ``authenticate``,
-    ``token``, ``refresh``) or the kind of API request: ``api`` (Bearer read),
-    ``tsp`` (``/mps/`` request) or ``session`` (TSP token request with the PIN).
-    """
-    status = response.status_code
-    path = urlsplit(response.url or "").path or "?"
-    detail = vendor_message(response)
-    said = f" ({detail})" if detail else ""
-    # Read from the unmasked words: masking may hide the very word ("wrong") that says so.
-    pin_refused = says_pin_refused(_vendor_words(response))
-    if status == 429 and "WAKEUP" in (detail.upper() + response.text[:2000].upper()):
-        # The car itself refuses more wake-ups (battery protection); the account's
-        # budget is not spent, so other commands go on.
-        return WakeupsUsedUp(
-            f"the car refuses more wake-ups for now (HTTP 429 on {path}{said}); "
-            "its 12 V battery is protected, the status is still read on schedule"
-        )
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        when = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimited(f"Car-Net rate limit reached on {path} (HTTP 429){when}", retry_after)
-    if status >= 500:
-        return VendorUnavailable(f"Car-Net is unavailable: HTTP {status} on {path}{said}")
-    if step in _LOGIN_STEPS:
-        name, cause = _LOGIN_STEPS[step]
-        if step in ("token", "refresh") and status == 401 and "INVALID_REQUEST" in (
-            detail.upper() + response.text[:2000].upper()
-        ):
-            return LoginChanged(
-                f"{name} failed: the token endpoint answered 401 INVALID_REQUEST although "
-                "the credentials were accepted; this is not a wrong password: "
-                f"{CHANGED_HINT} (for example a new required field such as "
-                "play_integrity_token)",
-                step=step,
-            )
-        if step == "authorize" and 400 <= status < 500:
-            return LoginChanged(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
-        return AuthError(f"{name} failed with HTTP {status}{said}: {cause}", step=step)
-    if step == "session":
-        # A 401 about the Bearer or id token was refused before the PIN was looked at.
-        token_problem = status == 401 and not pin_refused and (
-            "TOKEN" in detail.upper() or "WWW-Authenticate" in response.headers
-        )
-        if token_problem:
-            return _TokenRejected(f"Car-Net refused the token on {path} (HTTP 401){said}",
-                                  step="api")
-        # A refusal that gives no reason is taken for a PIN refusal too: sending a
-        # wrong PIN again is what locks the account.
-        if pin_refused or not detail:
-            return PinRefused(
-                f"Car-Net refused the PIN (HTTP {status}{said}); commands are disabled "
-                "(check accounts[].pin; repeated wrong PINs lock the account)"
-            )
-        # Refused for another reason (a secondary user without remote access to this
-        # car): this vehicle's commands fail, the account's PIN is fine.
-        return CommandRefused(f"Car-Net refused the TSP session on {path} (HTTP {status})"
-                              f"{said}", status, detail)
-    if step == "tsp" and status in (401, 403) and pin_refused:
-        return PinRefused(f"Car-Net refused the command: PIN problem (HTTP {status}{said}); "
-                          "commands are disabled")
-    if step == "tsp" and status in (401, 403):
-        # One command refused (a secondary user may not unlock, a stale TSP token): the
-        # login is fine, reading and the other commands go on.
-        return CommandRefused(f"Car-Net refused the request to {path} (HTTP {status}){said}",
-                              status, detail)
-    if status == 401:
-        return _TokenRejected(f"Car-Net refused the token on {path} (HTTP {status}){said}",
-                              step="api")
-    if status == 403:
-        # The token was accepted and this one resource refused (a car the user may no
-        # longer see, a secondary user's limits): only a refused token is a login problem.
-        return AccessDenied(f"Car-Net denied access to {path} (HTTP 403){said}")
-    return BadRequest(f"Car-Net rejected the request to {path}: HTTP {status}{said}")
-
-
-# The vendor's words for a wrong or locked PIN ("INVALID_PIN: the PIN is wrong",
-# "PIN_LOCKED", "SPIN_LOCKED", "wrong S-PIN"), not any message that names the PIN.
-_PIN_REFUSED = re.compile(
-    r"\b(?:INVALID|WRONG|INCORRECT|BAD)[ _-]?S?-?PINS?\b"
-    r"|\bS?-?PIN[ _-](?:IS[ _-]|WAS[ _-])?(?:LOCKED|INVALID|WRONG|INCORRECT|MISMATCH|REFUSED)\b"
-)
-
-
-def says_pin_refused(detail: str) -> bool:
-    """Whether the vendor's message says the PIN itself was refused."""
-    return bool(_PIN_REFUSED.search(detail.upper()))
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def vendor_message(response: requests.Response) -> str:
-    """The vendor's error text, short and masked (it goes into exception messages)."""
-    return redact.redact(_vendor_words(response))
-
-
-def _vendor_words(response: requests.Response) -> str:
-    """The vendor's error text, short and unmasked: for telling causes apart only."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        text = (response.text or "").strip()
-        if not text or text.lstrip().startswith("<"):
-            return ""
-        return " ".join(text.split())[:200]
-    return _pick_message(body)[:200]
-
-
-def _pick_message(body: Any) -> str:
-    if isinstance(body, str):
-        return body
-    if not isinstance(body, dict):
-        return ""
-    parts: list[str] = []
-    for key in ("error", "errorCode", "code", "error_description", "message",
-                "errorMessage", "description", "title"):
-        value = body.get(key)
-        if isinstance(value, dict | list):
-            nested = _pick_message(value if isinstance(value, dict) else
-                                   (value[0] if value else None))
-            if nested:
-                parts.append(nested)
-        elif isinstance(value, str | int) and str(value) not in parts:
-            parts.append(str(value))
-    return ": ".join(parts)
-
-
-class Http:
-    """Sends requests with the configured timeout; transport failures become
-    :class:`VendorUnavailable` and, with ``check``, error statuses the exception of
-    :func:`error_for_response`. Logs method, path, status and duration only (never a
-    query string or body).
-    """
-
-    def __init__(self, timeout: float, on_request: Callable[[str], None] | None = None) -> None:
-        self.timeout = timeout
-        self._on_request = on_request  # told the URL of every request about to go out
-
-    def __call__(
-        self,
-        session: requests.Session,
-        method: str,
-        url: str,
-        *,
-        step: str,
-        check: bool = True,
-        **kwargs: Any,
-    ) -> requests.Response:
-        path = urlsplit(url).path
-        kwargs.setdefault("timeout", self.timeout)
-        if self._on_request is not None:
-            self._on_request(url)
-        started = time.monotonic()
-        try:
-            response = session.request(method, url, **kwargs)
-        except requests.Timeout:
-            raise VendorUnavailable(
-                f"Car-Net did not answer {method} {path} within {self.timeout:g} s"
-            ) from None
-        except requests.ConnectionError:
-            raise VendorUnavailable(f"Cannot connect to Car-Net for {method} {path}") from None
-        except requests.RequestException as exc:
-            raise VendorUnavailable(
-                f"Request {method} {path} failed ({type(exc).__name__})"
-            ) from None
-        _LOG.debug("%s %s -> %d in %.2f s", method, path, response.status_code,
-                   time.monotonic() - started)
-        if check and response.status_code >= 400:
-            raise error_for_response(response, step)
-        return response
 
 
 def _json(response: requests.Response, what: str) -> Any:
@@ -360,7 +121,9 @@ class CarNetClient:
         self._base = vendor.api_base.rstrip("/")
         self.ledger = ledger
         self._http = Http(
+            "Car-Net",
             vendor.timeout,
+            error_for_response,
             None if ledger is None
             else lambda url: ledger.record(request_class(url, vendor.identity_base)),
         )
@@ -496,7 +259,7 @@ class CarNetClient:
                 response = self._http(self._session, "GET", url, step="api", params=params,
                                       headers=self._bearer(tokens))
                 return _data(response, what)
-            except _TokenRejected:
+            except TokenRejected:
                 if logged_in:
                     raise
                 tries -= 1
@@ -650,7 +413,7 @@ class CarNetClient:
         try:
             response = self._http(self._session, "POST", url, step="session",
                                   data=json.dumps(body), headers=headers)
-        except _TokenRejected as exc:
+        except TokenRejected as exc:
             if renewed:
                 # Fresh tokens refused again: do not risk another PIN attempt.
                 raise PinRefused(f"Car-Net refused the TSP session twice ({exc}); "
@@ -713,7 +476,7 @@ class CarNetClient:
             tokens = self._current_tokens()
             try:
                 tsp_token = self._tsp_token(vehicle, tokens, user_id, session_renewed)
-            except _TokenRejected:
+            except TokenRejected:
                 session_renewed = True
                 _LOG.info("Car-Net refused the token for the TSP session; renewing it")
                 self._renew(tokens)
@@ -774,7 +537,15 @@ class CarNetClient:
             raise VendorUnavailable("Car-Net answered the climate details request without data")
         return data
 
-    def refresh_status(self, vehicle: Vehicle) -> None:
+    def read(self, vehicle: Vehicle, part: Part) -> dict[str, Any]:
+        """The ``data`` of one part's answer; the climate details spend the command budget."""
+        if part is Part.STATUS:
+            return self.status(vehicle)
+        if part is Part.HEALTH:
+            return self.health(vehicle)
+        return self.climate_details(vehicle)
+
+    def wake(self, vehicle: Vehicle) -> None:
         """Ask the car for a fresh status (wakes its modem)."""
         self._command(vehicle, "PUT", "status/fresh", "the status refresh", {})
 
@@ -826,14 +597,14 @@ def _refusal(answer: Any) -> str:
         return ""
     error = answer.get("error")
     if error not in (None, "", {}, []):
-        return redact.redact(_pick_message({"error": error})[:200]) or "error"
+        return redact.redact(pick_message({"error": error})[:200]) or "error"
     data = answer.get("data") if isinstance(answer.get("data"), dict) else answer.get("value")
     if not isinstance(data, dict):
         return ""
     result = data.get("result", 0)
     if result in (0, "0", None):
         return ""
-    said = _pick_message({key: value for key, value in data.items() if key != "result"})
+    said = pick_message({key: value for key, value in data.items() if key != "result"})
     return redact.redact(f"result {result}" + (f": {said}" if said else ""))[:200]
 
 
