@@ -21,7 +21,9 @@ from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import DeviceInfo, component_configs, unique_id
 from carnet.mqtt.events import FAMILIES
 from carnet.mqtt.topics import Topics
-from carnet.vendor.carnet_app.readings import HEALTH_CODES, READINGS, RawVehicleData
+from carnet.vendor.carnet_app.client import CAPABILITIES
+from carnet.vendor.carnet_app.readings import HEALTH_CODES, READINGS, RawVehicleData, reads_climate
+from carnet.vendor.protocol import Part
 from scripts import topic_table
 from tests.support.reports import parse_state
 from tests.test_state import example
@@ -336,3 +338,12 @@ def test_every_car_net_reading_is_a_reported_catalog_entity() -> None:
 
 def test_health_states_are_the_car_net_codes_names() -> None:
     assert entity("health").options == tuple(HEALTH_CODES.values())
+
+
+def test_car_net_capabilities_match_the_catalog() -> None:
+    assert entity("max_charge_current").options == CAPABILITIES.charge_currents
+    for key, part in CAPABILITIES.confirmed_by.items():
+        assert part is Part.CLIMATE and entity(key).reported, key
+        assert reads_climate(key, example()), key
+    assert {item.key for item in ENTITIES if item.reported and reads_climate(item.key, example())
+            } == set(CAPABILITIES.confirmed_by)

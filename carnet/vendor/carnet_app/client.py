@@ -54,12 +54,30 @@ from carnet.vendor.carnet_app import readings
 from carnet.vendor.carnet_app.errors import TokenRejected, error_for_response, request_class
 from carnet.vendor.carnet_app.login import Authenticator
 from carnet.vendor.http import Http, pick_message
-from carnet.vendor.protocol import Part, Report
+from carnet.vendor.protocol import Capabilities, Part, Report
 from carnet.vendor.tokens import TokenSet, TokenStore
 
 _LOG = logging.getLogger(__name__)
 
-MAX_CHARGE_CURRENTS: tuple[int | str, ...] = (5, 10, 13, "max")
+# What every vehicle on the Car-Net app API accepts: the service does not tell them apart.
+CAPABILITIES = Capabilities(
+    intents=frozenset({
+        "wake", "refresh_health", "set_lock", "horn_lights", "set_charging",
+        "set_max_charge_current", "set_climate", "set_defrost", "set_unplugged_climate",
+    }),
+    charge_currents=("5", "10", "13", "max"),
+    # The climate details are a TSP request: they spend the command budget.
+    costly_parts=frozenset({Part.CLIMATE}),
+    confirmed_by={
+        key: Part.CLIMATE
+        for key in ("climate", "climate_target_temperature", "outdoor_temperature",
+                    "defrost", "unplugged_climate")
+    },
+)
+# The values the charge current command sends: amps as numbers, else the word.
+_CHARGE_CURRENT_VALUES = tuple(
+    int(value) if value.isdigit() else value for value in CAPABILITIES.charge_currents
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,10 @@ class Vehicle:
     tsp: str  # vehicle.tspProvider
     model_name: str | None
     model_year: str | None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
 
 
 def _json(response: requests.Response, what: str) -> Any:
@@ -568,7 +590,7 @@ class CarNetClient:
                       {"active": bool(active)})
 
     def set_max_charge_current(self, vehicle: Vehicle, value: int | str) -> None:
-        if isinstance(value, bool) or value not in MAX_CHARGE_CURRENTS:
+        if isinstance(value, bool) or value not in _CHARGE_CURRENT_VALUES:
             raise BadRequest(f"max_charge_current must be one of 5, 10, 13 or \"max\", "
                              f"not {value!r}")
         self._command(vehicle, "PUT", "settings/max_charge_current",
