@@ -5,6 +5,7 @@ JSON keys named only inside ``carnet/vendor/``."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from tests.support.architecture import (
@@ -36,7 +37,13 @@ def _file(module: str) -> str:
 
 
 def test_no_import_cycles() -> None:
-    found = [" -> ".join(cycle) for cycle in cycles(EDGES)]
+    lines = {(e.importer, e.imported): f"{_file(e.importer)}:{e.line}" for e in EDGES}
+    found = [
+        " -> ".join(cycle)
+        + "".join(f"\n    {lines[pair]}: {pair[0]} imports {pair[1]}"
+                  for pair in pairwise(cycle))
+        for cycle in cycles(EDGES)
+    ]
     assert found == [], "import cycles:\n" + "\n".join(found)
 
 
