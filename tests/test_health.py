@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from carnet.app import health
+from carnet.runtime import heartbeat
 
 
 def test_fresh_heartbeat_is_healthy(tmp_path: Path) -> None:
     beat = tmp_path / "heartbeat"
-    health.touch(beat)
+    heartbeat.touch(beat)
     healthy, reason = health.check(beat, max_age=120)
     assert healthy
     assert reason.startswith("healthy: last heartbeat ")
@@ -23,16 +24,16 @@ def test_fresh_heartbeat_is_healthy(tmp_path: Path) -> None:
 
 def test_touch_creates_a_private_file_and_renews_it(tmp_path: Path) -> None:
     beat = tmp_path / "sub" / "heartbeat"
-    health.touch(beat)
+    heartbeat.touch(beat)
     assert beat.stat().st_mode & 0o077 == 0
     os.utime(beat, (1_000_000, 1_000_000))
-    health.touch(beat)
+    heartbeat.touch(beat)
     assert time.time() - beat.stat().st_mtime < 60
 
 
 def test_stale_heartbeat_is_unhealthy(tmp_path: Path) -> None:
     beat = tmp_path / "heartbeat"
-    health.touch(beat)
+    heartbeat.touch(beat)
     old = time.time() - 300
     os.utime(beat, (old, old))
     healthy, reason = health.check(beat, max_age=120)
@@ -42,7 +43,7 @@ def test_stale_heartbeat_is_unhealthy(tmp_path: Path) -> None:
 
 def test_age_is_measured_against_now(tmp_path: Path) -> None:
     beat = tmp_path / "heartbeat"
-    health.touch(beat)
+    heartbeat.touch(beat)
     modified = beat.stat().st_mtime
     assert health.check(beat, max_age=120, now=modified + 119)[0]
     assert not health.check(beat, max_age=120, now=modified + 121)[0]
@@ -50,7 +51,7 @@ def test_age_is_measured_against_now(tmp_path: Path) -> None:
 
 def test_heartbeat_from_the_future_counts_as_fresh(tmp_path: Path) -> None:
     beat = tmp_path / "heartbeat"
-    health.touch(beat)
+    heartbeat.touch(beat)
     future = time.time() + 3600
     os.utime(beat, (future, future))
     assert health.check(beat, max_age=120) == (True, "healthy: last heartbeat 0 s ago")
@@ -65,7 +66,7 @@ def test_missing_heartbeat_is_unhealthy(tmp_path: Path) -> None:
 def test_main_exit_codes_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     beat = tmp_path / "heartbeat"
     assert health.main([str(beat), "--max-age", "120"]) == 1
-    health.touch(beat)
+    heartbeat.touch(beat)
     assert health.main([str(beat), "--max-age", "120"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -86,7 +87,7 @@ def test_runs_as_a_module_like_the_healthcheck(tmp_path: Path) -> None:
     missing = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1
     assert missing.stdout.startswith("unhealthy: no heartbeat file")
-    health.touch(beat)
+    heartbeat.touch(beat)
     present = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=30)
     assert present.returncode == 0
     assert present.stdout.startswith("healthy: ")

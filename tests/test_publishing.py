@@ -12,10 +12,10 @@ from typing import Any
 from carnet.catalog.state import VehicleState
 from carnet.config import parse_config
 from carnet.mqtt.discovery import DeviceInfo, possible_topics
-from carnet.mqtt.discovery_sync import DiscoverySync
 from carnet.mqtt.publisher import StatePublisher
 from carnet.mqtt.topics import Topics
 from carnet.runtime.daemon import Bridge, wait_until
+from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.scheduler import MAX_FOLLOWUPS, SerialWorker
 from carnet.runtime.vehicle import VehicleRuntime
 from carnet.vendor.carnet_app.client import Vehicle

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carnet.app import sdnotify
+from carnet.runtime import sdnotify
 
 
 @pytest.fixture

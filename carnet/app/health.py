@@ -1,12 +1,12 @@
 """Liveness from the daemon's own heartbeat, for container and service health checks.
 
 "The process exists" says nothing about a bridge whose scheduler or dispatcher thread
-has died. The daemon touches ``<state_dir>/heartbeat`` every 30 seconds while its
-working threads run, whether or not the broker and the vendor answer (it rides out
-their outages by itself); this check fails once that file is older than
-``--max-age`` seconds::
+has died. The daemon touches ``<state_dir>/heartbeat`` (:mod:`carnet.runtime.heartbeat`)
+every 30 seconds while its working threads run, whether or not the broker and the vendor
+answer (it rides out their outages by itself); this check fails once that file is older
+than ``--max-age`` seconds::
 
-    python -m carnet.health /state/heartbeat --max-age 120
+    python -m carnet.app.health /state/heartbeat --max-age 120
 
 Exit status 0 when healthy, 1 otherwise, with one line saying why.
 """
@@ -23,13 +23,6 @@ from pathlib import Path
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE = 120.0
-
-
-def touch(path: str | Path) -> None:
-    """Mark the daemon alive now: create the file if needed and set its time."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.touch(mode=0o600, exist_ok=True)  # an existing file only gets its time updated
 
 
 def check(
@@ -62,7 +55,7 @@ def _positive(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m carnet.health",
+        prog="python -m carnet.app.health",
         description="Exit 0 when the daemon's heartbeat file is recent, 1 otherwise.",
     )
     parser.add_argument("path", help="the heartbeat file, <state_dir>/heartbeat")

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from carnet import __version__
-from carnet.app import health, sdnotify
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.config import Config, VehicleConfig, mask_email, summary
@@ -25,13 +24,14 @@ from carnet.core import redact
 from carnet.core.errors import AuthError, CarNetError
 from carnet.mqtt import bridge_device
 from carnet.mqtt.discovery import ORIGIN_NAME
-from carnet.mqtt.discovery_sync import DiscoverySync
 from carnet.mqtt.events import EventSink, transitions
 from carnet.mqtt.link import Inbound, MqttLink
 from carnet.mqtt.publisher import StatePublisher
 from carnet.mqtt.results import ResultSink
 from carnet.mqtt.topics import Topics, distinct_name, plain_name_owners, vehicle_name
+from carnet.runtime import heartbeat, sdnotify
 from carnet.runtime.assumed import AssumedStore
+from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
 from carnet.runtime.ledger import RequestLedger
@@ -186,7 +186,7 @@ class Bridge:
         still works, and a supervisor that reads the heartbeat restarts it, where the
         start-up check names the problem."""
         try:
-            health.touch(self._heartbeat)
+            heartbeat.touch(self._heartbeat)
         except OSError as exc:
             if not self._heartbeat_failing:
                 _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
