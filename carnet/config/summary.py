@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from carnet.config.fields import is_secret
 from carnet.config.model import Config
 
 
@@ -17,9 +18,26 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def shown(section: Any) -> dict[str, Any]:
+    """A section key by key as declared: a secret says whether it is set, a nested
+    section is shown the same way, so a new key appears without being listed here."""
+    result: dict[str, Any] = {}
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if is_secret(type(section), f.name):
+            result[f.name] = value is not None
+        elif dataclasses.is_dataclass(value):
+            result[f.name] = shown(value)
+        else:
+            result[f.name] = value
+    return result
+
+
 def summary(config: Config) -> dict[str, Any]:
     """The configuration as published on ``bridge/info``: secrets become booleans that
-    say whether they are set, e-mail addresses are masked."""
+    say whether they are set, e-mail addresses are masked. The sections whose shape is
+    their declaration come from :func:`shown`; the others name their keys, in the order
+    bridge/info has always had them."""
     mqtt, vendor = config.mqtt, config.carnet
     return {
         "mqtt": {
@@ -38,32 +56,22 @@ def summary(config: Config) -> dict[str, Any]:
                 "insecure": mqtt.tls.insecure,
                 "client_certificate": mqtt.tls.certfile is not None,
             },
-            "discovery": dataclasses.asdict(mqtt.discovery),
+            "discovery": shown(mqtt.discovery),
         },
-        "carnet": {
-            "api_base": vendor.api_base,
-            "identity_base": vendor.identity_base,
-            "client_id": vendor.client_id,
-            "redirect_uri": vendor.redirect_uri,
-            "user_agent": vendor.user_agent,
-            "token_helper": vendor.token_helper is not None,
-            "timeout": vendor.timeout,
-            "login_retry": vendor.login_retry,
-            "login_retry_max": vendor.login_retry_max,
-        },
+        "carnet": shown(vendor),
         "accounts": [
             {
                 "email": mask_email(account.email),
                 "commands": account.pin is not None,
                 "temperature_unit": account.temperature_unit,
                 "vehicles": {
-                    key: dataclasses.asdict(vehicle) for key, vehicle in account.vehicles.items()
+                    key: shown(vehicle) for key, vehicle in account.vehicles.items()
                 },
             }
             for account in config.accounts
         ],
-        "polling": dataclasses.asdict(config.polling),
-        "limits": dataclasses.asdict(config.limits),
+        "polling": shown(config.polling),
+        "limits": shown(config.limits),
         "commands": {
             "unlock": config.commands.unlock,
             "unlock_code": config.commands.unlock_code is not None,
