@@ -122,6 +122,28 @@ def test_every_known_key_is_in_the_example_and_nothing_else() -> None:
     assert in_example - known == set(), "in config.example.yaml but unknown to the loader"
 
 
+def _declared_defaults(cls: type, loaded: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Each declared key that has a default, with that default and the example's value."""
+    rows: list[tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(cls):
+        path, value = f"{prefix}{f.name}", getattr(loaded, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += _declared_defaults(type(value), value, path + ".")
+        elif f.default is not dataclasses.MISSING:
+            rows.append((path, f.default, value))
+    return rows
+
+
+def test_every_declared_default_is_the_example_value() -> None:
+    """The example is the documented form of the declarations: outside the accounts,
+    whose values are samples, each key it sets holds the declared default."""
+    loaded = load_config(EXAMPLE, ENV)
+    rows = [row for row in _declared_defaults(Config, loaded) if row[0] != "accounts"]
+    assert {path for path, _, _ in rows} >= {"mqtt.tls.enabled", "carnet.login_retry_max"}
+    for path, default, in_example in rows:
+        assert in_example == default, f"{path}: config.example.yaml holds {in_example!r}"
+
+
 def test_every_example_key_has_a_comment() -> None:
     for number, line in enumerate(EXAMPLE.read_text(encoding="utf-8").splitlines(), 1):
         stripped = line.strip()

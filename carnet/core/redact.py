@@ -24,11 +24,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from carnet.config import Config
+from collections.abc import Callable, Iterable
 
 MASK = "***"
 
@@ -97,14 +93,26 @@ def register_secret(value: str | None, permanent: bool = False) -> None:
             _secrets.popitem(last=False)
 
 
-def register_config_secrets(config: Config) -> None:
-    """Mask the configuration's secrets for as long as the process runs: each
-    account's password and PIN, the MQTT password, the unlock code and the token
-    helper's command line."""
-    values = [config.mqtt.password, config.carnet.token_helper, config.commands.unlock_code]
-    for account in config.accounts:
-        values += [account.password, account.pin]
-    for value in values:
+def _no_config_secrets(config: object) -> Iterable[str]:
+    return ()
+
+
+_find_config_secrets: Callable[[object], Iterable[str]] = _no_config_secrets
+
+
+def use_config_secrets(find: Callable[[object], Iterable[str]]) -> None:
+    """Say how to find a configuration's secrets. The configuration declares which keys
+    are secrets and hands its finder over here, so this module keeps no list of its own
+    and never imports the configuration."""
+    global _find_config_secrets
+    _find_config_secrets = find
+
+
+def register_config_secrets(config: object) -> None:
+    """Mask the configuration's secrets for as long as the process runs: every value of
+    a key the configuration declares secret (passwords, the PIN, the unlock code, the
+    token helper's command line)."""
+    for value in _find_config_secrets(config):
         register_secret(value, permanent=True)
 
 

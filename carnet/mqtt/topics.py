@@ -12,10 +12,11 @@ import re
 import unicodedata
 from collections.abc import Container, Iterable
 
+from carnet.core.topic_rules import BRIDGE, check_topic
+from carnet.core.topic_rules import VEHICLE_NAME as _NAME
+
 _LOG = logging.getLogger(__name__)
 
-BRIDGE = "bridge"  # reserved level: no vehicle may use it as its name
-_NAME = re.compile(r"^[a-z0-9_-]+$")
 _ACTION = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -75,15 +76,6 @@ def distinct_name(name: str, vin: str, taken: Container[str]) -> str:
         if candidate not in taken:
             return candidate
     raise ValueError(f"no free topic name for vehicle {vin!r}")
-
-
-def check_topic(topic: str) -> str:
-    """Refuse wildcards, empty levels and NUL in a topic we publish to or build on."""
-    if not topic or "+" in topic or "#" in topic or "\0" in topic:
-        raise ValueError(f"invalid topic {topic!r}: empty, wildcard or NUL")
-    if any(level == "" for level in topic.split("/")):
-        raise ValueError(f"invalid topic {topic!r}: empty level")
-    return topic
 
 
 def _level(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
