@@ -28,6 +28,7 @@ from carnet.core.errors import (
     VendorUnavailable,
 )
 from carnet.simulator import Simulator, SimulatorOptions
+from carnet.vendor.carnet_app import defaults
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
 from carnet.vendor.tokens import TokenStore
 
@@ -452,7 +453,7 @@ def test_every_endpoint_sends_the_documented_request(
     bodies = []
     for request in sent:
         assert request.headers["Authorization"].startswith("Bearer ey")
-        assert request.headers["User-Agent"] == VendorConfig().user_agent
+        assert request.headers["User-Agent"] == defaults.USER_AGENT
         if "/mps/" not in request.url:
             continue
         assert request.headers["Content-Type"] == "application/json;charset=UTF-8"

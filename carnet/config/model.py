@@ -66,11 +66,12 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class VendorConfig:
-    api_base: str = setting("https://b-h-s.spr.us00.p.con-veh.net", _URL)
-    identity_base: str = setting("https://identity.na.vwgroup.io", _URL)
-    client_id: str = setting("2dae49f6-830b-4180-9af9-59dd0d060916@apps_vw-dilab_com", _TEXT)
-    redirect_uri: str = setting("car-net:///oauth-callback", _TEXT)
-    user_agent: str = setting("Car-Net/60 CFNetwork/1121.2.2 Darwin/19.3.0", _TEXT)
+    # null: the API generation's own value (its package in carnet/vendor/ holds them).
+    api_base: str | None = setting(None, _URL)
+    identity_base: str | None = setting(None, _URL)
+    client_id: str | None = setting(None, _TEXT)
+    redirect_uri: str | None = setting(None, _TEXT)
+    user_agent: str | None = setting(None, _TEXT)
     token_helper: str | None = setting(None, "a command line, or null", secret=True)
     timeout: float = setting(30.0, c.seconds(1, 300))
     # The first wait after a refused login; doubles up to login_retry_max.

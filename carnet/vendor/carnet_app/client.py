@@ -50,7 +50,7 @@ from carnet.core.errors import (
     VendorUnavailable,
 )
 from carnet.runtime.ledger import RequestLedger
-from carnet.vendor.carnet_app import readings
+from carnet.vendor.carnet_app import defaults, readings
 from carnet.vendor.carnet_app.errors import TokenRejected, error_for_response, request_class
 from carnet.vendor.carnet_app.login import Authenticator
 from carnet.vendor.http import Http, pick_message
@@ -135,6 +135,7 @@ class CarNetClient:
         redact.protect()
         redact.register_secret(account.password, permanent=True)
         redact.register_secret(account.pin, permanent=True)
+        vendor = defaults.resolved(vendor)
         self._vendor = vendor
         self._account = account
         self._store = store

@@ -48,6 +48,7 @@ import requests
 from carnet.config import AccountConfig, VendorConfig
 from carnet.core import redact
 from carnet.core.errors import AuthError, CarNetError, LoginChanged, VendorUnavailable
+from carnet.vendor.carnet_app import defaults
 from carnet.vendor.tokens import TokenSet, sendable
 
 _LOG = logging.getLogger(__name__)
@@ -416,7 +417,7 @@ class Authenticator:
     """Obtains and refreshes the OAuth tokens of one account."""
 
     def __init__(self, vendor: VendorConfig, account: AccountConfig, send: Sender) -> None:
-        self._vendor = vendor
+        self._vendor = defaults.resolved(vendor)
         self._account = account
         self._send = send
         redact.register_secret(account.password, permanent=True)
