@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import schedule
 
+from carnet.catalog.commands import Command
 from carnet.catalog.entities import ApiState
 from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
 from carnet.config import Config, mask_email
@@ -30,11 +31,15 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
+from carnet.runtime.executor import Job, Outcome
 from carnet.runtime.ledger import budget_interval
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
+
+# The executor's key for a vehicle's background climate read: no entity has this name.
+CLIMATE_READ = "climate_details"
 
 FIRST_RETRY = (
     30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
@@ -248,9 +253,7 @@ class Poller:
         self._accept(vehicle, raw)
         now = self._clock()
         if not climate_now and self._climate_due(vehicle, now):
-            account.reads.enqueue(
-                f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
-            )
+            self._queue_climate(vehicle, now)
 
     def _accept(self, vehicle: VehicleRuntime, raw: RawVehicleData) -> None:
         account = vehicle.account
@@ -266,20 +269,44 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle, before)
 
-    def _read_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
-        """The climate details on their own, after the status was published; not when a
-        read since ``queued`` (a command's verification) brought them already."""
-        if self.login_blocked(vehicle.account) or not vehicle.online:
+    def _queue_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The climate details on their own, after the status was published: a background
+        job of the account's executor, since it spends the command budget. A newer one for
+        the same vehicle replaces it; one held back past ``max_age`` is asked for again by
+        the next poll, as the details are still due then."""
+        account = vehicle.account
+        if account.commands is None or not account.client.commands_enabled:
             return
-        if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
-            return
-        try:
-            climate = self._climate(vehicle, self._clock(), vehicle.raw.climate)
-        except AuthError as exc:
-            self._on_login_refused(vehicle.account, exc)
-            return
-        raw = vehicle.raw
-        self._accept(vehicle, RawVehicleData(status=raw.status, climate=climate, health=raw.health))
+        fetched: list[dict | None] = []
+
+        def fetch() -> None:
+            # Not when a read since ``queued`` (a command's verification) brought them.
+            if not vehicle.online or (
+                vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued
+            ):
+                return
+            fetched.append(self._climate(vehicle, self._clock(), vehicle.raw.climate))
+
+        def accept() -> None:
+            raw = vehicle.raw
+            climate = fetched[0]
+            self._accept(vehicle, RawVehicleData(status=raw.status, climate=climate,
+                                                 health=raw.health))
+
+        class Listener:
+            def sent(self, job: Job) -> None:
+                if fetched:  # published by the account's reader, which owns the state
+                    account.reads.enqueue(f"climate:{vehicle.name}", accept)
+
+            def done(self, job: Job, outcome: Outcome) -> None:
+                if outcome.status == "error":
+                    _LOG.warning("climate details of %s not read: %s", vehicle.name,
+                                 outcome.detail)
+
+        read = Command(vehicle.name, CLIMATE_READ, None, "read the climate details")
+        account.commands.submit(
+            Job(read, self.gated(account, fetch), Listener(), background=True)
+        )
 
     def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
         """Read the climate details; on failure keep the last ones (the status matters more)."""
