@@ -10,6 +10,7 @@ import json
 import logging
 import time
 
+from carnet.config import CommandsConfig
 from carnet.runtime import daemon
 from carnet.runtime.ledger import RequestLedger
 from tests.conftest import DEMO_EMAIL, EV_VIN, SimControl
@@ -30,6 +31,7 @@ from tests.test_bridge_commands import (
     wait_idle,
     wait_results,
 )
+from tests.test_bridge_state import wait_online
 
 
 def charging_requests(sim: SimControl) -> int:
@@ -293,3 +295,45 @@ def test_the_bridge_stops_at_its_cap_before_the_vendor_answers_429(
     assert "frees up at" in outcomes[-1]["detail"]
     assert len(outcomes) > 5  # the reserve was there for commands
     assert not [r for r in sim.requests() if r["status"] == 429]
+
+
+# --- the first commands of a new user -------------------------------------------------------
+
+FIRST_COMMANDS = (  # mixed, and each changes the car, so none is superseded or answered unsent
+    ("lock", "UNLOCK", "status/exterior/doors"),
+    ("climate", "ON", "status/climate"),
+    ("charging", "ON", CHARGING),
+    ("defrost", "ON", "status/defrost"),
+    ("max_charge_current", "10", CURRENT),
+)
+
+
+def test_with_two_cars_a_new_user_first_five_commands_reach_the_vendor_within_10_s(
+    make_config, run_bridge, probe: Probe, custom_sim  # noqa: F811 - the fixture
+):
+    """Default configuration, the simulator's default limits (7 a minute, the car applying
+    a command 20 s later): the start-up climate reads of both cars leave the owner room."""
+    simulator, sim = custom_sim(apply_delay=20.0, demo_id4=False)
+    defaults = CommandsConfig()  # the test configuration's commands section is quicker
+    run_bridge(make_config(**simulator_at(simulator), commands={
+        "min_interval": defaults.min_interval, "verify_after": defaults.verify_after}))
+    wait_online(probe, "egolf", "jetta")
+    began = time.time()
+    sent: list[tuple[str, float]] = []
+    for n, (attribute, payload, path) in enumerate(FIRST_COMMANDS):
+        time.sleep(max(0.0, began + 2 * n - time.time()))
+        sent.append((path, time.time()))
+        send(probe, "egolf", attribute, payload)
+
+    def commands() -> list[dict]:
+        return [r for r in sim.requests(TSP) if not r["path"].endswith("/climate/details")
+                and r["time"] >= began]
+
+    deadline = time.monotonic() + 90
+    while len(commands()) < len(FIRST_COMMANDS):
+        assert time.monotonic() < deadline, commands()
+        time.sleep(0.2)
+    log = commands()
+    delays = [min(r["time"] for r in log if r["path"].endswith(path)) - at for path, at in sent]
+    assert max(delays) <= 10, [f"{d:.1f}" for d in delays]
+    assert not [r for r in sim.requests(TSP) if r["status"] == 429]

@@ -162,9 +162,12 @@ def test_rate_limited_reads_back_off_without_hammering(
 def test_rate_limited_commands_wait_and_never_hammer(
     make_config, run_bridge, probe, sim, short_backoff
 ):
-    run_bridge(fast(make_config(), max_age=5.0))
+    # Both cars' start-up climate reads go at once (under the default budget the second
+    # waits for a quiet minute): each car has its TSP session before the faults begin.
+    run_bridge(fast(make_config(commands={"max_per_minute": 60}), max_age=5.0))
     wait_online(probe, "egolf", "jetta")
     assert probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/climate")
+    assert probe.wait_for(lambda m: m.topic == f"{BASE}/jetta/climate")
 
     # Without Retry-After: the command waits the default pause and is sent again.
     sim.fault(kind="outage", status=429)

@@ -52,6 +52,9 @@ ENROLLMENT_EVERY = 86400.0
 # How often bridge/info shows the accounts' request counts anew: not at every poll, which
 # would change the document (and send it) every time.
 BUDGET_INFO_EVERY = 300.0
+# Requests of the account's minute the bridge's own background reads leave to the owner:
+# a new user's first few commands (lock, climate, charging, ...) then go at once.
+OWNER_RESERVE = 5
 
 
 class Bridge:
@@ -141,6 +144,11 @@ class Bridge:
                 self.config.commands.queue_size,
                 budget=client.request_wait,
                 on_waiting=self._commands_waiting,
+                spare=client.spare_requests,
+                # A --once run takes no commands: its reads need not leave room for them.
+                owner_reserve=0 if self._one_shot else min(
+                    OWNER_RESERVE, self.config.commands.max_per_minute - 1
+                ),
             )
             with self._roster_lock:
                 self.accounts = [*self.accounts, account]

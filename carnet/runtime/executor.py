@@ -10,6 +10,11 @@ young enough. Every job ends in exactly one call to its listener: ``sent`` or ``
 A command that must wait longer than ``ANNOUNCE_WAIT`` for the account's budget or a
 ``Retry-After`` says so once (a log line and ``Job.waiting``), and the number of such
 commands per vehicle is reported to ``on_waiting`` whenever it changes.
+
+Background jobs (the climate reads the poller schedules) spend the same budget, so they
+queue here too, behind the owner's commands: one is taken only when no owner job waits
+and the account's minute still has more than ``owner_reserve`` requests to spare, so
+that a burst of commands after the start-up never waits for the bridge's own reads.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ DEFAULT_RATE_LIMIT_WAIT = 30.0
 # A command that must wait longer than this before it may be sent tells the user so.
 ANNOUNCE_WAIT = 2.0
 
+# A background job held back for the owner's share of the minute looks again this often.
+BACKGROUND_RECHECK = 1.0
+
 # vehicle, how many of its commands wait, seconds until the account's next may be sent
 WaitingReport = Callable[[str, int, float], None]
 
@@ -69,6 +77,8 @@ class Job:
     unchanged: Callable[[], str | None] = lambda: None
     # Told once, with the seconds and the reason, when the command must wait to be sent.
     waiting: Callable[[float, str], None] = lambda seconds, reason: None
+    # The bridge's own request (a scheduled read): it goes after the owner's jobs.
+    background: bool = False
 
 
 class Executor:
@@ -82,6 +92,8 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         budget: Callable[[], float] = lambda: 0.0,
         on_waiting: WaitingReport = lambda vehicle, count, seconds: None,
+        spare: Callable[[], int] = lambda: 1_000_000,
+        owner_reserve: int = 0,
     ) -> None:
         self._name = name
         self._max_age = max_age
@@ -91,6 +103,10 @@ class Executor:
         # here, not inside the request, so that a waiting command can still be superseded
         # or expire.
         self._budget = budget
+        # Requests the account's minute has left, and how many of them background jobs
+        # leave to the owner.
+        self._spare = spare
+        self._owner_reserve = owner_reserve
         self._queue: list[Job] = []
         self._in_flight: Job | None = None
         # Whether the command in flight got its one result; when the bridge stops before
@@ -154,8 +170,13 @@ class Executor:
 
     @property
     def pending(self) -> int:
+        """Jobs queued or in flight, but not the background ones held back for the owner:
+        they wait for a quiet minute, which may be long in coming."""
         with self._condition:
-            return len(self._queue) + (1 if self._in_flight else 0)
+            queued = len(self._queue)
+            if self._spare() <= self._owner_reserve:
+                queued -= sum(1 for job in self._queue if job.background)
+            return queued + (1 if self._in_flight else 0)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Report the queued commands, wait up to ``timeout`` for the one in flight.
@@ -226,9 +247,15 @@ class Executor:
                 now = self._clock()
                 expired = [job for job in self._queue if now - job.command.received > self._max_age]
                 if not expired:
+                    head = self._head()
                     wait = max(self._not_before - now, self._budget()) if self._queue else 0.0
-                    if self._queue and wait <= 0:
-                        job = self._queue.pop(0)
+                    held = head is not None and head.background
+                    if held and self._spare() <= self._owner_reserve:
+                        # The minute's last requests are the owner's: look again shortly.
+                        wait = max(wait, BACKGROUND_RECHECK)
+                    if head is not None and wait <= 0:
+                        self._queue.remove(head)
+                        job = head
                         self._in_flight = job
                         self._in_flight_reported = False
                         return job
@@ -244,6 +271,12 @@ class Executor:
             for job in expired:
                 self._report(job, Outcome("expired", f"waited longer than {self._max_age:g}s"))
 
+    def _head(self) -> Job | None:
+        """The next job to send: the oldest of the owner's, else the oldest background one
+        (condition held)."""
+        owner = next((job for job in self._queue if not job.background), None)
+        return owner if owner is not None else next(iter(self._queue), None)
+
     def _announce_waiting(self) -> None:
         """Tell the queued commands that must wait longer than ``ANNOUNCE_WAIT`` (once
         each), and report each vehicle whose number of waiting commands changed."""
@@ -257,7 +290,10 @@ class Executor:
                 reason = "the account's request budget (commands.max_per_minute, min_interval)"
             fresh: list[Job] = []
             if wait > ANNOUNCE_WAIT:
-                fresh = [job for job in self._queue if id(job) not in self._announced]
+                fresh = [
+                    job for job in self._queue
+                    if id(job) not in self._announced and not job.background
+                ]
                 self._announced.update(id(job) for job in fresh)
             self._announced &= {id(job) for job in self._queue}
             counts = Counter(

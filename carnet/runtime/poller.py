@@ -21,6 +21,7 @@ from typing import Any
 
 import schedule
 
+from carnet.catalog.commands import Command
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.catalog.support import state_from_report
@@ -32,12 +33,16 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
+from carnet.runtime.executor import Job, Outcome
 from carnet.runtime.ledger import budget_interval
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.protocol import Part
 
 _LOG = logging.getLogger(__name__)
+
+# The executor's key for a vehicle's background climate read: no entity has this name.
+CLIMATE_READ = "climate_details"
 
 FIRST_RETRY = (
     30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
@@ -251,9 +256,7 @@ class Poller:
         self._accept(vehicle, parts)
         now = self._clock()
         if not climate_now and self._climate_due(vehicle, now):
-            account.reads.enqueue(
-                f"climate:{vehicle.name}", lambda: self._read_climate(vehicle, now)
-            )
+            self._queue_climate(vehicle, now)
 
     def _accept(self, vehicle: VehicleRuntime, parts: dict[Part, Any]) -> None:
         account = vehicle.account
@@ -270,19 +273,41 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle, before)
 
-    def _read_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
-        """The climate details on their own, after the status was published; not when a
-        read since ``queued`` (a command's verification) brought them already."""
-        if self.login_blocked(vehicle.account) or not vehicle.online:
+    def _queue_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The climate details on their own, after the status was published: a background
+        job of the account's executor, since it spends the command budget. A newer one for
+        the same vehicle replaces it; one held back past ``max_age`` is asked for again by
+        the next poll, as the details are still due then."""
+        account = vehicle.account
+        if account.commands is None or not account.client.commands_enabled:
             return
-        if vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued:
-            return
-        try:
-            climate = self._climate(vehicle, self._clock(), vehicle.parts.get(Part.CLIMATE))
-        except AuthError as exc:
-            self._on_login_refused(vehicle.account, exc)
-            return
-        self._accept(vehicle, {**vehicle.parts, Part.CLIMATE: climate})
+        fetched: list[Any] = []
+
+        def fetch() -> None:
+            # Not when a read since ``queued`` (a command's verification) brought them.
+            if not vehicle.online or (
+                vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued
+            ):
+                return
+            fetched.append(self._climate(vehicle, self._clock(), vehicle.parts.get(Part.CLIMATE)))
+
+        def accept() -> None:
+            self._accept(vehicle, {**vehicle.parts, Part.CLIMATE: fetched[0]})
+
+        class Listener:
+            def sent(self, job: Job) -> None:
+                if fetched:  # published by the account's reader, which owns the state
+                    account.reads.enqueue(f"climate:{vehicle.name}", accept)
+
+            def done(self, job: Job, outcome: Outcome) -> None:
+                if outcome.status == "error":
+                    _LOG.warning("climate details of %s not read: %s", vehicle.name,
+                                 outcome.detail)
+
+        read = Command(vehicle.name, CLIMATE_READ, None, "read the climate details")
+        account.commands.submit(
+            Job(read, self.gated(account, fetch), Listener(), background=True)
+        )
 
     def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
         """Read the climate details; on failure keep the last ones (the status matters more)."""

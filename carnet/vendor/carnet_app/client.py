@@ -384,6 +384,14 @@ class CarNetClient:
             now = time.monotonic()
             return max(self._budget_wait(now), self._blocked_until - now)
 
+    def spare_requests(self) -> int:
+        """How many more TSP requests the last 60 s allow (``max_per_minute`` minus those sent)."""
+        with self._budget_lock:
+            now = time.monotonic()
+            while self._recent_tsp and now - self._recent_tsp[0] >= 60.0:
+                self._recent_tsp.popleft()
+            return self._max_per_minute - len(self._recent_tsp)
+
     def _budget_wait(self, now: float) -> float:
         """Seconds from ``now`` until the request budget allows one more (budget lock held).
 

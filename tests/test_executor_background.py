@@ -1,0 +1,71 @@
+"""The bridge's own background requests share the account's executor with the owner's."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from carnet.catalog.commands import Command
+from carnet.runtime.executor import Executor, Job, Outcome
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.done: list[tuple[str, str]] = []
+        self.finished = threading.Semaphore(0)
+
+    def listener(self, name: str) -> object:
+        recorder = self
+
+        class Listener:
+            def sent(self, job: Job) -> None:
+                recorder.sent.append(name)
+                recorder.finished.release()
+
+            def done(self, job: Job, outcome: Outcome) -> None:
+                recorder.done.append((name, outcome.status))
+                recorder.finished.release()
+
+        return Listener()
+
+
+def job(recorder: Recorder, name: str, attribute: str, send=lambda: None, **options) -> Job:
+    command = Command("egolf", attribute, None, name, **options.pop("command", {}))
+    return Job(command, send, recorder.listener(name), **options)  # type: ignore[arg-type]
+
+
+def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expires():
+    recorder = Recorder()
+    executor = Executor("test", max_age=5.0, queue_size=10)
+    release = threading.Event()
+    executor.submit(job(recorder, "lock", "lock", send=lambda: release.wait(5)))
+    executor.submit(job(recorder, "old read", "climate_details", background=True))
+    executor.submit(job(recorder, "read", "climate_details", background=True))
+    executor.submit(job(recorder, "charging", "charging"))
+    release.set()
+    for _ in range(4):
+        assert recorder.finished.acquire(timeout=5)
+    assert recorder.sent == ["lock", "charging", "read"]
+    assert recorder.done == [("old read", "superseded")]
+    stale = time.monotonic() - 10
+    executor.submit(job(recorder, "stale read", "climate_details", background=True,
+                        command={"received": stale}))
+    assert recorder.finished.acquire(timeout=5)
+    assert recorder.done[-1] == ("stale read", "expired")
+    executor.stop()
+
+
+def test_a_background_read_leaves_the_owner_reserve_of_the_minute():
+    recorder = Recorder()
+    spare = [5]
+    executor = Executor("test", max_age=30.0, queue_size=10, spare=lambda: spare[0],
+                        owner_reserve=5)
+    executor.submit(job(recorder, "read", "climate_details", background=True))
+    assert executor.pending == 0  # held back: the bridge counts as idle
+    time.sleep(0.3)
+    assert recorder.sent == []
+    spare[0] = 6
+    assert recorder.finished.acquire(timeout=5)
+    assert recorder.sent == ["read"]
+    executor.stop()
