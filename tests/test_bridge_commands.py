@@ -97,6 +97,14 @@ def wait_idle(bridge: Any, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def wait_delivered(bridge: Any, probe: Probe) -> None:
+    """Wait until the bridge is idle and everything it published has reached the probe:
+    then a result that is not there was never sent (no quiet time needed to know it)."""
+    wait_idle(bridge)
+    assert bridge.link.flush(10), "the bridge's messages were not delivered"
+    probe.sync()
+
+
 def simulator_at(sim: Simulator) -> dict[str, Any]:
     """make_config changes that point the bridge at a simulator built in the test."""
     return {"carnet": {"api_base": sim.api_url, "identity_base": sim.identity_url}}
@@ -299,8 +307,7 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
     assert by_attribute["charging"]["status"] == "rejected"
     assert by_attribute["lock"]["status"] == "ok"
     assert all(r["transaction"] == 42 for r in later)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 6
 
 
@@ -324,8 +331,7 @@ def test_forty_target_temperatures_cost_at_most_three_requests(
     assert time.monotonic() - started < 1.0
 
     got = wait_results(probe, 40, timeout=20)
-    wait_idle(bridge)
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     got = results(probe)
     assert len(got) == 40, Counter(r["status"] for r in got)
     assert Counter(str(r["value"]) for r in got) == Counter(sent)
@@ -367,8 +373,7 @@ def test_a_burst_of_mixed_commands_stays_under_the_vendor_limit(
     for attribute, payload in burst:
         send(probe, "egolf", attribute, payload)
     wait_results(probe, 20, timeout=30)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 20
     assert not [r for r in sim.requests() if r["status"] == 429]
     assert len(sim.requests(TSP)) <= 6  # everything happened within one minute
@@ -475,8 +480,7 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
     assert third["status"] == "rejected" and "retained" in third["detail"]
     assert third["transaction"] == 5
 
-    wait_idle(bridge)
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 3
     assert not sim.requests("/status/exterior/doors")
     assert sim.vehicles()[EV_VIN]["locked"] is True
@@ -548,8 +552,7 @@ def test_invalid_payloads_are_rejected_with_what_is_accepted_and_never_sent(
         where = (attribute, payload)
         assert result["status"] == "rejected", (where, result)
         assert accepted in result["detail"], (where, result)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == len(INVALID)
     assert vendor_commands(sim) == []
     assert sim.vehicles()[EV_VIN]["locked"] is True
@@ -771,7 +774,7 @@ def test_a_retained_command_with_mqtt_3_1_1_is_refused_once_and_cleared(
     assert first["status"] == "rejected" and "retained" in first["detail"]
     wait_idle(bridge)
     assert command(probe, "lock", "LOCK")["status"] == "ok"  # live commands still work
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     assert [r["status"] for r in results(probe)] == ["rejected", "ok"]
     assert topic not in retained_snapshot(broker)
     assert vendor_commands(sim).count(("PUT", DOORS)) == 1  # the LOCK only
