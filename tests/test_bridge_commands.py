@@ -317,12 +317,14 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
 def test_forty_target_temperatures_cost_at_most_three_requests(
     make_config, run_bridge, probe, custom_sim
 ):
-    simulator, sim = custom_sim(latency=0.3, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     # verify_after longer than min_interval: a newer value is sent before the first one is
     # read back, as with the real defaults (25 s and 5 s).
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"min_interval": 1, "verify_after": 1.5})
     wait_idle(bridge)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 0.3
     sim.clear_requests()
     sent = [str(60 + (i * 7) % 26) for i in range(39)] + ["77"]
     started = time.monotonic()
@@ -495,10 +497,12 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
 def test_a_command_queued_longer_than_max_age_expires_unsent(
     make_config, run_bridge, probe, custom_sim
 ):
-    simulator, sim = custom_sim(latency=2.5, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"max_age": 1})
     wait_idle(bridge, timeout=30)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 2.5
     sim.clear_requests()
     send(probe, "egolf", "lock", "UNLOCK")  # the vendor takes 2.5 s to answer this one
     time.sleep(0.2)
@@ -743,10 +747,12 @@ def test_without_a_pin_commands_are_rejected_and_reading_works(
 
 
 def test_a_full_queue_rejects_the_next_command(make_config, run_bridge, probe, custom_sim):
-    simulator, sim = custom_sim(latency=1.5, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"queue_size": 2})
     wait_idle(bridge, timeout=30)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 1.5
     sim.clear_requests()
     send(probe, "egolf", "lock", "UNLOCK")  # in flight for 1.5 s
     time.sleep(0.3)
