@@ -102,7 +102,7 @@ def test_commands_accepted_before_a_broker_outage_are_not_lost(
     config = fast(config, verify_after=3.0, min_interval=2.0)
     watcher = Probe(persistent_broker.port, f"{BASE}/#", client_id="watcher", persistent=True)
     try:
-        run_bridge(config)
+        bridge = run_bridge(config)
         wait_online(watcher, "egolf", "jetta")
         watcher.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
         watcher.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
@@ -122,8 +122,11 @@ def test_commands_accepted_before_a_broker_outage_are_not_lost(
         assert unlock[0]["status"] == "ok", unlock
         assert flash[0]["status"] == "ok", flash
         assert time.monotonic() - restarted_at > 4.0
-        # Exactly one result each, and the state shows the unlock.
-        time.sleep(0.5)
+        # Exactly one result each, and the state shows the unlock: once the bridge is idle
+        # and its messages are delivered, a second result would be in already.
+        assert wait_until(bridge.idle, 10)
+        assert bridge.link.flush(10)
+        watcher.sync()
         assert len(results(watcher, "egolf")) == 1
         assert len(results(watcher, "jetta")) == 1
         watcher.wait_for(lambda m: m.topic == f"{BASE}/egolf/lock" and m.text == "UNLOCKED")
