@@ -28,6 +28,7 @@ from tests.test_bridge_commands import (
     simulator_at,
     start,
     vendor_commands,
+    wait_delivered,
     wait_idle,
     wait_results,
 )
@@ -92,8 +93,7 @@ def test_force_sends_a_command_that_changes_nothing(
     send(probe, "egolf", None, json.dumps({"charging": "ON", "force": "yes"}))
     refused = wait_results(probe, 3)[2]
     assert refused["status"] == "rejected" and "true or false" in refused["detail"], refused
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 3
     assert charging_requests(sim) == 2
 
@@ -155,8 +155,7 @@ def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_
     got = wait_results(probe, 2, timeout=20)
     assert {(r["attribute"], r["status"]) for r in got} == {("charging", "ok"), ("lock", "ok")}
     probe.wait_for(lambda m: m.topic == waiting_topic and m.text == "0", 5)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 2  # exactly one result per command
     assert len(sim.requests("/status/exterior/doors")) == 1
 

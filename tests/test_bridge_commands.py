@@ -97,6 +97,14 @@ def wait_idle(bridge: Any, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def wait_delivered(bridge: Any, probe: Probe) -> None:
+    """Wait until the bridge is idle and everything it published has reached the probe:
+    then a result that is not there was never sent (no quiet time needed to know it)."""
+    wait_idle(bridge)
+    assert bridge.link.flush(10), "the bridge's messages were not delivered"
+    probe.sync()
+
+
 def simulator_at(sim: Simulator) -> dict[str, Any]:
     """make_config changes that point the bridge at a simulator built in the test."""
     return {"carnet": {"api_base": sim.api_url, "identity_base": sim.identity_url}}
@@ -299,8 +307,7 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
     assert by_attribute["charging"]["status"] == "rejected"
     assert by_attribute["lock"]["status"] == "ok"
     assert all(r["transaction"] == 42 for r in later)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 6
 
 
@@ -310,12 +317,14 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
 def test_forty_target_temperatures_cost_at_most_three_requests(
     make_config, run_bridge, probe, custom_sim
 ):
-    simulator, sim = custom_sim(latency=0.3, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     # verify_after longer than min_interval: a newer value is sent before the first one is
     # read back, as with the real defaults (25 s and 5 s).
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"min_interval": 1, "verify_after": 1.5})
     wait_idle(bridge)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 0.3
     sim.clear_requests()
     sent = [str(60 + (i * 7) % 26) for i in range(39)] + ["77"]
     started = time.monotonic()
@@ -324,8 +333,7 @@ def test_forty_target_temperatures_cost_at_most_three_requests(
     assert time.monotonic() - started < 1.0
 
     got = wait_results(probe, 40, timeout=20)
-    wait_idle(bridge)
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     got = results(probe)
     assert len(got) == 40, Counter(r["status"] for r in got)
     assert Counter(str(r["value"]) for r in got) == Counter(sent)
@@ -367,8 +375,7 @@ def test_a_burst_of_mixed_commands_stays_under_the_vendor_limit(
     for attribute, payload in burst:
         send(probe, "egolf", attribute, payload)
     wait_results(probe, 20, timeout=30)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 20
     assert not [r for r in sim.requests() if r["status"] == 429]
     assert len(sim.requests(TSP)) <= 6  # everything happened within one minute
@@ -471,8 +478,7 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
     assert third["status"] == "rejected" and "retained" in third["detail"]
     assert third["transaction"] == 5
 
-    wait_idle(bridge)
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == 3
     assert not sim.requests("/status/exterior/doors")
     assert sim.vehicles()[EV_VIN]["locked"] is True
@@ -487,10 +493,12 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
 def test_a_command_queued_longer_than_max_age_expires_unsent(
     make_config, run_bridge, probe, custom_sim
 ):
-    simulator, sim = custom_sim(latency=2.5, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"max_age": 1})
     wait_idle(bridge, timeout=30)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 2.5
     sim.clear_requests()
     send(probe, "egolf", "lock", "UNLOCK")  # the vendor takes 2.5 s to answer this one
     time.sleep(0.2)
@@ -544,8 +552,7 @@ def test_invalid_payloads_are_rejected_with_what_is_accepted_and_never_sent(
         where = (attribute, payload)
         assert result["status"] == "rejected", (where, result)
         assert accepted in result["detail"], (where, result)
-    wait_idle(bridge)
-    time.sleep(0.3)
+    wait_delivered(bridge, probe)
     assert len(results(probe)) == len(INVALID)
     assert vendor_commands(sim) == []
     assert sim.vehicles()[EV_VIN]["locked"] is True
@@ -736,10 +743,12 @@ def test_without_a_pin_commands_are_rejected_and_reading_works(
 
 
 def test_a_full_queue_rejects_the_next_command(make_config, run_bridge, probe, custom_sim):
-    simulator, sim = custom_sim(latency=1.5, rate_limit=1000)
+    simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
                    commands={"queue_size": 2})
     wait_idle(bridge, timeout=30)
+    # The vendor's latency from here on: the start-up reads need not wait for it.
+    simulator.options.latency = 1.5
     sim.clear_requests()
     send(probe, "egolf", "lock", "UNLOCK")  # in flight for 1.5 s
     time.sleep(0.3)
@@ -767,7 +776,7 @@ def test_a_retained_command_with_mqtt_3_1_1_is_refused_once_and_cleared(
     assert first["status"] == "rejected" and "retained" in first["detail"]
     wait_idle(bridge)
     assert command(probe, "lock", "LOCK")["status"] == "ok"  # live commands still work
-    time.sleep(0.5)
+    wait_delivered(bridge, probe)
     assert [r["status"] for r in results(probe)] == ["rejected", "ok"]
     assert topic not in retained_snapshot(broker)
     assert vendor_commands(sim).count(("PUT", DOORS)) == 1  # the LOCK only

@@ -102,7 +102,7 @@ def test_commands_accepted_before_a_broker_outage_are_not_lost(
     config = fast(config, verify_after=3.0, min_interval=2.0)
     watcher = Probe(persistent_broker.port, f"{BASE}/#", client_id="watcher", persistent=True)
     try:
-        run_bridge(config)
+        bridge = run_bridge(config)
         wait_online(watcher, "egolf", "jetta")
         watcher.publish(f"{BASE}/egolf/lock/set", "UNLOCK")
         watcher.publish(f"{BASE}/jetta/horn_lights/set", "LIGHTS")
@@ -122,8 +122,11 @@ def test_commands_accepted_before_a_broker_outage_are_not_lost(
         assert unlock[0]["status"] == "ok", unlock
         assert flash[0]["status"] == "ok", flash
         assert time.monotonic() - restarted_at > 4.0
-        # Exactly one result each, and the state shows the unlock.
-        time.sleep(0.5)
+        # Exactly one result each, and the state shows the unlock: once the bridge is idle
+        # and its messages are delivered, a second result would be in already.
+        assert wait_until(bridge.idle, 10)
+        assert bridge.link.flush(10)
+        watcher.sync()
         assert len(results(watcher, "egolf")) == 1
         assert len(results(watcher, "jetta")) == 1
         watcher.wait_for(lambda m: m.topic == f"{BASE}/egolf/lock" and m.text == "UNLOCKED")
@@ -137,12 +140,16 @@ def test_broker_unreachable_at_start_up(make_config, run_bridge, sim, caplog):
     config = make_config()
     config = replace(config, mqtt=replace(config.mqtt, port=port))
     bridge = run_bridge(config)
-    time.sleep(3.0)
+
+    def link_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "carnet.mqtt.link"]
+
     # Still running, still trying, and saying so.
+    assert wait_until(
+        lambda: any(f"127.0.0.1:{port} does not answer" in line for line in link_lines()), 10
+    ), link_lines()
     assert not bridge.link.connected.is_set()
     assert any(t.name == "dispatcher" and t.is_alive() for t in threading.enumerate())
-    lines = [r.getMessage() for r in caplog.records if r.name == "carnet.mqtt.link"]
-    assert any(f"127.0.0.1:{port} does not answer" in line for line in lines), lines
     # Vehicles are read meanwhile; nothing waits for the broker.
     assert wait_until(lambda: all(v.online for v in bridge.vehicles.values()), 10)
 

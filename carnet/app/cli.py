@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -160,9 +161,28 @@ def once_client_id(client_id: str) -> str:
     return f"{client_id}-once-{os.getpid()}"
 
 
+def refuses_connections(host: str, port: int) -> bool:
+    """Whether nothing listens at ``host:port``: then waiting for the broker cannot help,
+    and ``--once`` says so at once instead of after ONCE_CONNECT_TIMEOUT."""
+    try:
+        with socket.create_connection((host, port), timeout=ONCE_CONNECT_TIMEOUT):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:  # unresolved, unreachable or slow: the connect wait below reports it
+        return False
+
+
 def run_once(config: Config) -> int:
     from carnet.runtime.daemon import Bridge
 
+    if refuses_connections(config.mqtt.host, config.mqtt.port):
+        _LOG.error(
+            "the MQTT broker at %s:%d refuses connections (nothing listens there); check "
+            "mqtt.host and mqtt.port",
+            config.mqtt.host, config.mqtt.port,
+        )
+        return 1
     mqtt = dataclasses.replace(config.mqtt, client_id=once_client_id(config.mqtt.client_id))
     bridge = Bridge(dataclasses.replace(config, mqtt=mqtt), one_shot=True)
     bridge.start()

@@ -41,6 +41,9 @@ class Probe:
         self.messages: list[Received] = []
         self._lock = threading.Condition()
         self._filter = topic_filter
+        # A topic of the probe's own, outside what it records: see ``sync``.
+        self._marker_topic = f"probe-marker/{client_id}"
+        self._markers_seen = 0
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
         )
@@ -62,10 +65,14 @@ class Probe:
             raise RuntimeError("probe could not subscribe")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        client.subscribe(self._filter, qos=1)
+        client.subscribe([(self._filter, 1), (self._marker_topic, 1)])
 
     def _on_message(self, client, userdata, message) -> None:
         with self._lock:
+            if message.topic == self._marker_topic:
+                self._markers_seen += 1
+                self._lock.notify_all()
+                return
             self.messages.append(
                 Received(
                     message.topic,
@@ -110,6 +117,23 @@ class Probe:
                 if len(self.messages) == count:
                     return
         raise AssertionError(f"messages kept arriving for {timeout}s")
+
+    def sync(self, timeout: float = 10.0) -> None:
+        """Wait until everything the broker had received before now has reached the probe.
+
+        The probe sends itself a marker and waits for it: the broker forwards messages in
+        the order it received them, so whatever a client published (and had acknowledged)
+        before the marker arrives first. Unlike ``settle`` it costs no quiet time."""
+        with self._lock:
+            wanted = self._markers_seen + 1
+        self.publish(self._marker_topic, b"")
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._markers_seen < wanted:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"the probe's marker did not come back in {timeout}s")
+                self._lock.wait(remaining)
 
     def wait_topic(self, topic: str, timeout: float = 10.0) -> Received:
         return self.wait_for(lambda m: m.topic == topic, timeout)[-1]
