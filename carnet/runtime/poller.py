@@ -18,8 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import schedule
-
 from carnet.catalog.entities import ApiState
 from carnet.catalog.state import RawVehicleData, VehicleState, parse_state
 from carnet.config import Config, mask_email
@@ -31,7 +29,7 @@ from carnet.core.errors import (
     VendorUnavailable,
 )
 from carnet.runtime.ledger import budget_interval
-from carnet.runtime.scheduler import Scheduler
+from carnet.runtime.scheduler import Job, Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -70,7 +68,7 @@ class Poller:
         # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
         # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
         # removes: one lock, so a check and the change after it are one step.
-        self._jobs: dict[str, tuple[schedule.Job, float, VehicleRuntime]] = {}
+        self._jobs: dict[str, tuple[Job, float, VehicleRuntime]] = {}
         self._jobs_lock = threading.Lock()
         # The login back-off is advanced by the reader and the command worker of an account.
         self._login_lock = threading.Lock()

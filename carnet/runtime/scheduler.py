@@ -1,20 +1,24 @@
 """Timing and threads: one scheduler thread, one serial worker per account.
 
-The scheduler thread (the ``schedule`` library) only decides *when*; it hands every
-vendor read to the worker of the vehicle's account, so a slow or failing account never
-delays another, and the reads of one account never overlap. A read that is already
-waiting is not queued twice: its follow-ups are attached to the waiting one instead, so a
-burst of refresh requests costs one status read.
+The scheduler thread only decides *when*, from a heap of timers on one monotonic clock
+(``carnet.core.clock``), so a daylight-saving change or a jump of the wall clock never
+moves a poll. It hands every vendor read to the worker of the vehicle's account, so a
+slow or failing account never delays another, and the reads of one account never
+overlap. A read that is already waiting is not queued twice: its follow-ups are attached
+to the waiting one instead, so a burst of refresh requests costs one status read.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-import schedule
+from carnet.core.clock import REAL_CLOCK, Clock
 
 _LOG = logging.getLogger(__name__)
 
@@ -24,13 +28,34 @@ Task = Callable[[], None]
 # run at once instead (see ``SerialWorker.enqueue``).
 MAX_FOLLOWUPS = 100
 
+# The longest the scheduler thread sleeps without looking at its stop flag.
+MAX_IDLE = 1.0
+
+
+@dataclass(eq=False)
+class Job:
+    """One timer: ``task`` at ``due``, again every ``interval`` seconds unless ``once``."""
+
+    interval: float
+    task: Task
+    once: bool
+    due: float
+    cancelled: bool = field(default=False)
+
 
 class Scheduler:
-    """Periodic and one-shot jobs, run on one thread; safe to call from any thread."""
+    """Periodic and one-shot jobs, run on one thread; safe to call from any thread.
 
-    def __init__(self) -> None:
-        self._schedule = schedule.Scheduler()
-        self._lock = threading.RLock()
+    The lock guards only the heap: tasks run without it, so a thread that adds or
+    cancels a job (paho's connect callback, say) never waits for a running task.
+    """
+
+    def __init__(self, clock: Clock = REAL_CLOCK) -> None:
+        self._clock = clock
+        self._heap: list[tuple[float, int, Job]] = []
+        self._jobs: set[Job] = set()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
@@ -41,28 +66,23 @@ class Scheduler:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def every(self, seconds: float, task: Task) -> schedule.Job:
-        with self._lock:
-            job = self._schedule.every(seconds).seconds.do(self._guarded, task)
-        self._wake.set()
-        return job
+    def every(self, seconds: float, task: Task) -> Job:
+        return self._add(seconds, task, once=False)
 
-    def later(self, seconds: float, task: Task) -> schedule.Job:
+    def later(self, seconds: float, task: Task) -> Job:
         """Run ``task`` once, ``seconds`` from now."""
+        return self._add(max(seconds, 0.0), task, once=True)
 
-        def once() -> type[schedule.CancelJob]:
-            self._guarded(task)
-            return schedule.CancelJob
-
-        with self._lock:
-            job = self._schedule.every(max(seconds, 0.001)).seconds.do(once)
-        self._wake.set()
-        return job
-
-    def cancel(self, job: schedule.Job | None) -> None:
+    def cancel(self, job: Job | None) -> None:
         if job is not None:
             with self._lock:
-                self._schedule.cancel_job(job)
+                job.cancelled = True
+                self._jobs.discard(job)
+
+    def jobs(self) -> list[Job]:
+        """The jobs that will still run."""
+        with self._lock:
+            return list(self._jobs)
 
     def stop(self) -> None:
         self._stop.set()
@@ -70,14 +90,53 @@ class Scheduler:
         if self._thread.is_alive():
             self._thread.join(5)
 
+    def _add(self, seconds: float, task: Task, once: bool) -> Job:
+        with self._lock:
+            job = Job(seconds, task, once, self._clock.now() + seconds)
+            self._jobs.add(job)
+            self._push(job)
+        self._wake.set()
+        return job
+
+    def _push(self, job: Job) -> None:
+        heapq.heappush(self._heap, (job.due, next(self._order), job))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            with self._lock:
-                self._schedule.run_pending()
-                idle = self._schedule.idle_seconds
-            timeout = 1.0 if idle is None else min(max(idle, 0.01), 1.0)
-            self._wake.wait(timeout)
+            for job in self._take_due():
+                self._guarded(job.task)
+                self._again(job)
+            self._clock.wait(self._wake, self._idle())
             self._wake.clear()
+
+    def _take_due(self) -> list[Job]:
+        now = self._clock.now()
+        due: list[Job] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                job = heapq.heappop(self._heap)[2]
+                if job.cancelled:
+                    continue
+                if job.once:
+                    self._jobs.discard(job)
+                due.append(job)
+        return due
+
+    def _again(self, job: Job) -> None:
+        # Like a fixed-rate timer measured from the end of the run: a slow task never
+        # makes its successors pile up.
+        if job.once:
+            return
+        with self._lock:
+            if not job.cancelled:
+                job.due = self._clock.now() + job.interval
+                self._push(job)
+
+    def _idle(self) -> float:
+        with self._lock:
+            if not self._heap:
+                return MAX_IDLE
+            return min(max(self._heap[0][0] - self._clock.now(), 0.0), MAX_IDLE)
 
     @staticmethod
     def _guarded(task: Task) -> None:
