@@ -35,12 +35,11 @@ RUN useradd --system --no-log-init --user-group --uid 10001 \
 COPY bridge.py ./
 COPY carnet ./carnet
 
-# Polls and other periodic jobs are timed on the local wall clock: in UTC a daylight
-# saving change cannot hold them back an hour or run them all at once.
+# No TZ: polls and other periodic jobs are timed on the monotonic clock, so any time
+# zone, daylight saving changes included, leaves their intervals alone.
 ENV PYTHONPATH=/app \
     CARNET2MQTT_CONFIG=/config/config.yaml \
-    CARNET2MQTT_STATE_DIR=/state \
-    TZ=UTC
+    CARNET2MQTT_STATE_DIR=/state
 
 VOLUME ["/config", "/state"]
 USER 10001:10001

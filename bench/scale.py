@@ -22,6 +22,10 @@ from bench.common import Lab, Table, demo_account, fleet_accounts, ratio, wait_u
 
 SIZES = ((1, 2), (5, 4), (50, 4))  # accounts, vehicles each; 2 vehicles: the demo account
 QUICK_SIZES = SIZES[:2]  # quick mode: 2 and 20 vehicles; 200 only in the full run
+# The read pool's bound: accounts of the simulator's 500 x 2 fleet. The threads must not
+# grow with them, and every vehicle must still be read within its interval.
+THREAD_ACCOUNTS = (2, 100, 500)
+QUICK_THREAD_ACCOUNTS = THREAD_ACCOUNTS[:2]
 
 
 def scale(table: Table, quick: bool) -> None:
@@ -31,14 +35,27 @@ def scale(table: Table, quick: bool) -> None:
     with Lab(fleet=(50, 4), token_ttl=1800 / k, tsp_ttl=2700 / k, time_scale=k,
              rate_limit=1000, daily_budget=100_000) as lab:
         for accounts, per_account in QUICK_SIZES if quick else SIZES:
-            one_size(lab, table, accounts, per_account, k, interval, cycles, quick)
+            fleet = fleet_accounts(accounts) if per_account == 4 else [demo_account()]
+            one_size(lab, table, fleet, per_account, k, interval, cycles, quick)
 
 
-def one_size(lab: Lab, table: Table, accounts: int, per_account: int, k: float,
-             interval: float, cycles: int, quick: bool) -> None:
-    n = accounts * per_account
-    label = f"{n} vehicles"
-    fleet = fleet_accounts(accounts) if per_account == 4 else [demo_account()]
+def threads(table: Table, quick: bool) -> None:
+    """Peak threads and the largest read gap at 2, 100 and 500 accounts of 2 vehicles."""
+    k = 20.0  # 1,000 vehicles in a 30-s interval: the bench's own simulator keeps up
+    interval = 600 / k
+    with Lab(fleet=(500, 2), token_ttl=1800 / k, tsp_ttl=2700 / k, time_scale=k,
+             rate_limit=100_000, daily_budget=100_000) as lab:
+        for accounts in QUICK_THREAD_ACCOUNTS if quick else THREAD_ACCOUNTS:
+            # 500 logins come first, one HTTP exchange after another per account.
+            one_size(lab, table, fleet_accounts(accounts), 2, k, interval, 2, True,
+                     patience=60 + accounts)
+
+
+def one_size(lab: Lab, table: Table, fleet: list[dict[str, Any]], per_account: int,
+             k: float, interval: float, cycles: int, quick: bool,
+             patience: float | None = None) -> None:
+    n = len(fleet) * per_account
+    label = f"{len(fleet)} accounts, {n} vehicles"
     emails = {a["email"] for a in fleet}
     lab.clear_log()
     lab.probe.clear()
@@ -61,7 +78,8 @@ def one_size(lab: Lab, table: Table, accounts: int, per_account: int, k: float,
         documents.update(m.topic for m in fresh if m.topic.count("/") == 1)
         return len(documents)
 
-    patience = 60 if quick else 180
+    if patience is None:
+        patience = 60 if quick else 180
     if not wait_until(lambda: published() >= n, patience, 0.2):
         table.add("scale", f"{label}: state documents published within {patience} s",
                   f"{published()}/{n}", "all", False)
@@ -97,3 +115,6 @@ def one_size(lab: Lab, table: Table, accounts: int, per_account: int, k: float,
               (rss < 80) if n == 200 else None,
               naive["rss_mb"] if naive else "", ratio(rss, naive["rss_mb"]) if naive else "")
     table.add("scale", f"{label}: peak threads", daemon.peak_threads)
+    print(f"  {label}: peak threads {daemon.peak_threads}, every vehicle read within its"
+          f" interval: {len(reads) == n and worst <= 1.1} (largest gap {worst:.2f})",
+          flush=True)

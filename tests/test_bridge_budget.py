@@ -216,7 +216,7 @@ def test_a_small_daily_budget_stretches_polling_and_keeps_commands(
     assert budget["requests_24h"]["login"] >= 1 and budget["requests_24h"]["reads"] >= 2
     assert budget["left"] == 200 - sum(budget["requests_24h"].values())
     assert not budget["over_budget"]
-    jobs = {job.interval for job in bridge.scheduler._schedule.jobs}
+    jobs = {job.interval for job in bridge.scheduler.jobs()}
     assert round(2 * 86400 / 112) in {round(i) for i in jobs}, jobs
     assert command(probe, "lock", "UNLOCK")["status"] == "ok"  # the reserve is the owner's
 

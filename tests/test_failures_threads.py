@@ -101,9 +101,9 @@ def test_reschedule_from_two_threads_leaves_one_job(
     bridge = run_bridge(fast(make_config(), interval=3600))
     assert wait_until(lambda: len(bridge.vehicles) == 2, 15)
     vehicle = bridge.vehicles["egolf"]
-    scheduled = bridge.scheduler._schedule.jobs  # the schedule library's own list
+    scheduled = bridge.scheduler.jobs
     assert wait_until(lambda: bridge.idle(), 15)
-    before = len(scheduled)
+    before = len(scheduled())
 
     stop = threading.Event()
     flips = iter(range(10**9))
@@ -122,11 +122,11 @@ def test_reschedule_from_two_threads_leaves_one_job(
     for thread in threads:
         thread.join(10)
     assert errors == [], errors[:3]
-    assert len(scheduled) == before, "an orphaned poll job survived"
+    assert len(scheduled()) == before, "an orphaned poll job survived"
 
     bridge.poller.remove(vehicle)
     bridge.poller.reschedule(vehicle)  # a poll that ends after the removal
-    assert len(scheduled) == before - 1, "a removed vehicle was scheduled again"
+    assert len(scheduled()) == before - 1, "a removed vehicle was scheduled again"
 
 
 def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, switch_often):

@@ -16,7 +16,7 @@ from carnet.mqtt.publisher import StatePublisher
 from carnet.mqtt.topics import Topics
 from carnet.runtime.daemon import Bridge, wait_until
 from carnet.runtime.discovery_sync import DiscoverySync
-from carnet.runtime.scheduler import MAX_FOLLOWUPS, SerialWorker
+from carnet.runtime.reads import MAX_FOLLOWUPS, ReadPool
 from carnet.runtime.vehicle import VehicleRuntime
 from carnet.vendor.carnet_app.client import Vehicle
 from carnet.vendor.carnet_app.readings import RawVehicleData
@@ -282,7 +282,8 @@ def test_device_mode_first_announcement_lists_missing_entities_for_removal() -> 
 
 
 def test_follow_ups_of_a_hanging_read_are_capped_and_the_rest_run_at_once() -> None:
-    worker = SerialWorker("test")
+    pool = ReadPool(1)
+    worker = pool.account("test")
     started, release = threading.Event(), threading.Event()
 
     def hang() -> None:
@@ -311,3 +312,4 @@ def test_follow_ups_of_a_hanging_read_are_capped_and_the_rest_run_at_once() -> N
     finally:
         release.set()
         worker.stop()
+        pool.stop()

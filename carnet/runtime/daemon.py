@@ -2,8 +2,9 @@
 
 Threads: paho's network thread (only queues what arrives), the link's sender thread
 (hands queued messages to paho), one dispatcher thread (turns messages into commands and
-requests), the scheduler thread, and per account one reader
-and one command worker. Nothing that waits on HTTP runs on the network thread.
+requests), the scheduler thread, a bounded pool of reader threads shared by all accounts
+(``carnet.runtime.reads``), and per account one command worker. Nothing that waits on
+HTTP runs on the network thread.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
 from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.poller import Poller
-from carnet.runtime.scheduler import Scheduler, SerialWorker
+from carnet.runtime.reads import READ_THREADS, ReadPool
+from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
 from carnet.vendor.tokens import TokenStore
@@ -75,6 +77,7 @@ class Bridge:
         redact.register_config_secrets(config)  # also when built without load_config
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
+        self.reads = ReadPool(min(READ_THREADS, max(len(config.accounts), 1)))
         self._inbox: queue.Queue[Inbound | None] = queue.Queue(INBOX_LIMIT)
         self._overloaded = 0  # messages answered "overloaded" since the inbox was last empty
         self._overloaded_lock = threading.Lock()
@@ -137,7 +140,7 @@ class Bridge:
                 ledger=RequestLedger(self.config.state_dir, account_config.email),
             )
             name = mask_email(account_config.email)
-            account = AccountRuntime(account_config, client, SerialWorker(name))
+            account = AccountRuntime(account_config, client, self.reads.account(name))
             account.commands = Executor(
                 name,
                 self.config.commands.max_age,
@@ -232,6 +235,7 @@ class Bridge:
         for account in self.accounts:
             account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
             account.client.close()
+        self.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()
         try:

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import schedule
-
 from carnet.catalog.commands import Command
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
@@ -35,7 +33,7 @@ from carnet.core.errors import (
 )
 from carnet.runtime.executor import Job, Outcome
 from carnet.runtime.ledger import budget_interval
-from carnet.runtime.scheduler import Scheduler
+from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.protocol import Part
 
@@ -78,7 +76,7 @@ class Poller:
         # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
         # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
         # removes: one lock, so a check and the change after it are one step.
-        self._jobs: dict[str, tuple[schedule.Job, float, VehicleRuntime]] = {}
+        self._jobs: dict[str, tuple[Timer, float, VehicleRuntime]] = {}
         self._jobs_lock = threading.Lock()
         # The login back-off is advanced by the reader and the command worker of an account.
         self._login_lock = threading.Lock()

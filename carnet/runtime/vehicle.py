@@ -21,7 +21,7 @@ from carnet.catalog.table import ENTITIES, entity
 from carnet.config import AccountConfig
 from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
-from carnet.runtime.scheduler import SerialWorker
+from carnet.runtime.reads import AccountReads
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
 from carnet.vendor.protocol import Part
 
@@ -142,7 +142,7 @@ class VehicleRuntime:
 class AccountRuntime:
     config: AccountConfig
     client: CarNetClient
-    reads: SerialWorker
+    reads: AccountReads
     commands: Executor | None = None
     vehicles: list[VehicleRuntime] = field(default_factory=list)
     error: str | None = None  # shown in bridge/info while the login is refused

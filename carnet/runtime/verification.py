@@ -19,9 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import schedule
-
-from carnet.runtime.scheduler import Scheduler
+from carnet.runtime.scheduler import Scheduler, Timer
 
 
 class Member(Protocol):
@@ -42,7 +40,7 @@ Read = Callable[[Callable[[], None]], None]  # reads the vehicle, then runs the 
 @dataclass
 class _Batch:
     first: float
-    job: schedule.Job | None = None
+    job: Timer | None = None
     members: list[Member] = field(default_factory=list)
     done: bool = False
 
@@ -69,8 +67,8 @@ class SharedVerification:
                 self._batches[vehicle] = batch
             batch.members.append(member)
             earlier, batch.job = batch.job, None
-        # The scheduler runs ``_run`` holding its own lock, which then takes ours: so the
-        # scheduler is called without ours held.
+        # ``_run`` takes our lock on the scheduler thread: the scheduler is called without
+        # ours held, so the two locks never nest.
         self._scheduler.cancel(earlier)
         job = self._scheduler.later(self._verify_after, lambda: self._run(vehicle, batch, read))
         with self._lock:

@@ -1,0 +1,59 @@
+"""One monotonic clock for every timer, so tests can turn it instead of sleeping.
+
+``Clock.now`` never follows the wall clock: a daylight-saving change or a jump of the
+system time leaves every interval as it was. ``Clock.wait`` sleeps on an event until a
+deadline of that clock; ``ManualClock`` only moves when told to, and wakes its sleepers
+when it does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds on a monotonic scale; only differences mean anything."""
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        """Wait for ``event`` at most ``timeout`` seconds of this clock; True when set."""
+
+
+class MonotonicClock:
+    """The process's real monotonic clock."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(max(timeout, 0.0))
+
+
+class ManualClock:
+    """A clock that stands still until ``advance`` moves it; for tests."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._moved = threading.Condition()
+
+    def now(self) -> float:
+        with self._moved:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._moved:
+            self._now += seconds
+            self._moved.notify_all()
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        with self._moved:
+            deadline = self._now + timeout
+            # Short real waits too, so a set event is seen without an advance.
+            while not event.is_set() and self._now < deadline:
+                self._moved.wait(0.01)
+        return event.is_set()
+
+
+REAL_CLOCK = MonotonicClock()
