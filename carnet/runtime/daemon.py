@@ -125,16 +125,17 @@ class Bridge:
         self.scheduler.start()
         store = TokenStore(self.config.state_dir)
         for account_config in self.config.accounts:
+            ledger = RequestLedger(self.config.state_dir, account_config.email)
             client = CarNetClient(
                 self.config.carnet,
                 account_config,
                 store,
                 min_interval=self.config.commands.min_interval,
                 max_per_minute=self.config.commands.max_per_minute,
-                ledger=RequestLedger(self.config.state_dir, account_config.email),
+                recorder=ledger,
             )
             name = mask_email(account_config.email)
-            account = AccountRuntime(account_config, client, SerialWorker(name))
+            account = AccountRuntime(account_config, client, SerialWorker(name), ledger=ledger)
             account.commands = Executor(
                 name,
                 self.config.commands.max_age,
@@ -499,7 +500,7 @@ class Bridge:
         """Take the accounts' request counts for bridge/info, and publish it."""
         limits = self.config.limits
         for account in self.accounts:
-            ledger = account.client.ledger
+            ledger = account.ledger
             if ledger is None:
                 continue
             counts = ledger.counts()

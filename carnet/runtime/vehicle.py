@@ -21,6 +21,7 @@ from carnet.catalog.table import ENTITIES, entity
 from carnet.config import AccountConfig
 from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
+from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.scheduler import SerialWorker
 from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
 from carnet.vendor.protocol import Part
@@ -144,6 +145,7 @@ class AccountRuntime:
     client: CarNetClient
     reads: SerialWorker
     commands: Executor | None = None
+    ledger: RequestLedger | None = None  # the day's requests, which the client records
     vehicles: list[VehicleRuntime] = field(default_factory=list)
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0

@@ -38,6 +38,12 @@ class RequestClass(enum.StrEnum):
     COMMAND = "command"  # commands, wake-ups and reads that spend the command budget
 
 
+class RequestRecorder(Protocol):
+    """Where a client counts each request it sends (the runtime keeps the day's count)."""
+
+    def record(self, kind: RequestClass) -> None: ...
+
+
 @dataclass(frozen=True)
 class NumberRange:
     minimum: float

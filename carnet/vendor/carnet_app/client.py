@@ -49,12 +49,11 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
-from carnet.runtime.ledger import RequestLedger
 from carnet.vendor.carnet_app import readings
 from carnet.vendor.carnet_app.errors import TokenRejected, error_for_response, request_class
 from carnet.vendor.carnet_app.login import Authenticator
 from carnet.vendor.http import Http, pick_message
-from carnet.vendor.protocol import Capabilities, Part, Report
+from carnet.vendor.protocol import Capabilities, Part, Report, RequestRecorder
 from carnet.vendor.tokens import TokenSet, TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ class CarNetClient:
         store: TokenStore,
         min_interval: float = 0.0,
         max_per_minute: int = 60,
-        ledger: RequestLedger | None = None,
+        recorder: RequestRecorder | None = None,
     ) -> None:
         redact.protect()
         redact.register_secret(account.password, permanent=True)
@@ -141,13 +140,12 @@ class CarNetClient:
         self._min_interval = max(0.0, float(min_interval))
         self._max_per_minute = max(1, int(max_per_minute))
         self._base = vendor.api_base.rstrip("/")
-        self.ledger = ledger
         self._http = Http(
             "Car-Net",
             vendor.timeout,
             error_for_response,
-            None if ledger is None
-            else lambda url: ledger.record(request_class(url, vendor.identity_base)),
+            None if recorder is None
+            else lambda url: recorder.record(request_class(url, vendor.identity_base)),
         )
         self._session = requests.Session()
         self._session.headers["User-Agent"] = vendor.user_agent
