@@ -167,7 +167,9 @@ FILTER = RedactingFilter()
 DEFAULT_LOGGERS = (
     "carnet",
     "carnet.vendor.carnet_app.login",
+    "carnet.vendor.carnet_app.grants",
     "carnet.vendor.carnet_app.client",
+    "carnet.vendor.token_helper",
     "carnet.vendor.tokens",
     "urllib3",
     "urllib3.connectionpool",

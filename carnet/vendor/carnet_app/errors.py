@@ -22,7 +22,7 @@ from carnet.core.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.vendor.carnet_app.login import CHANGED_HINT
+from carnet.vendor.carnet_app.grants import CHANGED_HINT
 from carnet.vendor.http import parse_retry_after, vendor_message, vendor_words
 from carnet.vendor.protocol import RequestClass
 
