@@ -307,8 +307,9 @@ def test_login_change_then_token_helper(sim: Sim, make_client: Callable[..., Car
     client = make_client(token_helper=helper)
     assert len(client.vehicles()) == 3
     # The helper also feeds the refresh grant.
-    assert client._tokens is not None
-    client._tokens = dataclasses.replace(client._tokens, expires_at=time.time())  # due now
+    tokens = client._tokens
+    assert tokens.stored is not None
+    tokens.stored = dataclasses.replace(tokens.stored, expires_at=time.time())  # due now
     client.vehicles()
     assert sim.count("/oidc/v1/authorize") == 2
     assert [e["status"] for e in sim.log("/oidc/v1/token")] == [401, 200, 200]
@@ -510,7 +511,7 @@ def test_tsp_token_is_reused_then_renewed_when_refused(
 def test_tsp_token_is_fetched_again_after_its_lifetime(
         sim: Sim, make_client: Callable[..., CarNetClient]) -> None:
     client = make_client()
-    client.TSP_TOKEN_TTL = 0.3  # the vendor's is about 45 minutes
+    client._tsp.TOKEN_TTL = 0.3  # the vendor's is about 45 minutes
     vehicles = _by_vin(client)
     client.wake(vehicles[EV_VIN])
     client.wake(vehicles[GAS_VIN])  # one token per vehicle
@@ -647,16 +648,16 @@ def test_no_secret_in_debug_logs(start_sim: Callable[..., Sim],
         client.status(car)  # refresh
         remember_tokens()
         client.set_lock(car, False)  # TSP token and a command
-        secrets.update(token for token, _ in client._tsp_tokens.values())
+        secrets.update(token for token, _ in client._tsp.session_tokens.values())
         sim.fault(kind="outage", status=500)
         with pytest.raises(VendorUnavailable):
             client.set_charging(car, True)  # a failure
         sim.clear_faults()
         wrong = make_client(sim, email=OWNER_EMAIL, password="Wrong-Password-For-Test",
                             pin="9753")
-        wrong._tokens = None  # force a login with the wrong password
+        wrong._tokens.stored = None  # force a login with the wrong password
         with pytest.raises(AuthError):
-            wrong._login()
+            wrong._tokens._login()
     secrets.update({"Wrong-Password-For-Test", "9753"})
 
     assert sim.count("/oidc/v1/token") >= 2 and sim.count("/session") == 1

@@ -34,7 +34,7 @@ from carnet.core.errors import (
     WakeupsUsedUp,
 )
 from carnet.runtime.daemon import wait_until
-from carnet.vendor.carnet_app.client import _refusal
+from carnet.vendor.carnet_app.answers import refusal
 from carnet.vendor.carnet_app.errors import error_for_response
 from carnet.vendor.carnet_app.login import Authenticator, make_pkce
 from carnet.vendor.carnet_app.pages import parse_page, template_model
@@ -567,12 +567,12 @@ def test_a_car_refusing_wakeups_is_not_the_accounts_rate_limit() -> None:
 def test_a_command_answer_that_says_no() -> None:
     for taken in ({"data": {"result": 0}}, {"data": {"result": "0", "command": "lock"}},
                   {"value": {}}, {"error": None}, [], None):
-        assert _refusal(taken) == "", taken
-    assert _refusal({"data": {"result": 1}}) == "result 1"
-    assert _refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
+        assert refusal(taken) == "", taken
+    assert refusal({"data": {"result": 1}}) == "result 1"
+    assert refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
         "result 2: vehicle offline")
-    assert _refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
-    assert _refusal({"error": "busy", "data": {"result": 0}}) == "busy"
+    assert refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
+    assert refusal({"error": "busy", "data": {"result": 0}}) == "busy"
 
 
 def test_tokens_that_cannot_go_into_a_header_are_not_kept(

@@ -169,6 +169,8 @@ DEFAULT_LOGGERS = (
     "carnet.vendor.carnet_app.login",
     "carnet.vendor.carnet_app.grants",
     "carnet.vendor.carnet_app.client",
+    "carnet.vendor.carnet_app.account_tokens",
+    "carnet.vendor.carnet_app.tsp",
     "carnet.vendor.token_helper",
     "carnet.vendor.tokens",
     "urllib3",
