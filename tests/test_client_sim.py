@@ -28,7 +28,9 @@ from carnet.core.errors import (
     VendorUnavailable,
 )
 from carnet.simulator import Simulator, SimulatorOptions
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.carnet_app.vehicles import carnet_vehicle, ids
+from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenStore
 
 EMAIL = "demo@example.com"
@@ -171,9 +173,9 @@ def test_login_hidden_inputs_and_enrollment(sim: Sim, make_client: Callable[...,
     assert ev.model_name == "e-Golf" and ev.model_year == "2016"
     assert gas.model_name == "Jetta"
     expected = sim.vehicle(EV_VIN)
-    assert ev.vehicle_id == expected["vehicleId"]
-    assert ev.tsp_account_num == expected["tspAccountNum"]
-    assert ev.tsp  # tspProvider
+    assert ids(ev).vehicle_id == expected["vehicleId"]
+    assert ids(ev).tsp_account_num == expected["tspAccountNum"]
+    assert ids(ev).tsp  # tspProvider
     flow = [(e["method"], e["host"], e["path"]) for e in sim.log()]
     assert flow[0] == ("GET", "api", "/oidc/v1/authorize")
     posts = [(m, h, p.rsplit("/", 2)[-2:]) for m, h, p in flow if m == "POST"]
@@ -211,7 +213,7 @@ def test_wrong_password_fails_at_authenticate(sim: Sim,
                                               make_client: Callable[..., CarNetClient]) -> None:
     client = make_client(password="not-the-password")
     with pytest.raises(AuthError) as caught:
-        client.status(Vehicle("x", EV_VIN, "1", "VZT", None, None))
+        client.status(carnet_vehicle("x", EV_VIN, "1", "VZT", None, None))
     assert caught.value.step == "authenticate"
     assert "step 3" in str(caught.value) and "password" in str(caught.value)
     assert "not-the-password" not in str(caught.value)
@@ -370,7 +372,7 @@ def test_every_endpoint_sends_the_documented_request(
     client = make_client()
     vehicles = _by_vin(client)
     ev, gas = vehicles[EV_VIN], vehicles[GAS_VIN]
-    tsp = ev.tsp_account_num
+    tsp = ids(ev).tsp_account_num
     sim.clear_log()
     sent: list[requests.PreparedRequest] = []
     client._session.hooks["response"].append(lambda r, *_a, **_k: sent.append(r.request))
@@ -378,7 +380,7 @@ def test_every_endpoint_sends_the_documented_request(
     status = client.status(ev)
     assert status["powerStatus"]["battery"]["chargePercentRemaining"] is not None
     assert client.status(gas)["powerStatus"]["fuelPercentRemaining"] is not None
-    assert client.health(ev)["vehicleId"] == ev.vehicle_id
+    assert client.health(ev)["vehicleId"] == ids(ev).vehicle_id
     details = client.climate_details(ev)
     assert {"outdoor_temperature", "target_temperature", "climate_on"} <= set(details)
     client.wake(ev)
@@ -413,10 +415,10 @@ def test_every_endpoint_sends_the_documented_request(
 
     mps = f"/mps/v1/vehicles/{tsp}"
     expected = [
-        ("GET", f"/rvs/v1/vehicle/{ev.vehicle_id}"),
-        ("GET", f"/rvs/v1/vehicle/{gas.vehicle_id}"),
-        ("GET", f"/vhs/v2/vehicle/{ev.vehicle_id}"),
-        ("POST", f"/ss/v1/user/{{user}}/vehicle/{ev.vehicle_id}/session"),
+        ("GET", f"/rvs/v1/vehicle/{ids(ev).vehicle_id}"),
+        ("GET", f"/rvs/v1/vehicle/{ids(gas).vehicle_id}"),
+        ("GET", f"/vhs/v2/vehicle/{ids(ev).vehicle_id}"),
+        ("POST", f"/ss/v1/user/{{user}}/vehicle/{ids(ev).vehicle_id}/session"),
         ("PUT", f"{mps}/status/climate/details"),
         ("PUT", f"{mps}/status/fresh"),
         ("POST", f"{mps}/health/fresh"),
@@ -447,7 +449,7 @@ def test_every_endpoint_sends_the_documented_request(
         (method, path.replace("{user}", user_id)) for method, path in expected
     ]
     session = json.loads(sent[3].body)
-    assert session["accountNumber"] == tsp and session["tsp"] == ev.tsp
+    assert session["accountNumber"] == tsp and session["tsp"] == ids(ev).tsp
     assert session["tspPin"] == "1234" and session["idToken"]
     app_uuids = set()
     bodies = []

@@ -38,7 +38,8 @@ from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.poller import Poller
 from carnet.runtime.scheduler import Scheduler, SerialWorker
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -313,12 +314,12 @@ class Bridge:
     @staticmethod
     def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
         vehicles = account.config.vehicles
-        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.vehicle_id)
+        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.key)
 
     def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
         settings = self._settings(account, api_vehicle)
         return vehicle_name(
-            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+            api_vehicle.vin, api_vehicle.key, settings.name if settings else None
         )
 
     def _enroll_vehicle(

@@ -23,8 +23,8 @@ from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
 from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.scheduler import SerialWorker
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
-from carnet.vendor.protocol import Part
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.protocol import Part, Vehicle
 
 DAY = 86400.0
 

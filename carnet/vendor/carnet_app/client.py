@@ -38,13 +38,9 @@ from carnet.vendor.carnet_app.answers import data_object, refusal
 from carnet.vendor.carnet_app.errors import TokenRejected, error_for_response, request_class
 from carnet.vendor.carnet_app.login import Authenticator
 from carnet.vendor.carnet_app.tsp import TspChannel
-from carnet.vendor.carnet_app.vehicles import (
-    CHARGE_CURRENT_VALUES,
-    Vehicle,
-    enrolled_vehicle,
-)
+from carnet.vendor.carnet_app.vehicles import CHARGE_CURRENT_VALUES, enrolled_vehicle, ids
 from carnet.vendor.http import Http
-from carnet.vendor.protocol import Part, Report, RequestRecorder
+from carnet.vendor.protocol import Part, Report, RequestRecorder, Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -177,11 +173,11 @@ class CarNetClient:
 
     def status(self, vehicle: Vehicle) -> dict[str, Any]:
         """The ``data`` of ``GET /rvs/v1/vehicle/<vehicleId>``."""
-        return self._read(f"/rvs/v1/vehicle/{vehicle.vehicle_id}", "the status request")
+        return self._read(f"/rvs/v1/vehicle/{ids(vehicle).vehicle_id}", "the status request")
 
     def health(self, vehicle: Vehicle) -> dict[str, Any]:
         """The ``data`` of ``GET /vhs/v2/vehicle/<vehicleId>``."""
-        return self._read(f"/vhs/v2/vehicle/{vehicle.vehicle_id}", "the health report request")
+        return self._read(f"/vhs/v2/vehicle/{ids(vehicle).vehicle_id}", "the health report request")
 
     def interpret(
         self, vehicle: Vehicle, parts: Mapping[Part, Any], temperature_unit: str

@@ -27,8 +27,9 @@ from carnet.core.errors import CommandRefused, PinRefused, RateLimited, VendorUn
 from carnet.vendor.carnet_app.account_tokens import AccountTokens, bearer
 from carnet.vendor.carnet_app.answers import data_object, json_body
 from carnet.vendor.carnet_app.errors import TokenRejected
-from carnet.vendor.carnet_app.vehicles import Vehicle
+from carnet.vendor.carnet_app.vehicles import ids
 from carnet.vendor.http import Http
+from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenSet
 
 _LOG = logging.getLogger(__name__)
@@ -134,17 +135,17 @@ class TspChannel:
 
     def _session_token(self, vehicle: Vehicle, tokens: TokenSet, user_id: str,
                        renewed: bool) -> str:
-        cached = self.session_tokens.get(vehicle.vehicle_id)
+        cached = self.session_tokens.get(ids(vehicle).vehicle_id)
         if cached is not None and time.monotonic() - cached[1] < self.TOKEN_TTL:
             return cached[0]
         if not self._commands_enabled:
             self._require_commands()
-        url = f"{self._base}/ss/v1/user/{user_id}/vehicle/{vehicle.vehicle_id}/session"
+        url = f"{self._base}/ss/v1/user/{user_id}/vehicle/{ids(vehicle).vehicle_id}/session"
         body = {
-            "accountNumber": vehicle.tsp_account_num,
+            "accountNumber": ids(vehicle).tsp_account_num,
             "idToken": tokens.id_token,
             "tspPin": self._account.pin,
-            "tsp": vehicle.tsp,
+            "tsp": ids(vehicle).tsp,
         }
         headers = {**bearer(tokens), "Content-Type": "application/json;charset=UTF-8"}
         try:
@@ -161,8 +162,8 @@ class TspChannel:
         if not isinstance(token, str) or not token:
             raise VendorUnavailable("The TSP session answer carries no tspToken")
         redact.register_secret(token)
-        self.session_tokens[vehicle.vehicle_id] = (token, time.monotonic())
-        _LOG.debug("Obtained a TSP token for vehicle %s", vehicle.vehicle_id)
+        self.session_tokens[ids(vehicle).vehicle_id] = (token, time.monotonic())
+        _LOG.debug("Obtained a TSP token for vehicle %s", ids(vehicle).vehicle_id)
         return token
 
     def send(
@@ -178,7 +179,7 @@ class TspChannel:
         """One ``/mps/`` request; returns the decoded JSON body. ``read``: it changes
         nothing in the car, so a refusal may be tried once more."""
         self._require_commands()
-        url = f"{self._base}/mps/v1/vehicles/{vehicle.tsp_account_num}/{suffix}"
+        url = f"{self._base}/mps/v1/vehicles/{ids(vehicle).tsp_account_num}/{suffix}"
         with self._lock:
             self._check_rate_block()
             try:
@@ -220,7 +221,7 @@ class TspChannel:
                 continue
             except CommandRefused as exc:
                 # Refused for this vehicle only (not the PIN): no token to keep for it.
-                self.session_tokens.pop(vehicle.vehicle_id, None)
+                self.session_tokens.pop(ids(vehicle).vehicle_id, None)
                 said = f": {exc.detail}" if exc.detail else ""
                 raise CommandRefused(f"Car-Net refused the TSP session for {what} "
                                      f"(HTTP {exc.status}{said})", exc.status,
@@ -243,7 +244,7 @@ class TspChannel:
                     raise CommandRefused(f"Car-Net refused {what} (HTTP {exc.status}{said})",
                                          exc.status, exc.detail) from None
                 retried = True
-                self.session_tokens.pop(vehicle.vehicle_id, None)
+                self.session_tokens.pop(ids(vehicle).vehicle_id, None)
                 _LOG.info("Car-Net refused %s (HTTP %d); trying once more with a new TSP "
                           "session", what, exc.status)
                 continue

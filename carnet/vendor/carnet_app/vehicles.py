@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from carnet.vendor.protocol import Capabilities, Part
+from carnet.vendor.protocol import Capabilities, Part, Vehicle
 
 # What every vehicle on the Car-Net app API accepts: the service does not tell them apart.
 CAPABILITIES = Capabilities(
@@ -29,17 +29,28 @@ CHARGE_CURRENT_VALUES = tuple(
 
 
 @dataclass(frozen=True)
-class Vehicle:
+class CarNetIds:
+    """What a Car-Net vehicle's URLs and session request name it by (its ``handle``)."""
+
     vehicle_id: str  # enrollment vehicleId (status/health URLs)
-    vin: str
     tsp_account_num: str  # rolesAndRights.tspAccountNum (command URLs)
     tsp: str  # vehicle.tspProvider
-    model_name: str | None
-    model_year: str | None
 
-    @property
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
+
+def carnet_vehicle(vehicle_id: str, vin: str, tsp_account_num: str, tsp: str,
+                   model_name: str | None, model_year: str | None) -> Vehicle:
+    """A Car-Net vehicle; its vehicleId is also its key (a name when the VIN cannot be)."""
+    return Vehicle(vin=vin, model_name=model_name, model_year=model_year,
+                   capabilities=CAPABILITIES, key=vehicle_id,
+                   handle=CarNetIds(vehicle_id, tsp_account_num, tsp))
+
+
+def ids(vehicle: Vehicle) -> CarNetIds:
+    """The Car-Net ids of a vehicle this generation listed."""
+    handle = vehicle.handle
+    if not isinstance(handle, CarNetIds):
+        raise TypeError(f"not a Car-Net vehicle: {vehicle.vin!r}")
+    return handle
 
 
 def enrolled_vehicle(entry: Any) -> Vehicle | None:
@@ -53,7 +64,7 @@ def enrolled_vehicle(entry: Any) -> Vehicle | None:
     if not vehicle_id or not vin or account in (None, ""):
         return None
     year = details.get("modelYear")
-    return Vehicle(
+    return carnet_vehicle(
         vehicle_id=str(vehicle_id),
         vin=str(vin),
         tsp_account_num=str(account),
