@@ -13,6 +13,7 @@ import time
 from carnet.config import CommandsConfig
 from carnet.runtime import daemon
 from carnet.runtime.ledger import RequestLedger
+from carnet.vendor.protocol import RequestClass
 from tests.conftest import DEMO_EMAIL, EV_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.support.mqtt_probe import Probe
@@ -229,7 +230,7 @@ def test_at_the_cap_commands_are_refused_with_when_the_budget_frees(
     ledger = RequestLedger(tmp_path / "state", DEMO_EMAIL)
     now = time.time()
     for n in range(400):
-        ledger.record("reads", now - 86400 + 600 + n)
+        ledger.record(RequestClass.READ, now - 86400 + 600 + n)
     bridge = start(run_bridge, make_config, probe, limits={"daily_requests": 400})
     wait_idle(bridge)
     sim.clear_requests()

@@ -21,8 +21,8 @@ from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import DeviceInfo, component_configs, unique_id
 from carnet.mqtt.events import FAMILIES
 from carnet.mqtt.topics import Topics
-from carnet.vendor.carnet_app.client import CAPABILITIES
 from carnet.vendor.carnet_app.readings import HEALTH_CODES, READINGS, RawVehicleData, reads_climate
+from carnet.vendor.carnet_app.vehicles import CAPABILITIES
 from carnet.vendor.protocol import Part
 from scripts import topic_table
 from tests.support.reports import parse_state

@@ -29,7 +29,9 @@ from carnet.core.errors import (
 )
 from carnet.simulator import Simulator, SimulatorOptions
 from carnet.vendor.carnet_app import defaults
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.carnet_app.vehicles import carnet_vehicle, ids
+from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenStore
 
 EMAIL = "demo@example.com"
@@ -172,9 +174,9 @@ def test_login_hidden_inputs_and_enrollment(sim: Sim, make_client: Callable[...,
     assert ev.model_name == "e-Golf" and ev.model_year == "2016"
     assert gas.model_name == "Jetta"
     expected = sim.vehicle(EV_VIN)
-    assert ev.vehicle_id == expected["vehicleId"]
-    assert ev.tsp_account_num == expected["tspAccountNum"]
-    assert ev.tsp  # tspProvider
+    assert ids(ev).vehicle_id == expected["vehicleId"]
+    assert ids(ev).tsp_account_num == expected["tspAccountNum"]
+    assert ids(ev).tsp  # tspProvider
     flow = [(e["method"], e["host"], e["path"]) for e in sim.log()]
     assert flow[0] == ("GET", "api", "/oidc/v1/authorize")
     posts = [(m, h, p.rsplit("/", 2)[-2:]) for m, h, p in flow if m == "POST"]
@@ -212,7 +214,7 @@ def test_wrong_password_fails_at_authenticate(sim: Sim,
                                               make_client: Callable[..., CarNetClient]) -> None:
     client = make_client(password="not-the-password")
     with pytest.raises(AuthError) as caught:
-        client.status(Vehicle("x", EV_VIN, "1", "VZT", None, None))
+        client.status(carnet_vehicle("x", EV_VIN, "1", "VZT", None, None))
     assert caught.value.step == "authenticate"
     assert "step 3" in str(caught.value) and "password" in str(caught.value)
     assert "not-the-password" not in str(caught.value)
@@ -308,8 +310,9 @@ def test_login_change_then_token_helper(sim: Sim, make_client: Callable[..., Car
     client = make_client(token_helper=helper)
     assert len(client.vehicles()) == 3
     # The helper also feeds the refresh grant.
-    assert client._tokens is not None
-    client._tokens = dataclasses.replace(client._tokens, expires_at=time.time())  # due now
+    tokens = client._tokens
+    assert tokens.stored is not None
+    tokens.stored = dataclasses.replace(tokens.stored, expires_at=time.time())  # due now
     client.vehicles()
     assert sim.count("/oidc/v1/authorize") == 2
     assert [e["status"] for e in sim.log("/oidc/v1/token")] == [401, 200, 200]
@@ -370,7 +373,7 @@ def test_every_endpoint_sends_the_documented_request(
     client = make_client()
     vehicles = _by_vin(client)
     ev, gas = vehicles[EV_VIN], vehicles[GAS_VIN]
-    tsp = ev.tsp_account_num
+    tsp = ids(ev).tsp_account_num
     sim.clear_log()
     sent: list[requests.PreparedRequest] = []
     client._session.hooks["response"].append(lambda r, *_a, **_k: sent.append(r.request))
@@ -378,7 +381,7 @@ def test_every_endpoint_sends_the_documented_request(
     status = client.status(ev)
     assert status["powerStatus"]["battery"]["chargePercentRemaining"] is not None
     assert client.status(gas)["powerStatus"]["fuelPercentRemaining"] is not None
-    assert client.health(ev)["vehicleId"] == ev.vehicle_id
+    assert client.health(ev)["vehicleId"] == ids(ev).vehicle_id
     details = client.climate_details(ev)
     assert {"outdoor_temperature", "target_temperature", "climate_on"} <= set(details)
     client.wake(ev)
@@ -413,10 +416,10 @@ def test_every_endpoint_sends_the_documented_request(
 
     mps = f"/mps/v1/vehicles/{tsp}"
     expected = [
-        ("GET", f"/rvs/v1/vehicle/{ev.vehicle_id}"),
-        ("GET", f"/rvs/v1/vehicle/{gas.vehicle_id}"),
-        ("GET", f"/vhs/v2/vehicle/{ev.vehicle_id}"),
-        ("POST", f"/ss/v1/user/{{user}}/vehicle/{ev.vehicle_id}/session"),
+        ("GET", f"/rvs/v1/vehicle/{ids(ev).vehicle_id}"),
+        ("GET", f"/rvs/v1/vehicle/{ids(gas).vehicle_id}"),
+        ("GET", f"/vhs/v2/vehicle/{ids(ev).vehicle_id}"),
+        ("POST", f"/ss/v1/user/{{user}}/vehicle/{ids(ev).vehicle_id}/session"),
         ("PUT", f"{mps}/status/climate/details"),
         ("PUT", f"{mps}/status/fresh"),
         ("POST", f"{mps}/health/fresh"),
@@ -447,7 +450,7 @@ def test_every_endpoint_sends_the_documented_request(
         (method, path.replace("{user}", user_id)) for method, path in expected
     ]
     session = json.loads(sent[3].body)
-    assert session["accountNumber"] == tsp and session["tsp"] == ev.tsp
+    assert session["accountNumber"] == tsp and session["tsp"] == ids(ev).tsp
     assert session["tspPin"] == "1234" and session["idToken"]
     app_uuids = set()
     bodies = []
@@ -511,7 +514,7 @@ def test_tsp_token_is_reused_then_renewed_when_refused(
 def test_tsp_token_is_fetched_again_after_its_lifetime(
         sim: Sim, make_client: Callable[..., CarNetClient]) -> None:
     client = make_client()
-    client.TSP_TOKEN_TTL = 0.3  # the vendor's is about 45 minutes
+    client._tsp.TOKEN_TTL = 0.3  # the vendor's is about 45 minutes
     vehicles = _by_vin(client)
     client.wake(vehicles[EV_VIN])
     client.wake(vehicles[GAS_VIN])  # one token per vehicle
@@ -648,16 +651,16 @@ def test_no_secret_in_debug_logs(start_sim: Callable[..., Sim],
         client.status(car)  # refresh
         remember_tokens()
         client.set_lock(car, False)  # TSP token and a command
-        secrets.update(token for token, _ in client._tsp_tokens.values())
+        secrets.update(token for token, _ in client._tsp.session_tokens.values())
         sim.fault(kind="outage", status=500)
         with pytest.raises(VendorUnavailable):
             client.set_charging(car, True)  # a failure
         sim.clear_faults()
         wrong = make_client(sim, email=OWNER_EMAIL, password="Wrong-Password-For-Test",
                             pin="9753")
-        wrong._tokens = None  # force a login with the wrong password
+        wrong._tokens.stored = None  # force a login with the wrong password
         with pytest.raises(AuthError):
-            wrong._login()
+            wrong._tokens._login()
     secrets.update({"Wrong-Password-For-Test", "9753"})
 
     assert sim.count("/oidc/v1/token") >= 2 and sim.count("/session") == 1

@@ -34,16 +34,12 @@ from carnet.core.errors import (
     WakeupsUsedUp,
 )
 from carnet.runtime.daemon import wait_until
-from carnet.vendor.carnet_app.client import _refusal
+from carnet.vendor.carnet_app.answers import refusal
 from carnet.vendor.carnet_app.errors import error_for_response
-from carnet.vendor.carnet_app.login import (
-    Authenticator,
-    _template_model,
-    make_pkce,
-    parse_page,
-    run_token_helper,
-)
+from carnet.vendor.carnet_app.login import Authenticator, make_pkce
+from carnet.vendor.carnet_app.pages import parse_page, template_model
 from carnet.vendor.http import parse_retry_after
+from carnet.vendor.token_helper import run_token_helper
 from carnet.vendor.tokens import TokenSet, TokenStore, sendable
 
 
@@ -324,7 +320,7 @@ def test_template_model_variant() -> None:
         "\"relayState\":\"r2\",\"postAction\":\"login/authenticate\",\"x\":{\"y\":\"}\"}},\n"
         " csrf_token: 'c2',\n};</script></head><body></body></html>"
     )
-    model = _template_model(page.scripts)
+    model = template_model(page.scripts)
     assert model is not None
     assert model["hmac"] == "h2" and model["relayState"] == "r2"
     assert model["postAction"] == "login/authenticate" and model["_csrf"] == "c2"
@@ -430,7 +426,7 @@ def test_token_helper_output_is_capped(tmp_path: Path) -> None:
                      "    sys.stdout.buffer.write(b'x' * (1 << 20))\n")
     measure = (
         "import json, re, sys, time\n"
-        "from carnet.vendor.carnet_app.login import run_token_helper\n"
+        "from carnet.vendor.token_helper import run_token_helper\n"
         "from carnet.core.errors import AuthError\n"
         # VmHWM: this process's peak RSS (ru_maxrss would include its parent's)
         "def peak():\n"
@@ -571,12 +567,12 @@ def test_a_car_refusing_wakeups_is_not_the_accounts_rate_limit() -> None:
 def test_a_command_answer_that_says_no() -> None:
     for taken in ({"data": {"result": 0}}, {"data": {"result": "0", "command": "lock"}},
                   {"value": {}}, {"error": None}, [], None):
-        assert _refusal(taken) == "", taken
-    assert _refusal({"data": {"result": 1}}) == "result 1"
-    assert _refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
+        assert refusal(taken) == "", taken
+    assert refusal({"data": {"result": 1}}) == "result 1"
+    assert refusal({"data": {"result": 2, "message": "vehicle offline"}}) == (
         "result 2: vehicle offline")
-    assert _refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
-    assert _refusal({"error": "busy", "data": {"result": 0}}) == "busy"
+    assert refusal({"error": {"code": "E1", "message": "no"}}) == "E1: no"
+    assert refusal({"error": "busy", "data": {"result": 0}}) == "busy"
 
 
 def test_tokens_that_cannot_go_into_a_header_are_not_kept(

@@ -252,7 +252,7 @@ def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(), interval=2, login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
-    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    egolf = bridge.vehicles["egolf"].api.key
     forbidden = {"error": {"code": "FORBIDDEN", "message": "no access to this vehicle"}}
     sim.fault(kind="answer", path=f"^/rvs/.*{egolf}", status=403, body=forbidden)
     sim.clear_requests()
@@ -286,7 +286,7 @@ def test_a_403_on_one_vehicles_tsp_session_is_not_a_pin_refusal(
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(commands={"max_per_minute": 60}), login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
-    egolf = bridge.vehicles["egolf"].api.vehicle_id
+    egolf = bridge.vehicles["egolf"].api.key
     refusal = {"error": {"code": "FORBIDDEN",
                          "message": "secondary user: no remote access to this car"}}
     sim.fault(kind="answer", path=f"/vehicle/{egolf}/session$", method="POST", status=403,

@@ -75,7 +75,7 @@ def test_no_secret_leaks(secret_simulator, broker, probe, run_bridge, tmp_path, 
     probe.publish(f"{BASE}/car/lock/set", "LOCK")
     wait_results(probe, "car", lambda r: True, count=3, timeout=10)
     client = bridge.accounts[0].client
-    secrets |= {token for token, _ in client._tsp_tokens.values()}
+    secrets |= {token for token, _ in client._tsp.session_tokens.values()}
 
     # Failures: an outage, then a login change with every token expired, then recovery.
     sim.fault(kind="outage", status=503)
@@ -92,7 +92,7 @@ def test_no_secret_leaks(secret_simulator, broker, probe, run_bridge, tmp_path, 
     assert wait_until(lambda: bridge.accounts[0].error is None, 10)
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
     assert wait_until(lambda: all(v.online for v in bridge.vehicles.values()), 10)
-    secrets |= token_secrets(state_dir) | {t for t, _ in client._tsp_tokens.values()}
+    secrets |= token_secrets(state_dir) | {t for t, _ in client._tsp.session_tokens.values()}
     assert len(secrets) >= 3 + 4 + 1 + 4
 
     texts = {"log": caplog.text}

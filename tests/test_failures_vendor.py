@@ -12,7 +12,7 @@ import pytest
 
 from carnet.runtime import executor, poller
 from carnet.runtime.daemon import wait_until
-from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.carnet_app.tsp import TspChannel
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 BRIDGE_THREADS = ("dispatcher", "scheduler", "reads-")  # always running
@@ -24,7 +24,7 @@ def short_backoff(monkeypatch):
     """Poll retries start after 1 s instead of 30 s; 429 pauses without Retry-After last 2 s."""
     monkeypatch.setattr(poller, "FIRST_RETRY", 1.0)
     monkeypatch.setattr(executor, "DEFAULT_RATE_LIMIT_WAIT", 2.0)
-    monkeypatch.setattr(CarNetClient, "RATE_LIMIT_DEFAULT", 2.0)
+    monkeypatch.setattr(TspChannel, "RATE_LIMIT_DEFAULT", 2.0)
 
 
 def retry_waits(caplog, vehicle: str) -> list[float]:

@@ -15,6 +15,7 @@ from carnet.runtime.ledger import (
     cap_reached,
 )
 from carnet.vendor.carnet_app.errors import request_class
+from carnet.vendor.protocol import RequestClass
 
 EMAIL = "daniel@example.com"
 IDENTITY = "https://identity.na.vwgroup.io"
@@ -22,20 +23,22 @@ IDENTITY = "https://identity.na.vwgroup.io"
 
 def test_requests_are_classed_by_where_they_go() -> None:
     api = "https://b-h-s.spr.us00.p.con-veh.net"
-    assert request_class(f"{IDENTITY}/oidc/v1/authorize?x=1", IDENTITY) == "login"
-    assert request_class(f"{api}/oidc/v1/token", IDENTITY) == "login"
-    assert request_class(f"{api}/ss/v1/user/1/vehicle/2/session", IDENTITY) == "login"
-    assert request_class(f"{api}/mps/v1/vehicles/1/status/climate/details", IDENTITY) == "commands"
-    assert request_class(f"{api}/mps/v1/vehicles/1/status/fresh", IDENTITY) == "commands"
-    assert request_class(f"{api}/rvs/v1/vehicle/1", IDENTITY) == "reads"
-    assert request_class(f"{api}/account/v1/enrollment/status", IDENTITY) == "reads"
+    assert request_class(f"{IDENTITY}/oidc/v1/authorize?x=1", IDENTITY) == RequestClass.LOGIN
+    assert request_class(f"{api}/oidc/v1/token", IDENTITY) == RequestClass.LOGIN
+    assert request_class(f"{api}/ss/v1/user/1/vehicle/2/session", IDENTITY) == RequestClass.LOGIN
+    climate = f"{api}/mps/v1/vehicles/1/status/climate/details"
+    assert request_class(climate, IDENTITY) == RequestClass.COMMAND
+    assert request_class(f"{api}/mps/v1/vehicles/1/status/fresh", IDENTITY) == RequestClass.COMMAND
+    assert request_class(f"{api}/rvs/v1/vehicle/1", IDENTITY) == RequestClass.READ
+    assert request_class(f"{api}/account/v1/enrollment/status", IDENTITY) == RequestClass.READ
 
 
 def test_the_count_is_a_rolling_day_and_survives_a_restart(tmp_path: Path) -> None:
     now = time.time()
     ledger = RequestLedger(tmp_path, EMAIL)
-    ledger.record("reads", now - DAY + 60)  # leaves the window in a minute
-    for kind in ("login", "reads", "commands", "commands"):
+    ledger.record(RequestClass.READ, now - DAY + 60)  # leaves the window in a minute
+    for kind in (RequestClass.LOGIN, RequestClass.READ, RequestClass.COMMAND,
+                 RequestClass.COMMAND):
         ledger.record(kind, now)
     assert ledger.counts(now) == {"login": 1, "reads": 2, "commands": 2}
     assert ledger.frees_at(now) == now + 60
@@ -51,7 +54,7 @@ def test_the_count_is_a_rolling_day_and_survives_a_restart(tmp_path: Path) -> No
 
 
 def test_a_corrupt_or_foreign_file_counts_from_zero(tmp_path: Path, caplog) -> None:
-    RequestLedger(tmp_path, EMAIL).record("reads")
+    RequestLedger(tmp_path, EMAIL).record(RequestClass.READ)
     (path,) = tmp_path.glob("requests-*.json")
     for text in ("{not json", "[1, 2]", json.dumps({"account": "x", "requests": {}}),
                  json.dumps({"account": json.loads(path.read_text())["account"],
@@ -76,9 +79,9 @@ def test_commands_are_refused_at_the_cap_with_when_it_frees(tmp_path: Path) -> N
     ledger = RequestLedger(tmp_path, EMAIL)
     limits = LimitsConfig(daily_requests=50, command_reserve=0.2)
     for n in range(49):
-        ledger.record("reads", now - DAY + 3600 + n)
+        ledger.record(RequestClass.READ, now - DAY + 3600 + n)
     assert cap_reached(ledger, limits, now) is None
-    ledger.record("commands", now)
+    ledger.record(RequestClass.COMMAND, now)
     refusal = cap_reached(ledger, limits, now)
     assert refusal is not None
     assert "50 requests in 24 h" in refusal and "limits.daily_requests 50" in refusal

@@ -73,7 +73,7 @@ def test_odd_vins_get_distinct_topic_names(
     bridge = run_bridge(config)
     assert wait_until(lambda: len(bridge.vehicles) == 4, 15), sorted(bridge.vehicles)
     by_vin = {v.api.vin: v for v in bridge.vehicles.values()}
-    hashes_id = by_vin[HASHES].api.vehicle_id
+    hashes_id = by_vin[HASHES].api.key
     names = {vin: vehicle.name for vin, vehicle in by_vin.items()}
     assert names == {
         SPACED: SPACED_NAME,

@@ -18,8 +18,8 @@ from carnet.runtime.daemon import Bridge, wait_until
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.reads import MAX_FOLLOWUPS, ReadPool
 from carnet.runtime.vehicle import VehicleRuntime
-from carnet.vendor.carnet_app.client import Vehicle
 from carnet.vendor.carnet_app.readings import RawVehicleData
+from carnet.vendor.carnet_app.vehicles import carnet_vehicle
 from carnet.vendor.protocol import Part
 from tests.support.reports import parse_state
 from tests.test_state import CLIMATE, GAS_STATUS, HEALTH
@@ -102,7 +102,7 @@ def test_bridge_publishes_the_newest_snapshot_last(tmp_path) -> None:
     bridge = bridge_for_tests(tmp_path)
     recorder = Recorder()
     bridge.publisher = StatePublisher(recorder, bridge.topics, "attribute")
-    api = Vehicle("id1", "WVWZZZAUZGW000001", "tsp1", "WCT", "e-Golf", "2016")
+    api = carnet_vehicle("id1", "WVWZZZAUZGW000001", "tsp1", "WCT", "e-Golf", "2016")
     vehicle = VehicleRuntime("egolf", api, None, 600)  # type: ignore[arg-type]
     vehicle.state = lock_state("LOCKED")
     vehicle.pending["lock"] = "LOCKING"
@@ -199,7 +199,7 @@ def sync_for(mode: str) -> tuple[DiscoverySync, Recorder]:
 
 def gas_vehicle(climate_read: bool = True) -> VehicleRuntime:
     """The combustion car after a poll; with or without the climate details read yet."""
-    api = Vehicle("id2", GAS_VIN, "tsp2", "WCT", "Jetta", "2020")
+    api = carnet_vehicle("id2", GAS_VIN, "tsp2", "WCT", "Jetta", "2020")
     account = SimpleNamespace(client=SimpleNamespace(commands_enabled=True))
     vehicle = VehicleRuntime("jetta", api, account, 600)  # type: ignore[arg-type]
     raw = RawVehicleData(

@@ -175,7 +175,11 @@ FILTER = RedactingFilter()
 DEFAULT_LOGGERS = (
     "carnet",
     "carnet.vendor.carnet_app.login",
+    "carnet.vendor.carnet_app.grants",
     "carnet.vendor.carnet_app.client",
+    "carnet.vendor.carnet_app.account_tokens",
+    "carnet.vendor.carnet_app.tsp",
+    "carnet.vendor.token_helper",
     "carnet.vendor.tokens",
     "urllib3",
     "urllib3.connectionpool",

@@ -33,11 +33,11 @@ def vehicle_topic_name(name_or_vin: str) -> str:
     return f"{text}_" if text == BRIDGE else text
 
 
-def vehicle_name(vin: str, vehicle_id: str, configured: str | None = None) -> str:
+def vehicle_name(vin: str, key: str, configured: str | None = None) -> str:
     """The topic level of a vehicle: its configured name, else its VIN, else (a VIN
-    without letters or digits, such as ``###``) its vehicle id, else a stable hash of
-    both, so that every vehicle has one."""
-    for candidate in (configured, vin, vehicle_id):
+    without letters or digits, such as ``###``) its key (the vendor's vehicle id), else
+    a stable hash of both, so that every vehicle has one."""
+    for candidate in (configured, vin, key):
         if not candidate:
             continue
         try:
@@ -45,7 +45,7 @@ def vehicle_name(vin: str, vehicle_id: str, configured: str | None = None) -> st
         except ValueError:
             _LOG.warning("%r cannot name a topic (no letters or digits); trying the next "
                          "name for this vehicle", candidate)
-    digest = hashlib.sha256(f"{vin}\0{vehicle_id}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{vin}\0{key}".encode()).hexdigest()[:12]
     return f"vehicle_{digest}"
 
 

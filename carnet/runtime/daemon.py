@@ -40,7 +40,8 @@ from carnet.runtime.poller import Poller
 from carnet.runtime.reads import READ_THREADS, ReadPool
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -131,16 +132,19 @@ class Bridge:
         self.scheduler.start()
         store = TokenStore(self.config.state_dir)
         for account_config in self.config.accounts:
+            ledger = RequestLedger(self.config.state_dir, account_config.email)
             client = CarNetClient(
                 self.config.carnet,
                 account_config,
                 store,
                 min_interval=self.config.commands.min_interval,
                 max_per_minute=self.config.commands.max_per_minute,
-                ledger=RequestLedger(self.config.state_dir, account_config.email),
+                recorder=ledger,
             )
             name = mask_email(account_config.email)
-            account = AccountRuntime(account_config, client, self.reads.account(name))
+            account = AccountRuntime(
+                account_config, client, self.reads.account(name), ledger=ledger
+            )
             account.commands = Executor(
                 name,
                 self.config.commands.max_age,
@@ -324,12 +328,12 @@ class Bridge:
     @staticmethod
     def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
         vehicles = account.config.vehicles
-        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.vehicle_id)
+        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.key)
 
     def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
         settings = self._settings(account, api_vehicle)
         return vehicle_name(
-            api_vehicle.vin, api_vehicle.vehicle_id, settings.name if settings else None
+            api_vehicle.vin, api_vehicle.key, settings.name if settings else None
         )
 
     def _enroll_vehicle(
@@ -511,7 +515,7 @@ class Bridge:
         """Take the accounts' request counts for bridge/info, and publish it."""
         limits = self.config.limits
         for account in self.accounts:
-            ledger = account.client.ledger
+            ledger = account.ledger
             if ledger is None:
                 continue
             counts = ledger.counts()

@@ -28,8 +28,7 @@ from carnet.config import Config
 from carnet.mqtt import discovery
 from carnet.mqtt.topics import Topics
 from carnet.runtime.vehicle import VehicleRuntime
-from carnet.vendor.carnet_app.client import Vehicle
-from carnet.vendor.protocol import Part
+from carnet.vendor.protocol import Part, Vehicle
 
 _LOG = logging.getLogger(__name__)
 

@@ -222,7 +222,7 @@ class Dispatcher:
             )
             self.result(command, "rejected", f"commands disabled: {reason}")
             return
-        ledger = client.ledger
+        ledger = vehicle.account.ledger
         refusal = None if ledger is None else cap_reached(ledger, bridge.config.limits)
         if refusal is not None:
             self.result(command, "rejected", refusal)

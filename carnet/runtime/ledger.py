@@ -26,12 +26,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from carnet.config import LimitsConfig
+from carnet.vendor.protocol import RequestClass
 from carnet.vendor.tokens import account_key
 
 _LOG = logging.getLogger(__name__)
 
 DAY = 86400.0
-CLASSES = ("login", "reads", "commands")
+# The name each request class is counted under, on disk and in bridge/info.
+STORED_NAMES = {
+    RequestClass.LOGIN: "login",
+    RequestClass.READ: "reads",
+    RequestClass.COMMAND: "commands",
+}
+CLASSES = tuple(STORED_NAMES.values())
 _FORMAT = 1
 # Token refreshes an account needs a day whatever the interval: a 30-minute access token.
 TOKEN_REFRESHES_PER_DAY = 48
@@ -63,7 +70,8 @@ def cap_reached(
 
 
 class RequestLedger:
-    """The requests of one account in the last 24 hours. Thread-safe."""
+    """The requests of one account in the last 24 hours. Thread-safe; the vendor
+    client's :class:`~carnet.vendor.protocol.RequestRecorder`."""
 
     def __init__(self, state_dir: str | os.PathLike[str], email: str) -> None:
         self._dir = Path(state_dir)
@@ -74,10 +82,10 @@ class RequestLedger:
         self._warned = False
         self._load()
 
-    def record(self, kind: str, now: float | None = None) -> None:
+    def record(self, kind: RequestClass, now: float | None = None) -> None:
         now = time.time() if now is None else now
         with self._lock:
-            self._sent[kind].append(now)
+            self._sent[STORED_NAMES[kind]].append(now)
             self._expire(now)
             self._save()
 

@@ -107,7 +107,7 @@ class Poller:
     def _within_budget(self, account: AccountRuntime, base: float) -> float:
         """``base``, stretched so the account's day of polling stays under its share of
         ``limits.daily_requests``, but not past ``polling.max_interval``."""
-        ledger = account.client.ledger
+        ledger = account.ledger
         if ledger is None:
             return base
         counts = ledger.counts()

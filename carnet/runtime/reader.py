@@ -16,8 +16,8 @@ from carnet.catalog.table import ENTITIES
 from carnet.config import Config, mask_email
 from carnet.core.errors import AuthError, CarNetError
 from carnet.mqtt.topics import distinct_name, plain_name_owners, vehicle_name
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
-from carnet.vendor.protocol import Part
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.protocol import Part, Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -46,11 +46,11 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
     result: dict[str, Any] = {}
     wanted: list[tuple[Vehicle, str]] = []
     for vehicle in client.vehicles():
-        settings = account.vehicles.get(vehicle.vin) or account.vehicles.get(vehicle.vehicle_id)
+        settings = account.vehicles.get(vehicle.vin) or account.vehicles.get(vehicle.key)
         if settings is not None and not settings.enabled:
             continue
         configured = settings.name if settings else None
-        wanted.append((vehicle, vehicle_name(vehicle.vin, vehicle.vehicle_id, configured)))
+        wanted.append((vehicle, vehicle_name(vehicle.vin, vehicle.key, configured)))
     owners = plain_name_owners((vehicle.vin, name) for vehicle, name in wanted)
     for vehicle, plain in wanted:
         taken = {*result, plain} if owners[plain] != vehicle.vin else result

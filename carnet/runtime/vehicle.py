@@ -21,9 +21,10 @@ from carnet.catalog.table import ENTITIES, entity
 from carnet.config import AccountConfig
 from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
+from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.reads import AccountReads
-from carnet.vendor.carnet_app.client import CarNetClient, Vehicle
-from carnet.vendor.protocol import Part
+from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.protocol import Part, Vehicle
 
 DAY = 86400.0
 
@@ -144,6 +145,7 @@ class AccountRuntime:
     client: CarNetClient
     reads: AccountReads
     commands: Executor | None = None
+    ledger: RequestLedger | None = None  # the day's requests, which the client records
     vehicles: list[VehicleRuntime] = field(default_factory=list)
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0

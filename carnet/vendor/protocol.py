@@ -38,6 +38,12 @@ class RequestClass(enum.StrEnum):
     COMMAND = "command"  # commands, wake-ups and reads that spend the command budget
 
 
+class RequestRecorder(Protocol):
+    """Where a client counts each request it sends (the runtime keeps the day's count)."""
+
+    def record(self, kind: RequestClass) -> None: ...
+
+
 @dataclass(frozen=True)
 class NumberRange:
     minimum: float
@@ -69,12 +75,15 @@ class Capabilities:
 @dataclass(frozen=True)
 class Vehicle:
     """One vehicle of the account. ``handle`` is the generation's own (ids for its URLs);
-    nothing outside the generation reads it."""
+    nothing outside the generation reads it. ``key`` is the generation's name of the
+    vehicle for users: what names it when the VIN cannot, and what may configure it
+    besides the VIN (``accounts[].vehicles``)."""
 
     vin: str
     model_name: str | None
     model_year: str | None
     capabilities: Capabilities
+    key: str = ""
     handle: Any = field(default=None, compare=False, repr=False)
 
 

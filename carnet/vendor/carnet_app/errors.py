@@ -22,8 +22,9 @@ from carnet.core.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
-from carnet.vendor.carnet_app.login import CHANGED_HINT
+from carnet.vendor.carnet_app.grants import CHANGED_HINT
 from carnet.vendor.http import parse_retry_after, vendor_message, vendor_words
+from carnet.vendor.protocol import RequestClass
 
 
 class TokenRejected(AuthError):
@@ -54,17 +55,17 @@ _LOGIN_STEPS = {
 }
 
 
-def request_class(url: str, identity_base: str) -> str:
+def request_class(url: str, identity_base: str) -> RequestClass:
     """The class of the daily ledger a request to ``url`` counts in (the paths are the
     vendor's, so they are told apart here)."""
     if url.startswith(identity_base.rstrip("/")):
-        return "login"
+        return RequestClass.LOGIN
     path = urlsplit(url).path
     if path.startswith("/mps/"):
-        return "commands"
+        return RequestClass.COMMAND
     if path.startswith(("/oidc/", "/ss/")):
-        return "login"
-    return "reads"
+        return RequestClass.LOGIN
+    return RequestClass.READ
 
 
 def error_for_response(response: requests.Response, step: str) -> CarNetError:
