@@ -31,6 +31,7 @@ from carnet.mqtt.results import ResultSink
 from carnet.mqtt.topics import Topics, distinct_name, plain_name_owners, vehicle_name
 from carnet.runtime import heartbeat, sdnotify
 from carnet.runtime.assumed import AssumedStore
+from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
@@ -107,7 +108,20 @@ class Bridge:
         self.accounts: list[AccountRuntime] = []
         self.vehicles: dict[str, VehicleRuntime] = {}
         self._roster_lock = threading.RLock()
-        self.dispatcher = Dispatcher(self)
+        self.dispatcher = Dispatcher(
+            Collaborators(
+                config=config,
+                topics=self.topics,
+                link=self.link,
+                results=self.results,
+                scheduler=self.scheduler,
+                poller=self.poller,
+                assumed=self.assumed,
+                vehicles=lambda: self.vehicles,
+                publish_vehicle=self.publish_vehicle,
+                republish=self.republish,
+            )
+        )
         self._stop_requested = threading.Event()
         self._stopped = False
         self._dispatch_thread = threading.Thread(
