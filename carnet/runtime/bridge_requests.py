@@ -127,19 +127,19 @@ class BridgeRequests:
 
     def _vehicle(self, body: dict[str, Any], required: bool = True) -> VehicleRuntime | None:
         name = body.get("vehicle")
-        known = ", ".join(sorted(self._parts.vehicles())) or "none yet"
+        known = ", ".join(sorted(self._parts.fleet.vehicles())) or "none yet"
         if name is None:
             if required:
                 raise RequestError(f'"vehicle" is required; known vehicles: {known}')
             return None
-        vehicle = self._parts.vehicles().get(str(name))
+        vehicle = self._parts.fleet.vehicles().get(str(name))
         if vehicle is None:
             raise RequestError(f"no vehicle named {str(name)[:64]!r}; known vehicles: {known}")
         return vehicle
 
     def _poll(self, body: dict[str, Any], reply: Reply) -> None:
         one = self._vehicle(body, required=False)
-        targets = [one] if one else list(self._parts.vehicles().values())
+        targets = [one] if one else list(self._parts.fleet.vehicles().values())
         if not targets:
             raise RequestError("no vehicles known yet")
         remaining = [len(targets)]

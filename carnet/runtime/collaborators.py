@@ -7,7 +7,7 @@ imports dispatch, nothing below imports the daemon).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from carnet.config import Config
@@ -16,6 +16,7 @@ from carnet.mqtt.results import ResultSink
 from carnet.mqtt.topics import Topics
 from carnet.runtime.assumed import AssumedStore
 from carnet.runtime.poller import Poller
+from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import VehicleRuntime
 
@@ -29,6 +30,6 @@ class Collaborators:
     scheduler: Scheduler  # delayed work: verification reads, polls after a wake-up
     poller: Poller  # reads a vehicle now; gates vendor calls behind the login
     assumed: AssumedStore  # values the car never reports back, kept across restarts
-    vehicles: Callable[[], Mapping[str, VehicleRuntime]]  # the roster by name, as it is now
+    fleet: FleetRegistry  # the vehicles by name
     publish_vehicle: Callable[[VehicleRuntime], None]
     republish: Callable[[], None]  # discovery and state again (Home Assistant came back)

@@ -98,13 +98,13 @@ class Dispatcher:
             # before the vehicles are known, and must neither act nor stay on the broker.
             self._retained(name, attribute, message)
             return
-        vehicle = self._parts.vehicles().get(name)
+        vehicle = self._parts.fleet.vehicles().get(name)
         if vehicle is None:
             _LOG.warning(
                 "ignoring command on %s: no vehicle named %r (known: %s)",
                 message.topic,
                 name,
-                ", ".join(sorted(self._parts.vehicles())) or "none",
+                ", ".join(sorted(self._parts.fleet.vehicles())) or "none",
             )
             return
         commands = self._parse(vehicle, attribute, message)
@@ -130,7 +130,7 @@ class Dispatcher:
         if target is None or message.retain:
             return  # not a command, or a retained one that the next connect brings again
         name, attribute = target
-        if name not in self._parts.vehicles():
+        if name not in self._parts.fleet.vehicles():
             return
         self._parts.results.send(
             name,

@@ -144,7 +144,6 @@ class AccountRuntime:
     client: CarNetClient
     reads: SerialWorker
     commands: Executor | None = None
-    vehicles: list[VehicleRuntime] = field(default_factory=list)
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0
     login_retry_at: float = 0.0  # monotonic time before which no login is tried
