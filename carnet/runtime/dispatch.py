@@ -17,6 +17,7 @@ from typing import Any
 
 from carnet.catalog.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.catalog.encoding import json_value
+from carnet.catalog.model import CarriedOutBy
 from carnet.catalog.table import entity, find
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
@@ -208,7 +209,9 @@ class Dispatcher:
 
     def _route(self, vehicle: VehicleRuntime, command: Command) -> None:
         parts = self._parts
-        if command.attribute == "poll_interval":
+        spec = entity(command.attribute).command
+        assert spec is not None  # parse_set only accepts writable attributes
+        if spec.by is CarriedOutBy.POLL_INTERVAL:
             self._set_poll_interval(vehicle, command)
             return
         client = vehicle.account.client
@@ -225,7 +228,7 @@ class Dispatcher:
         if refusal is not None:
             self.result(command, "rejected", refusal)
             return
-        if command.attribute == "refresh":
+        if spec.by is CarriedOutBy.WAKE_UP:
             per_day = parts.config.polling.wakeups_per_day
             try:
                 vehicle.check_wakeup(per_day)
@@ -236,11 +239,11 @@ class Dispatcher:
             def send() -> None:
                 vehicle.wake(per_day)
         else:
-            spec = entity(command.attribute).command
-            assert spec is not None and spec.send is not None  # parse_set only accepts writable
+            vendor_send = spec.send
+            assert vendor_send is not None  # every command the vendor carries out has one
 
             def send() -> None:
-                spec.send(client, vehicle.api, command.value, vehicle.published_state())
+                vendor_send(client, vehicle.api, command.value, vehicle.published_state())
 
         listener = CommandListener(self, parts, vehicle, command)
         assert vehicle.account.commands is not None
@@ -339,7 +342,7 @@ class CommandListener:
         if pending is not None:
             parts.publish_vehicle(vehicle)
         delay = parts.config.commands.verify_after
-        if command.attribute == "refresh":
+        if spec is not None and spec.by is CarriedOutBy.WAKE_UP:
             # The woken car reports within about 20 s: read the fresh status then.
             self._dispatcher.result(command, "ok", "wake-up sent; the status is read again shortly")
             parts.scheduler.later(delay, lambda: parts.poller.poll(vehicle))
