@@ -22,7 +22,7 @@ from carnet.catalog.commands import Command
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.collaborators import Collaborators
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.vehicle import VehicleRuntime
 
 _LOG = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.bridge_requests import BridgeRequests
 from carnet.runtime.collaborators import Collaborators
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.ledger import cap_reached
 from carnet.runtime.unchanged import unchanged_detail
 from carnet.runtime.vehicle import VehicleRuntime, from_climate_details

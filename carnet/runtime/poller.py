@@ -33,7 +33,7 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.ledger import budget_interval
 from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler
