@@ -6,7 +6,8 @@ import threading
 import time
 
 from carnet.catalog.commands import Command
-from carnet.runtime.executor import Executor, Job, Outcome
+from carnet.runtime.executor import Executor
+from carnet.runtime.job import Job, Outcome
 
 
 class Recorder:

@@ -23,7 +23,8 @@ import yaml
 
 from carnet.catalog.commands import Command
 from carnet.runtime.daemon import wait_until
-from carnet.runtime.executor import Executor, Job, Outcome
+from carnet.runtime.executor import Executor
+from carnet.runtime.job import Job, Outcome
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN
 from tests.support.broker import free_port
 from tests.support.failures import BASE, results, wait_online

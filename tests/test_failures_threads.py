@@ -80,7 +80,7 @@ def test_bridge_info_while_vehicles_come_and_go(make_config, run_bridge, fleet, 
         for _ in range(3):
             # What an enrollment does when the account's vehicles leave and come back.
             for account in bridge.accounts:
-                for vehicle in account.vehicles:
+                for vehicle in bridge.fleet.vehicles_of(account):
                     bridge._forget_vehicle(vehicle)
                 bridge.enroll(account)
             assert wait_until(lambda: len(bridge.vehicles) == total, 30), len(bridge.vehicles)
@@ -92,7 +92,8 @@ def test_bridge_info_while_vehicles_come_and_go(make_config, run_bridge, fleet, 
     assert errors == [], errors[:3]
     failed = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failed == [], [r.getMessage() for r in failed[:3]]
-    assert {v.name for a in bridge.accounts for v in a.vehicles} == set(bridge.vehicles)
+    assert {v.name for a in bridge.accounts for v in bridge.fleet.vehicles_of(a)} == set(
+        bridge.vehicles)
 
 
 def test_reschedule_from_two_threads_leaves_one_job(

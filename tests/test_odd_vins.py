@@ -115,7 +115,8 @@ def test_colliding_vins_keep_their_names_when_the_vendor_lists_them_in_another_o
             try:
                 assert wait_until(lambda b=bridge: len(b.vehicles) == 4, 15), \
                     sorted(bridge.vehicles)
-                assert [v.api.vin for v in bridge.accounts[0].vehicles] == list(vins)
+                enrolled = bridge.fleet.vehicles_of(bridge.accounts[0])
+                assert [v.api.vin for v in enrolled] == list(vins)
                 names.append({v.api.vin: v.name for v in bridge.vehicles.values()
                               if v.api.vin != HASHES})  # named by the simulator's id
             finally:

@@ -28,11 +28,19 @@ Parser = Callable[[str, ParseContext], Any]
 Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Any]
 
 
+class CarriedOutBy(enum.Enum):
+    """Who carries out a valid command."""
+
+    VENDOR = "vendor"  # ``send`` asks the vendor
+    WAKE_UP = "wake_up"  # a refresh: the car is woken (within the day's wake-ups), then read
+    POLL_INTERVAL = "poll_interval"  # the bridge's own polling setting: no vendor request
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """What a writable attribute accepts and what a valid value makes the bridge do.
 
-    ``send`` is None for commands the bridge carries out itself (refresh, poll interval).
+    ``by`` says who carries it out; ``send`` is None unless that is the vendor.
     ``pending`` gives the value shown at once, ``confirmed`` the value the re-poll must
     show; either returns None when there is nothing to show or nothing to verify.
     """
@@ -43,8 +51,12 @@ class CommandSpec:
     pending: Callable[[Any], Any] = lambda value: None
     confirmed: Callable[[Any], Any] = lambda value: None
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)
-    # Carried out by the bridge itself, so it works without a PIN too (the poll interval).
-    bridge_only: bool = False
+    by: CarriedOutBy = CarriedOutBy.VENDOR
+
+    @property
+    def bridge_only(self) -> bool:
+        """Carried out by the bridge without the vendor, so it works without a PIN too."""
+        return self.by is CarriedOutBy.POLL_INTERVAL
 
 
 class Encoding(enum.Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carnet.catalog.model import CommandSpec, Sender
+from carnet.catalog.model import CarriedOutBy, CommandSpec, Sender
 from carnet.catalog.parsers import (
     CHARGE_CURRENT_OPTIONS,
     CHARGE_CURRENTS,
@@ -90,14 +90,16 @@ HORN_LIGHTS_COMMAND = CommandSpec(
     parse=parse_horn_lights,
     send=_send_horn_lights,
 )
-REFRESH_COMMAND = CommandSpec(accepts="PRESS", parse=parse_press, send=None)
+REFRESH_COMMAND = CommandSpec(
+    accepts="PRESS", parse=parse_press, send=None, by=CarriedOutBy.WAKE_UP
+)
 POLL_INTERVAL_COMMAND = CommandSpec(
     accepts="whole seconds, 60..86400",
     parse=parse_poll_interval,
     send=None,
     pending=_same,
     ranges=POLL_INTERVAL,
-    bridge_only=True,
+    by=CarriedOutBy.POLL_INTERVAL,
 )
 CHARGING_COMMAND = switch_command(
     lambda client, vehicle, value, _s: client.set_charging(vehicle, value)

@@ -16,16 +16,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from carnet.catalog.commands import Command
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.collaborators import Collaborators
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.vehicle import VehicleRuntime
-
-if TYPE_CHECKING:
-    from carnet.runtime.daemon import Bridge
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,8 +37,10 @@ class RequestError(ValueError):
 class Reply:
     """The one response to one request."""
 
-    def __init__(self, bridge: Bridge, action: str, message: Inbound, transaction: Any) -> None:
-        self._bridge = bridge
+    def __init__(
+        self, parts: Collaborators, action: str, message: Inbound, transaction: Any
+    ) -> None:
+        self._parts = parts
         self._action = action
         self._message = message
         self._transaction = transaction
@@ -63,12 +63,12 @@ class Reply:
         payload = json.dumps(
             {k: v for k, v in body.items() if v is not None or k == "data"}, default=str
         )
-        link = self._bridge.link
-        link.publish(self._bridge.topics.bridge_response(self._action), payload, False)
+        link = self._parts.link
+        link.publish(self._parts.topics.bridge_response(self._action), payload, False)
         response_topic = self._message.response_topic
         if not response_topic:
             return
-        if self._bridge.results.response_allowed(response_topic):
+        if self._parts.results.response_allowed(response_topic):
             link.respond(response_topic, payload, self._message.correlation_data)
         else:
             _LOG.warning(
@@ -80,8 +80,8 @@ class Reply:
 
 
 class BridgeRequests:
-    def __init__(self, bridge: Bridge) -> None:
-        self._bridge = bridge
+    def __init__(self, parts: Collaborators) -> None:
+        self._parts = parts
         self._handlers: dict[str, Callable[[dict[str, Any], Reply], None]] = {
             "poll": self._poll,
             "refresh": self._refresh,
@@ -90,11 +90,11 @@ class BridgeRequests:
 
     def overloaded(self, action: str, message: Inbound, detail: str) -> None:
         """The inbox is full: an error reply at once, without reading the request."""
-        Reply(self._bridge, action, message, None).error(detail, log=False)
+        Reply(self._parts, action, message, None).error(detail, log=False)
 
     def handle(self, action: str, message: Inbound) -> None:
         body, transaction = self._body(message.payload)
-        reply = Reply(self._bridge, action, message, transaction)
+        reply = Reply(self._parts, action, message, transaction)
         if message.retain:
             reply.error("retained request ignored")
             return
@@ -127,19 +127,19 @@ class BridgeRequests:
 
     def _vehicle(self, body: dict[str, Any], required: bool = True) -> VehicleRuntime | None:
         name = body.get("vehicle")
-        known = ", ".join(sorted(self._bridge.vehicles)) or "none yet"
+        known = ", ".join(sorted(self._parts.fleet.vehicles())) or "none yet"
         if name is None:
             if required:
                 raise RequestError(f'"vehicle" is required; known vehicles: {known}')
             return None
-        vehicle = self._bridge.vehicles.get(str(name))
+        vehicle = self._parts.fleet.vehicles().get(str(name))
         if vehicle is None:
             raise RequestError(f"no vehicle named {str(name)[:64]!r}; known vehicles: {known}")
         return vehicle
 
     def _poll(self, body: dict[str, Any], reply: Reply) -> None:
         one = self._vehicle(body, required=False)
-        targets = [one] if one else list(self._bridge.vehicles.values())
+        targets = [one] if one else list(self._parts.fleet.vehicles().values())
         if not targets:
             raise RequestError("no vehicles known yet")
         remaining = [len(targets)]
@@ -153,13 +153,13 @@ class BridgeRequests:
             reply.ok({"vehicles": {v.name: {"online": v.online} for v in targets}})
 
         for vehicle in targets:
-            self._bridge.poller.poll(vehicle, then=finished)
+            self._parts.poller.poll(vehicle, then=finished)
 
     def _refresh(self, body: dict[str, Any], reply: Reply) -> None:
         vehicle = self._vehicle(body)
         assert vehicle is not None
         self._require_commands(vehicle)
-        per_day = self._bridge.config.polling.wakeups_per_day
+        per_day = self._parts.config.polling.wakeups_per_day
         try:
             vehicle.check_wakeup(per_day)
         except WakeupsUsedUp as exc:
@@ -199,14 +199,14 @@ class BridgeRequests:
         before_poll: Callable[[], None],
     ) -> None:
         """TSP-token requests share the account's executor with commands (one budget)."""
-        bridge = self._bridge
+        parts = self._parts
         command = Command(vehicle.name, f"bridge:{action}", action, action)
 
         class Listener:
             def sent(self, job: Job) -> None:
                 def poll() -> None:
                     before_poll()
-                    bridge.poller.poll(
+                    parts.poller.poll(
                         vehicle,
                         then=lambda: reply.ok(
                             {
@@ -218,11 +218,11 @@ class BridgeRequests:
                         ),
                     )
 
-                bridge.scheduler.later(bridge.config.commands.verify_after, poll)
+                parts.scheduler.later(parts.config.commands.verify_after, poll)
 
             def done(self, job: Job, outcome: Outcome) -> None:
                 reply.error(f"{outcome.status}: {outcome.detail}")
 
         assert vehicle.account.commands is not None
-        gated = bridge.poller.gated(vehicle.account, send)
+        gated = parts.poller.gated(vehicle.account, send)
         vehicle.account.commands.submit(Job(command, gated, Listener()))

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,12 +33,14 @@ from carnet.mqtt.results import ResultSink
 from carnet.mqtt.topics import Topics, distinct_name, plain_name_owners, vehicle_name
 from carnet.runtime import heartbeat, sdnotify
 from carnet.runtime.assumed import AssumedStore
+from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
 from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.poller import Poller
 from carnet.runtime.reads import READ_THREADS, ReadPool
+from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.carnet_app.client import CarNetClient
@@ -102,16 +105,25 @@ class Bridge:
         )
         self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
         self._node_prefix = node_prefix
+        self.fleet = FleetRegistry()
         self.poller = Poller(
-            config, self.scheduler, self._polled, self._unavailable, self._login_refused
+            config, self.scheduler, self._polled, self._unavailable, self._login_refused,
+            self.fleet,
         )
-        # Copy-on-write: reader threads add and remove vehicles while others iterate these,
-        # so a change builds a new list or dict (under the lock) and readers never see one
-        # change under them.
-        self.accounts: list[AccountRuntime] = []
-        self.vehicles: dict[str, VehicleRuntime] = {}
-        self._roster_lock = threading.RLock()
-        self.dispatcher = Dispatcher(self)
+        self.dispatcher = Dispatcher(
+            Collaborators(
+                config=config,
+                topics=self.topics,
+                link=self.link,
+                results=self.results,
+                scheduler=self.scheduler,
+                poller=self.poller,
+                assumed=self.assumed,
+                fleet=self.fleet,
+                publish_vehicle=self.publish_vehicle,
+                republish=self.republish,
+            )
+        )
         self._stop_requested = threading.Event()
         self._stopped = False
         self._dispatch_thread = threading.Thread(
@@ -120,6 +132,14 @@ class Bridge:
         self._heartbeat = Path(config.state_dir) / "heartbeat"
         self._heartbeat_failing = False
         self._budgets: dict[str, dict[str, object]] = {}  # account -> numbers for bridge/info
+
+    @property
+    def accounts(self) -> tuple[AccountRuntime, ...]:
+        return self.fleet.accounts()
+
+    @property
+    def vehicles(self) -> Mapping[str, VehicleRuntime]:
+        return self.fleet.vehicles()
 
     # lifecycle --------------------------------------------------------------
 
@@ -157,8 +177,7 @@ class Bridge:
                     OWNER_RESERVE, self.config.commands.max_per_minute - 1
                 ),
             )
-            with self._roster_lock:
-                self.accounts = [*self.accounts, account]
+            self.fleet.add_account(account)
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
         self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
@@ -316,14 +335,9 @@ class Bridge:
                     api_vehicle.vin,
                     mask_email(account.config.email),
                 )
-        for vehicle in [v for v in account.vehicles if v.name not in seen]:
+        for vehicle in [v for v in self.fleet.vehicles_of(account) if v.name not in seen]:
             self._forget_vehicle(vehicle)
         self.publish_info()
-
-    def _register(self, vehicle: VehicleRuntime) -> None:
-        with self._roster_lock:
-            vehicle.account.vehicles = [*vehicle.account.vehicles, vehicle]
-            self.vehicles = {**self.vehicles, vehicle.name: vehicle}
 
     @staticmethod
     def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
@@ -342,7 +356,9 @@ class Bridge:
     ) -> None:
         """Add one vehicle of the account's list (or note that it is known already) under
         a topic name no other vehicle uses; ``owners``: which VIN gets each name plain."""
-        known = next((v for v in account.vehicles if v.api.vin == api_vehicle.vin), None)
+        known = next(
+            (v for v in self.fleet.vehicles_of(account) if v.api.vin == api_vehicle.vin), None
+        )
         if known is not None:
             seen.add(known.name)
             return
@@ -358,7 +374,7 @@ class Bridge:
         )
         # Readers of several accounts enroll at once: choosing a free name and taking it
         # is one step.
-        with self._roster_lock:
+        with self.fleet.changing():
             holder = self.vehicles.get(name)
             if holder is not None and holder.api.vin == api_vehicle.vin:
                 return  # the same car through another account: it is published once
@@ -385,7 +401,7 @@ class Bridge:
                 values, notes = self.assumed.values(api_vehicle.vin)
                 vehicle.assumed.update(values)
                 vehicle.notes.update(notes)
-            self._register(vehicle)
+            self.fleet.add_vehicle(vehicle)
         _LOG.info(
             "vehicle %s (%s %s) found",
             name,
@@ -397,11 +413,7 @@ class Bridge:
     def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
         _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
         self.poller.remove(vehicle)
-        with self._roster_lock:
-            account = vehicle.account
-            account.vehicles = [v for v in account.vehicles if v is not vehicle]
-            if self.vehicles.get(vehicle.name) is vehicle:
-                self.vehicles = {n: v for n, v in self.vehicles.items() if v is not vehicle}
+        self.fleet.remove_vehicle(vehicle)
         self.discovery.remove_vehicle(vehicle.name, vehicle.api)
         self.link.publish(self.topics.availability(vehicle.name), "offline", True)
 
@@ -452,7 +464,7 @@ class Bridge:
         wait = self.poller.login_refused(account, exc)
         if wait is None:  # the same refusal, met by another thread: already handled
             return
-        for vehicle in account.vehicles:
+        for vehicle in self.fleet.vehicles_of(account):
             vehicle.online = False
             vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)
             self.publish_vehicle(vehicle)
@@ -462,7 +474,7 @@ class Bridge:
     def _retry_login(self, account: AccountRuntime) -> None:
         if not account.enrolled:
             self.enroll(account)
-        for vehicle in account.vehicles:
+        for vehicle in self.fleet.vehicles_of(account):
             self.poller.poll(vehicle)
 
     # MQTT -------------------------------------------------------------------

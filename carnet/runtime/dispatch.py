@@ -13,31 +13,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from carnet.catalog.commands import Command, Rejection, parse_set, parse_vehicle_set
 from carnet.catalog.encoding import json_value
+from carnet.catalog.model import CarriedOutBy
 from carnet.catalog.table import entity, find
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.bridge_requests import BridgeRequests
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.collaborators import Collaborators
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.ledger import cap_reached
 from carnet.runtime.unchanged import unchanged_detail
 from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
 from carnet.runtime.verification import SharedVerification
 
-if TYPE_CHECKING:
-    from carnet.runtime.daemon import Bridge
-
 _LOG = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    def __init__(self, bridge: Bridge) -> None:
-        self._bridge = bridge
-        self._topics = bridge.topics
-        self.requests = BridgeRequests(bridge)
+    def __init__(self, parts: Collaborators) -> None:
+        self._parts = parts
+        self._topics = parts.topics
+        self.requests = BridgeRequests(parts)
         # Commands the vendor accepted whose verification re-poll has not reported yet:
         # at shutdown the scheduler and readers stop, and these must still get a result.
         self._verifying: set[CommandListener] = set()
@@ -49,7 +48,7 @@ class Dispatcher:
         # comes back as a live empty message, which is no command. Dispatcher thread only.
         self._cleared: set[str] = set()
         self.climate_checks = SharedVerification(
-            bridge.scheduler, bridge.config.commands.verify_after
+            parts.scheduler, parts.config.commands.verify_after
         )
 
     def note_sent(self, command: Command) -> None:
@@ -81,7 +80,7 @@ class Dispatcher:
         if message.topic == topics.ha_status:
             if message.payload.strip().lower() == b"online":
                 _LOG.info("Home Assistant came online: sending discovery and state again")
-                self._bridge.scheduler.later(0, self._bridge.republish)
+                self._parts.scheduler.later(0, self._parts.republish)
             return
         action = topics.parse_bridge_request(message.topic)
         if action is not None:
@@ -100,13 +99,13 @@ class Dispatcher:
             # before the vehicles are known, and must neither act nor stay on the broker.
             self._retained(name, attribute, message)
             return
-        vehicle = self._bridge.vehicles.get(name)
+        vehicle = self._parts.fleet.vehicles().get(name)
         if vehicle is None:
             _LOG.warning(
                 "ignoring command on %s: no vehicle named %r (known: %s)",
                 message.topic,
                 name,
-                ", ".join(sorted(self._bridge.vehicles)) or "none",
+                ", ".join(sorted(self._parts.fleet.vehicles())) or "none",
             )
             return
         commands = self._parse(vehicle, attribute, message)
@@ -132,9 +131,9 @@ class Dispatcher:
         if target is None or message.retain:
             return  # not a command, or a retained one that the next connect brings again
         name, attribute = target
-        if name not in self._bridge.vehicles:
+        if name not in self._parts.fleet.vehicles():
             return
-        self._bridge.results.send(
+        self._parts.results.send(
             name,
             attribute or "",
             "",
@@ -164,15 +163,15 @@ class Dispatcher:
                 self._reject(rejection)
         # A retained command would be refused again at every restart: delete it.
         self._cleared.add(message.topic)
-        self._bridge.link.publish(message.topic, b"", True)
+        self._parts.link.publish(message.topic, b"", True)
 
     def _parse(
         self, vehicle: VehicleRuntime, attribute: str | None, message: Inbound
     ) -> list[Command | Rejection]:
         options: dict[str, Any] = {
             "state": vehicle.published_state(),
-            "unlock_enabled": self._bridge.config.commands.unlock,
-            "unlock_code": self._bridge.config.commands.unlock_code,
+            "unlock_enabled": self._parts.config.commands.unlock,
+            "unlock_code": self._parts.config.commands.unlock_code,
             "retained": message.retain,
             "received": message.received,
             "response_topic": message.response_topic,
@@ -183,7 +182,7 @@ class Dispatcher:
         return [parse_set(vehicle.name, attribute, message.payload, **options)]
 
     def _reject(self, rejection: Rejection) -> None:
-        self._bridge.results.send(
+        self._parts.results.send(
             rejection.vehicle,
             rejection.attribute,
             rejection.raw,
@@ -197,7 +196,7 @@ class Dispatcher:
     def result(self, command: Command, status: str, detail: str) -> None:
         item = find(command.attribute)
         value = json_value(item, command.value) if item else command.value
-        self._bridge.results.send(
+        self._parts.results.send(
             command.vehicle,
             command.attribute,
             value,
@@ -209,8 +208,10 @@ class Dispatcher:
         )
 
     def _route(self, vehicle: VehicleRuntime, command: Command) -> None:
-        bridge = self._bridge
-        if command.attribute == "poll_interval":
+        parts = self._parts
+        spec = entity(command.attribute).command
+        assert spec is not None  # parse_set only accepts writable attributes
+        if spec.by is CarriedOutBy.POLL_INTERVAL:
             self._set_poll_interval(vehicle, command)
             return
         client = vehicle.account.client
@@ -223,12 +224,12 @@ class Dispatcher:
             self.result(command, "rejected", f"commands disabled: {reason}")
             return
         ledger = vehicle.account.ledger
-        refusal = None if ledger is None else cap_reached(ledger, bridge.config.limits)
+        refusal = None if ledger is None else cap_reached(ledger, parts.config.limits)
         if refusal is not None:
             self.result(command, "rejected", refusal)
             return
-        if command.attribute == "refresh":
-            per_day = bridge.config.polling.wakeups_per_day
+        if spec.by is CarriedOutBy.WAKE_UP:
+            per_day = parts.config.polling.wakeups_per_day
             try:
                 vehicle.check_wakeup(per_day)
             except WakeupsUsedUp as exc:
@@ -238,16 +239,16 @@ class Dispatcher:
             def send() -> None:
                 vehicle.wake(per_day)
         else:
-            spec = entity(command.attribute).command
-            assert spec is not None and spec.send is not None  # parse_set only accepts writable
+            vendor_send = spec.send
+            assert vendor_send is not None  # every command the vendor carries out has one
 
             def send() -> None:
-                spec.send(client, vehicle.api, command.value, vehicle.published_state())
+                vendor_send(client, vehicle.api, command.value, vehicle.published_state())
 
-        listener = CommandListener(self, vehicle, command)
+        listener = CommandListener(self, parts, vehicle, command)
         assert vehicle.account.commands is not None
-        gated = bridge.poller.gated(vehicle.account, send)
-        skip = bridge.config.commands.skip_unchanged
+        gated = parts.poller.gated(vehicle.account, send)
+        skip = parts.config.commands.skip_unchanged
         vehicle.account.commands.submit(
             Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip),
                 listener.waiting)
@@ -257,17 +258,23 @@ class Dispatcher:
         with vehicle.lock:
             vehicle.poll_interval = int(command.value)
             vehicle.assumed["poll_interval"] = vehicle.poll_interval
-        self._bridge.poller.reschedule(vehicle)
-        self._bridge.publish_vehicle(vehicle)
+        self._parts.poller.reschedule(vehicle)
+        self._parts.publish_vehicle(vehicle)
         self.result(command, "ok", f"polling every {vehicle.poll_interval} s")
 
 
 class CommandListener:
     """Follows one command from the executor to its single result."""
 
-    def __init__(self, dispatcher: Dispatcher, vehicle: VehicleRuntime, command: Command) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        parts: Collaborators,
+        vehicle: VehicleRuntime,
+        command: Command,
+    ) -> None:
         self._dispatcher = dispatcher
-        self._bridge = dispatcher._bridge
+        self._parts = parts
         self._vehicle = vehicle
         self._command = command
         self._finished = False
@@ -298,7 +305,7 @@ class CommandListener:
         with vehicle.lock:
             vehicle.pending[command.attribute] = pending
             vehicle.pending_owner[command.attribute] = id(command)
-        self._bridge.publish_vehicle(vehicle)
+        self._parts.publish_vehicle(vehicle)
 
     def _drop_pending(self) -> None:
         command, vehicle = self._command, self._vehicle
@@ -307,11 +314,11 @@ class CommandListener:
                 return
             vehicle.pending.pop(command.attribute, None)
             vehicle.pending_owner.pop(command.attribute, None)
-        self._bridge.publish_vehicle(vehicle)
+        self._parts.publish_vehicle(vehicle)
 
     def sent(self, job: Job) -> None:
         """The vendor accepted it: show the pending value, verify after ``verify_after``."""
-        command, vehicle, bridge = self._command, self._vehicle, self._bridge
+        command, vehicle, parts = self._command, self._vehicle, self._parts
         self._dispatcher.note_sent(command)
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
@@ -323,7 +330,7 @@ class CommandListener:
                 # Nothing reports this value back (the charge current): the bridge keeps it.
                 vehicle.assumed[command.attribute] = pending
                 if entity(command.attribute).assumed_default is not None:
-                    vehicle.notes[command.attribute] = bridge.assumed.remember(
+                    vehicle.notes[command.attribute] = parts.assumed.remember(
                         vehicle.api.vin, command.attribute, pending
                     )
                 if vehicle.pending_owner.get(command.attribute) == id(command):
@@ -333,12 +340,12 @@ class CommandListener:
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)
         if pending is not None:
-            bridge.publish_vehicle(vehicle)
-        delay = bridge.config.commands.verify_after
-        if command.attribute == "refresh":
+            parts.publish_vehicle(vehicle)
+        delay = parts.config.commands.verify_after
+        if spec is not None and spec.by is CarriedOutBy.WAKE_UP:
             # The woken car reports within about 20 s: read the fresh status then.
             self._dispatcher.result(command, "ok", "wake-up sent; the status is read again shortly")
-            bridge.scheduler.later(delay, lambda: bridge.poller.poll(vehicle))
+            parts.scheduler.later(delay, lambda: parts.poller.poll(vehicle))
             return
         if confirmed is None:  # horn, lights, charge current: nothing to read back
             self._dispatcher.result(command, "ok", "accepted by the vendor")
@@ -349,10 +356,10 @@ class CommandListener:
         if climate:
             # The climate details confirm a whole family of commands: one read for them.
             self._dispatcher.climate_checks.add(
-                vehicle.name, self, lambda then: bridge.poller.poll(vehicle, then, climate=True)
+                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, climate=True)
             )
         else:
-            bridge.scheduler.later(delay, self._check_later)
+            parts.scheduler.later(delay, self._check_later)
 
     def still_wanted(self) -> bool:
         """Whether to read the car for it: not when a newer command replaced it meanwhile,
@@ -367,7 +374,7 @@ class CommandListener:
 
     def _check_later(self) -> None:
         if self.still_wanted():
-            self._bridge.poller.poll(self._vehicle, then=self.verify)
+            self._parts.poller.poll(self._vehicle, then=self.verify)
 
     def verify(self) -> None:
         command, vehicle, confirmed = self._command, self._vehicle, self._confirmed
@@ -377,7 +384,7 @@ class CommandListener:
                 vehicle.pending_owner.pop(command.attribute, None)
             reported = vehicle.state.values.get(command.attribute) if vehicle.state else None
             online = vehicle.online
-        self._bridge.publish_vehicle(vehicle)
+        self._parts.publish_vehicle(vehicle)
         newer = self._dispatcher.newer_than(command)
         if reported == confirmed:
             self.finish("ok", "confirmed by the car")
@@ -392,5 +399,5 @@ class CommandListener:
             self.finish(
                 "unconfirmed",
                 f"the car still reports {reported!r} "
-                f"{self._bridge.config.commands.verify_after:g} s after the command",
+                f"{self._parts.config.commands.verify_after:g} s after the command",
             )

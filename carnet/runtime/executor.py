@@ -24,18 +24,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
-from carnet.catalog.commands import Command
-from carnet.core.errors import (
-    AuthError,
-    BadRequest,
-    CarNetError,
-    PinRefused,
-    RateLimited,
-    VendorUnavailable,
-)
+from carnet.core.errors import CarNetError, RateLimited
+from carnet.runtime.job import Job, Outcome, vendor_failure
 
 _LOG = logging.getLogger(__name__)
 
@@ -50,35 +41,6 @@ BACKGROUND_RECHECK = 1.0
 
 # vehicle, how many of its commands wait, seconds until the account's next may be sent
 WaitingReport = Callable[[str, int, float], None]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # rejected | superseded | expired | error, or ok when nothing was sent
-    detail: str
-
-
-class JobListener(Protocol):
-    """Who hears how a job ended: ``sent`` once the vendor accepted it, else ``done``."""
-
-    def sent(self, job: Job) -> None: ...
-
-    def done(self, job: Job, outcome: Outcome) -> None: ...
-
-
-@dataclass
-class Job:
-    """A validated command, the request that carries it out, and who wants to know."""
-
-    command: Command
-    send: Callable[[], None]
-    listener: JobListener
-    # Why sending would change nothing (the car already is so), or None: then it is sent.
-    unchanged: Callable[[], str | None] = lambda: None
-    # Told once, with the seconds and the reason, when the command must wait to be sent.
-    waiting: Callable[[float, str], None] = lambda seconds, reason: None
-    # The bridge's own request (a scheduled read): it goes after the owner's jobs.
-    background: bool = False
 
 
 class Executor:
@@ -344,27 +306,8 @@ class Executor:
         except RateLimited as exc:
             self._rate_limited(job, exc)
             return
-        except PinRefused as exc:
-            self._report(job, Outcome("error", f"PIN refused, commands disabled: {exc}"))
-            return
-        except AuthError as exc:
-            self._report(job, Outcome("error", f"login failed: {exc}"))
-            return
-        except VendorUnavailable as exc:
-            # Not retried: the car may have carried it out although the answer was lost.
-            self._report(
-                job,
-                Outcome(
-                    "error",
-                    f"vendor unavailable, not retried; the vendor may still carry it out: {exc}",
-                ),
-            )
-            return
-        except BadRequest as exc:
-            self._report(job, Outcome("error", f"vendor refused the request: {exc}"))
-            return
         except CarNetError as exc:
-            self._report(job, Outcome("error", str(exc)))
+            self._report(job, vendor_failure(exc))
             return
         except Exception:  # a bug must not kill the worker or lose the result
             _LOG.exception("command %s failed unexpectedly", job.command.attribute)

@@ -31,8 +31,9 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
-from carnet.runtime.executor import Job, Outcome
+from carnet.runtime.job import Job, Outcome
 from carnet.runtime.ledger import budget_interval
+from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.protocol import Part
@@ -65,6 +66,7 @@ class Poller:
         on_polled: Callable[[VehicleRuntime, VehicleState | None], None],
         on_unavailable: Callable[[VehicleRuntime, CarNetError], None],
         on_login_refused: Callable[[AccountRuntime, AuthError], None],
+        fleet: FleetRegistry,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
@@ -73,6 +75,7 @@ class Poller:
         self._on_unavailable = on_unavailable
         self._on_login_refused = on_login_refused
         self._clock = clock
+        self._fleet = fleet
         # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
         # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
         # removes: one lock, so a check and the change after it are one step.
@@ -111,8 +114,8 @@ class Poller:
         if ledger is None:
             return base
         counts = ledger.counts()
-        needed = budget_interval(base, len(account.vehicles), counts["login"] + counts["reads"],
-                                 self._config.limits)
+        needed = budget_interval(base, len(self._fleet.vehicles_of(account)),
+                                 counts["login"] + counts["reads"], self._config.limits)
         longest = float(max(self._config.polling.max_interval, base))
         effective = min(needed, longest)
         over = needed > longest

@@ -146,7 +146,6 @@ class AccountRuntime:
     reads: AccountReads
     commands: Executor | None = None
     ledger: RequestLedger | None = None  # the day's requests, which the client records
-    vehicles: list[VehicleRuntime] = field(default_factory=list)
     error: str | None = None  # shown in bridge/info while the login is refused
     login_failures: int = 0
     login_retry_at: float = 0.0  # monotonic time before which no login is tried

@@ -1,0 +1,60 @@
+"""A job of an account's executor, and the ways it can end.
+
+The executor sends jobs; the dispatcher, the bridge requests and the poller build them and
+hear how they ended. The outcome of a vendor failure is decided here, apart from the
+queueing, so every road that spends the budget reports a failure in the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from carnet.catalog.commands import Command
+from carnet.core.errors import AuthError, BadRequest, CarNetError, PinRefused, VendorUnavailable
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # rejected | superseded | expired | error, or ok when nothing was sent
+    detail: str
+
+
+class JobListener(Protocol):
+    """Who hears how a job ended: ``sent`` once the vendor accepted it, else ``done``."""
+
+    def sent(self, job: Job) -> None: ...
+
+    def done(self, job: Job, outcome: Outcome) -> None: ...
+
+
+@dataclass
+class Job:
+    """A validated command, the request that carries it out, and who wants to know."""
+
+    command: Command
+    send: Callable[[], None]
+    listener: JobListener
+    # Why sending would change nothing (the car already is so), or None: then it is sent.
+    unchanged: Callable[[], str | None] = lambda: None
+    # Told once, with the seconds and the reason, when the command must wait to be sent.
+    waiting: Callable[[float, str], None] = lambda seconds, reason: None
+    # The bridge's own request (a scheduled read): it goes after the owner's jobs.
+    background: bool = False
+
+
+def vendor_failure(exc: CarNetError) -> Outcome:
+    """How a job ends whose request the vendor failed (a 429 aside: that is waited out)."""
+    if isinstance(exc, PinRefused):
+        return Outcome("error", f"PIN refused, commands disabled: {exc}")
+    if isinstance(exc, AuthError):
+        return Outcome("error", f"login failed: {exc}")
+    if isinstance(exc, VendorUnavailable):
+        # Not retried: the car may have carried it out although the answer was lost.
+        return Outcome(
+            "error", f"vendor unavailable, not retried; the vendor may still carry it out: {exc}"
+        )
+    if isinstance(exc, BadRequest):
+        return Outcome("error", f"vendor refused the request: {exc}")
+    return Outcome("error", str(exc))
