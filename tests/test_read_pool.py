@@ -5,16 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+from carnet.runtime.daemon import wait_until as poll_until
 from carnet.runtime.reads import READ_THREADS, ReadPool
 
 
 def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
+    return poll_until(condition, timeout, step=0.005)
 
 
 def reader_threads() -> int:

@@ -11,16 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from carnet.core.clock import REAL_CLOCK, ManualClock
+from carnet.runtime.daemon import wait_until as poll_until
 from carnet.runtime.scheduler import Scheduler
 
 
 def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
+    return poll_until(condition, timeout, step=0.005)
 
 
 @pytest.fixture
