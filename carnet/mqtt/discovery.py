@@ -50,6 +50,7 @@ class DeviceInfo:
     node_prefix: str = ORIGIN_NAME
     """Starts the node and unique ids. The demo has its own, so its devices can never be
     taken for (or clear the configs of) a bridge's on the same broker."""
+    charge_currents: tuple[str, ...] = ()  # what its charge current select offers
 
 
 def node_id(device: DeviceInfo) -> str:
@@ -164,10 +165,11 @@ def _specifics(
         config: dict[str, Any] = {"state_topic": state_topic}
         if component == "binary_sensor":
             config.update(zip(("payload_on", "payload_off"), _binary_payloads(item), strict=True))
-        if item.options:
+        options = item.options_for(device.charge_currents)
+        if options:
             current = state.values.get(item.key)
-            extra = () if current is None or str(current) in item.options else (str(current),)
-            config["options"] = [*item.options, *extra]
+            extra = () if current is None or str(current) in options else (str(current),)
+            config["options"] = [*options, *extra]
         return config
     if component == "lock":
         config = {
@@ -190,7 +192,7 @@ def _specifics(
                 "payload_on": "ON", "payload_off": "OFF"}
     if component == "select":
         return {"state_topic": state_topic, "command_topic": command_topic,
-                "options": list(item.options)}
+                "options": list(item.options_for(device.charge_currents))}
     if component == "number":
         mode = "slider" if item.device_class == "temperature" else "box"
         return {"state_topic": state_topic, "command_topic": command_topic, "mode": mode,

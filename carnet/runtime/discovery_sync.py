@@ -48,7 +48,7 @@ def device_info(
 ) -> discovery.DeviceInfo:
     return discovery.DeviceInfo(
         vin=api.vin, name=name, model=api.model_name, model_year=api.model_year,
-        node_prefix=node_prefix,
+        node_prefix=node_prefix, charge_currents=api.capabilities.charge_currents,
     )
 
 
