@@ -232,7 +232,8 @@ def parse_set(
 ) -> Command | Rejection:
     """A plain payload on ``<base>/<vehicle>/<attribute>/set``.
 
-    ``state`` gives the units numbers are checked in (the account's temperature unit).
+    ``state`` gives the units numbers are checked in (the account's temperature unit);
+    ``charge_currents`` are the vehicle's, from its capabilities.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
                        correlation_data, charge_currents)
