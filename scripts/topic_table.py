@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carnet.catalog.model import Encoding, Entity  # noqa: E402
+from carnet.catalog.model import Encoding, Entity, ParseContext  # noqa: E402
 from carnet.catalog.table import ENTITIES  # noqa: E402
 from carnet.mqtt.events import (  # noqa: E402
     COMMAND_FAILED,
@@ -25,6 +25,10 @@ from carnet.mqtt.events import (  # noqa: E402
     FAMILIES,
     RULES,
 )
+from carnet.vendor.carnet_app.vehicles import CAPABILITIES  # noqa: E402
+
+# The vehicle decides its charge currents; the table shows a Car-Net vehicle's.
+CARNET = ParseContext(charge_currents=CAPABILITIES.charge_currents)
 
 START = "<!-- topics:start -->"
 END = "<!-- topics:end -->"
@@ -48,8 +52,9 @@ def _payload(item: Entity) -> str:
         return "`LOCKED` / `UNLOCKED` / `LOCKING` / `UNLOCKING`"
     if item.device_class == "lock":
         return "`LOCKED` / `UNLOCKED`"
-    if item.options:
-        return " / ".join(f"`{option}`" for option in item.options)
+    options = item.options_for(CARNET.charge_currents)
+    if options:
+        return " / ".join(f"`{option}`" for option in options)
     text = _PAYLOADS.get(item.encoding, "")
     # Units the vendor decides (distances, temperatures) are named by device class.
     unit = item.unit or (_DYNAMIC_UNITS.get(item.device_class or "") if item.reported else None)
@@ -70,7 +75,7 @@ def _row(item: Entity) -> str:
         kind = _ha(item)
         if buttons:
             kind = f"buttons: {item.name.lower()}, " + ", ".join(b.name.lower() for b in buttons)
-    accepts = item.command.accepts if item.command else ""
+    accepts = item.command.accepted(CARNET) if item.command else ""
     return f"| `{item.key}` | {topic} | {kind} | {_payload(item)} | {accepts} |"
 
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from carnet.catalog.encoding import encode, json_value
-from carnet.catalog.model import Encoding, Entity, ParseContext
-from carnet.catalog.parsers import CHARGE_CURRENTS
+from carnet.catalog.model import Encoding, Entity, InvalidPayload, ParseContext
 from carnet.catalog.specs import CHARGE_CURRENT_COMMAND
 from carnet.catalog.state import VehicleState
 from carnet.catalog.support import is_supported
@@ -127,7 +126,8 @@ def test_dynamic_units_are_ones_home_assistant_accepts() -> None:
 
 
 def test_every_component_payload_has_its_required_keys() -> None:
-    messages = component_configs(DeviceInfo(vin="VIN1", name="egolf"), full_state(),
+    device = DeviceInfo(vin="VIN1", name="egolf", charge_currents=CAPABILITIES.charge_currents)
+    messages = component_configs(device, full_state(),
                                  Topics("carnet2mqtt"), unlock_code="1234")
     seen = {topic.split("/")[1] for topic, _ in messages}
     assert seen == COMPONENTS | {"event"}
@@ -224,7 +224,8 @@ def test_commands_send_one_client_call(key: str, payload: str, state_values: dic
                                        call: tuple) -> None:
     spec = entity(key).command
     assert spec is not None and spec.send is not None
-    value = spec.parse(payload, ParseContext(unit="°F"))
+    value = spec.parse(payload, ParseContext(unit="°F",
+                                            charge_currents=CAPABILITIES.charge_currents))
     client = Recorder()
     spec.send(client, "car", value, VehicleState(dict(state_values), {}))  # type: ignore[arg-type]
     assert client.calls == [call]
@@ -321,12 +322,26 @@ def test_parse_context_does_not_show_the_unlock_code() -> None:
     assert context.unlock_code == "735190264"
 
 
-def test_charge_current_options_are_the_currents_and_max() -> None:
+def test_charge_current_options_are_the_vehicles_currents_and_max() -> None:
     select = entity("max_charge_current")
-    assert select.options == (*(str(amps) for amps in CHARGE_CURRENTS), "max")
-    for option in select.options:
-        assert CHARGE_CURRENT_COMMAND.parse(option, ParseContext()) in (*CHARGE_CURRENTS, "max")
-        assert option in CHARGE_CURRENT_COMMAND.accepts
+    context = ParseContext(charge_currents=CAPABILITIES.charge_currents)
+    options = select.options_for(context.charge_currents)
+    assert options == ("5", "10", "13", "max") and not select.options
+    for option in options:
+        parsed = CHARGE_CURRENT_COMMAND.parse(option, context)
+        assert parsed == (int(option) if option.isdigit() else option)
+        assert option in CHARGE_CURRENT_COMMAND.accepted(context)
+
+
+def test_charge_currents_follow_the_vehicle() -> None:
+    context = ParseContext(charge_currents=("6", "16", "32", "max"))
+    assert CHARGE_CURRENT_COMMAND.parse("20", context) == 16
+    assert CHARGE_CURRENT_COMMAND.parse("max", context) == "max"
+    assert CHARGE_CURRENT_COMMAND.accepted(context) == (
+        "6, 16, 32, max, or amps (mapped down to 6, 16 or 32)"
+    )
+    with pytest.raises(InvalidPayload, match="below the lowest setting, 6 A"):
+        CHARGE_CURRENT_COMMAND.parse("5", context)
 
 
 def test_every_car_net_reading_is_a_reported_catalog_entity() -> None:
@@ -341,7 +356,8 @@ def test_health_states_are_the_car_net_codes_names() -> None:
 
 
 def test_car_net_capabilities_match_the_catalog() -> None:
-    assert entity("max_charge_current").options == CAPABILITIES.charge_currents
+    currents = CAPABILITIES.charge_currents
+    assert entity("max_charge_current").options_for(currents) == currents
     for key, part in CAPABILITIES.confirmed_by.items():
         assert part is Part.CLIMATE and entity(key).reported, key
         assert reads_climate(key, example()), key

@@ -24,12 +24,13 @@ from carnet.mqtt.discovery import (
 from carnet.mqtt.events import FAMILIES
 from carnet.mqtt.topics import Topics
 from carnet.vendor.carnet_app.readings import RawVehicleData
+from carnet.vendor.carnet_app.vehicles import CAPABILITIES
 from tests.support.reports import parse_state
 from tests.test_state import CLIMATE, GAS_STATUS, example
 
 TOPICS = Topics("carnet2mqtt")
 EV = DeviceInfo(vin="WVWZZZAUZGW000001", name="egolf", display_name="egolf", model="e-Golf",
-                model_year="2016")
+                model_year="2016", charge_currents=CAPABILITIES.charge_currents)
 GAS = DeviceInfo(vin="3VWZZZ1KZLM000002", name="jetta", model="Jetta", model_year="2020")
 
 

@@ -9,13 +9,14 @@ from carnet.catalog.model import ApiState, Encoding
 from carnet.catalog.support import read_only
 from carnet.catalog.table import ENTITIES, entity
 from carnet.mqtt.discovery import DeviceInfo, component_configs, supported
+from carnet.vendor.carnet_app.vehicles import CAPABILITIES
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN, SimControl
 from tests.support.failures import retained_snapshot
 from tests.support.reports import parse_state
 from tests.test_state import example
 
 BASE = "carnet2mqtt"
-EV = DeviceInfo(vin=EV_VIN, name="egolf")
+EV = DeviceInfo(vin=EV_VIN, name="egolf", charge_currents=CAPABILITIES.charge_currents)
 EV_NODE = f"carnet2mqtt_{EV_VIN.lower()}"
 GAS_NODE = f"carnet2mqtt_{GAS_VIN.lower()}"
 

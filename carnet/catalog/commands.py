@@ -77,6 +77,16 @@ class _Message:
     correlation_data: bytes | None
     transaction: Any = None
     force: bool = False
+    charge_currents: tuple[str, ...] = ()
+
+    def context(self, attribute: str) -> ParseContext:
+        state = self.state
+        return ParseContext(
+            unit=state.units.get(attribute) if state is not None else None,
+            unlock_enabled=self.unlock_enabled,
+            unlock_code=self.unlock_code,
+            charge_currents=self.charge_currents,
+        )
 
     def reject(self, attribute: str, raw: str, detail: str) -> Rejection:
         return Rejection(attribute[:_SHOWN], raw, detail, self.transaction, self.vehicle,
@@ -160,21 +170,17 @@ def _validate(message: _Message, attribute: str, text: str, shown: str) -> Comma
         return message.reject(attribute, shown, item)
     spec = item.command
     assert spec is not None
-    state = message.state
-    context = ParseContext(
-        unit=state.units.get(attribute) if state is not None else None,
-        unlock_enabled=message.unlock_enabled,
-        unlock_code=message.unlock_code,
-    )
+    context = message.context(attribute)
     try:
         value = spec.parse(text, context)
     except InvalidPayload as exc:
         if attribute == "lock" and "UNLOCK" in str(exc):
             _LOG.warning("unlock of %s refused: %s", message.vehicle, exc)
-        return message.reject(attribute, shown, f"{exc}; accepted: {spec.accepts}")
+        return message.reject(attribute, shown, f"{exc}; accepted: {spec.accepted(context)}")
     except Exception:  # a parser bug must not take the subscriber down
         _LOG.exception("parsing %s for %s failed", attribute, message.vehicle)
-        return message.reject(attribute, shown, f"could not parse; accepted: {spec.accepts}")
+        return message.reject(attribute, shown,
+                              f"could not parse; accepted: {spec.accepted(context)}")
     return Command(message.vehicle, attribute, value, shown, message.transaction,
                    message.received, message.response_topic, message.correlation_data,
                    message.force)
@@ -201,10 +207,12 @@ def _message(
     received: float | None,
     response_topic: str | None,
     correlation_data: bytes | None,
+    charge_currents: tuple[str, ...],
 ) -> _Message:
     return _Message(
         vehicle, state, unlock_enabled, unlock_code,
         time.monotonic() if received is None else received, response_topic, correlation_data,
+        charge_currents=charge_currents,
     )
 
 
@@ -220,40 +228,42 @@ def parse_set(
     received: float | None = None,
     response_topic: str | None = None,
     correlation_data: bytes | None = None,
+    charge_currents: tuple[str, ...] = (),
 ) -> Command | Rejection:
     """A plain payload on ``<base>/<vehicle>/<attribute>/set``.
 
-    ``state`` gives the units numbers are checked in (the account's temperature unit).
+    ``state`` gives the units numbers are checked in (the account's temperature unit);
+    ``charge_currents`` are the vehicle's, from its capabilities.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
-                       correlation_data)
+                       correlation_data, charge_currents)
     try:
         text = _decode(payload, MAX_PLAIN_BYTES)
     except InvalidPayload as exc:
-        return message.reject(attribute, "", _problem_detail(attribute, str(exc)))
+        return message.reject(attribute, "", _problem_detail(message, attribute, str(exc)))
     shown = _mask(text.strip())
     if retained:
         return message.reject(attribute, shown, "retained command ignored")
     text = _plain_text(text)
     if not text:
-        return message.reject(attribute, shown, _empty_detail(attribute))
+        return message.reject(attribute, shown, _empty_detail(message, attribute))
     return _validate(message, attribute, text, shown)
 
 
-def _problem_detail(attribute: str, problem: str) -> str:
+def _problem_detail(message: _Message, attribute: str, problem: str) -> str:
     """``problem``, followed by what the attribute accepts (or why it accepts nothing)."""
     item = _entity_for(attribute)
     if isinstance(item, str):
         return f"{problem}; {item}"
     assert item.command is not None
-    return f"{problem}; accepted: {item.command.accepts}"
+    return f"{problem}; accepted: {item.command.accepted(message.context(attribute))}"
 
 
-def _empty_detail(attribute: str) -> str:
+def _empty_detail(message: _Message, attribute: str) -> str:
     item = _entity_for(attribute)
     if isinstance(item, str) or item.command is None:
         return "empty payload"
-    return f"empty payload; accepted: {item.command.accepts}"
+    return f"empty payload; accepted: {item.command.accepted(message.context(attribute))}"
 
 
 def _json_text(value: Any) -> str | None:
@@ -278,6 +288,7 @@ def parse_vehicle_set(
     received: float | None = None,
     response_topic: str | None = None,
     correlation_data: bytes | None = None,
+    charge_currents: tuple[str, ...] = (),
 ) -> list[Command | Rejection]:
     """A JSON object on ``<base>/<vehicle>/set``: one Command or Rejection per attribute.
 
@@ -286,7 +297,7 @@ def parse_vehicle_set(
     nothing.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
-                       correlation_data)
+                       correlation_data, charge_currents)
     try:
         document = _load_json(_decode(payload, MAX_JSON_BYTES))
     except InvalidPayload as exc:
@@ -314,7 +325,7 @@ def parse_vehicle_set(
         text = _json_text(value)
         shown = _mask(text if text is not None else json.dumps(value))
         if text is None or not text.strip():
-            results.append(message.reject(attribute, shown, _empty_detail(attribute)))
+            results.append(message.reject(attribute, shown, _empty_detail(message, attribute)))
             continue
         results.append(_validate(message, attribute, text, shown))
     return results

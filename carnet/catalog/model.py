@@ -17,11 +17,13 @@ class InvalidPayload(ValueError):
 
 @dataclass(frozen=True)
 class ParseContext:
-    """What a parser needs beyond the payload: the value's unit and the unlock policy."""
+    """What a parser needs beyond the payload: the value's unit, the unlock policy and the
+    charge currents the vehicle accepts (its capabilities)."""
 
     unit: str | None = None
     unlock_enabled: bool = True
     unlock_code: str | None = field(default=None, repr=False)
+    charge_currents: tuple[str, ...] = ()
 
 
 Parser = Callable[[str, ParseContext], Any]
@@ -40,18 +42,23 @@ class CarriedOutBy(enum.Enum):
 class CommandSpec:
     """What a writable attribute accepts and what a valid value makes the bridge do.
 
+    ``accepts`` is the text, or builds it from the context when it depends on the vehicle.
     ``by`` says who carries it out; ``send`` is None unless that is the vendor.
     ``pending`` gives the value shown at once, ``confirmed`` the value the re-poll must
     show; either returns None when there is nothing to show or nothing to verify.
     """
 
-    accepts: str
+    accepts: str | Callable[[ParseContext], str]
     parse: Parser
     send: Sender | None
     pending: Callable[[Any], Any] = lambda value: None
     confirmed: Callable[[Any], Any] = lambda value: None
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)
     by: CarriedOutBy = CarriedOutBy.VENDOR
+
+    def accepted(self, context: ParseContext) -> str:
+        """What this vehicle accepts, as rejections and the README say it."""
+        return self.accepts(context) if callable(self.accepts) else self.accepts
 
     @property
     def bridge_only(self) -> bool:
@@ -97,6 +104,8 @@ class Entity:
     writes: str | None = None  # publishes to this entity's set topic instead of its own
     payload_press: str | None = None  # buttons
     options: tuple[str, ...] = ()  # select options, enum sensor states
+    # The select's options are the vehicle's charge currents (its capabilities), not ``options``.
+    options_are_charge_currents: bool = False
     has_details: bool = False  # the report brings extra details, published as JSON attributes
     # Available while the vehicle is offline, because it tells why (the API state).
     stays_available: bool = False
@@ -104,6 +113,10 @@ class Entity:
     speeds_polling: bool = False
     # Shown until the bridge sets a value, for what the car never reports (flagged assumed).
     assumed_default: Any = None
+
+    def options_for(self, charge_currents: tuple[str, ...]) -> tuple[str, ...]:
+        """The select options or sensor states, for a vehicle with these charge currents."""
+        return charge_currents if self.options_are_charge_currents else self.options
 
 
 class ApiState(enum.StrEnum):

@@ -62,21 +62,32 @@ def parse_poll_interval(text: str, _ctx: ParseContext) -> int:
     return _in_range(parse_integer(text), POLL_INTERVAL["s"], "s")
 
 
-CHARGE_CURRENTS = (5, 10, 13)
-CHARGE_CURRENT_OPTIONS = (*(str(amps) for amps in CHARGE_CURRENTS), "max")
+def _charge_amps(ctx: ParseContext) -> list[int]:
+    """The vehicle's numeric charge current settings, lowest first."""
+    return sorted(int(value) for value in ctx.charge_currents if value.isdigit())
 
 
-def parse_charge_current(text: str, _ctx: ParseContext) -> int | str:
+def charge_current_accepts(ctx: ParseContext) -> str:
+    amps = [str(value) for value in _charge_amps(ctx)]
+    if not amps:
+        return ", ".join(ctx.charge_currents) or "nothing: the vehicle has no charge currents"
+    mapped = f"{', '.join(amps[:-1])} or {amps[-1]}" if len(amps) > 1 else amps[0]
+    return f"{', '.join(ctx.charge_currents)}, or amps (mapped down to {mapped})"
+
+
+def parse_charge_current(text: str, ctx: ParseContext) -> int | str:
     """``max`` or amps; amps map down to the highest setting not above them (evcc sends amps)."""
     word = text.strip().lower()
-    if word == "max":
+    if word == "max" and "max" in ctx.charge_currents:
         return "max"
     if not NUMBER_TEXT.match(word):
         raise InvalidPayload(f"{text!r} is neither a current in amps nor max")
     amps = float(word)
-    allowed = [value for value in CHARGE_CURRENTS if value <= amps]
+    settings = _charge_amps(ctx)
+    allowed = [value for value in settings if value <= amps]
     if not allowed:
-        raise InvalidPayload(f"{text!r} A is below the lowest setting, {CHARGE_CURRENTS[0]} A")
+        lowest = f"{settings[0]} A" if settings else "none"
+        raise InvalidPayload(f"{text!r} A is below the lowest setting, {lowest}")
     return allowed[-1]
 
 

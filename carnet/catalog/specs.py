@@ -6,11 +6,10 @@ from typing import Any
 
 from carnet.catalog.model import CarriedOutBy, CommandSpec, Sender
 from carnet.catalog.parsers import (
-    CHARGE_CURRENT_OPTIONS,
-    CHARGE_CURRENTS,
     DEFAULT_TARGET,
     POLL_INTERVAL,
     TARGET_TEMPERATURE,
+    charge_current_accepts,
     parse_charge_current,
     parse_climate,
     parse_horn_lights,
@@ -77,10 +76,7 @@ TARGET_COMMAND = CommandSpec(
     ranges=TARGET_TEMPERATURE,
 )
 CHARGE_CURRENT_COMMAND = CommandSpec(
-    accepts=(
-        f"{', '.join(CHARGE_CURRENT_OPTIONS)}, or amps (mapped down to "
-        f"{', '.join(map(str, CHARGE_CURRENTS[:-1]))} or {CHARGE_CURRENTS[-1]})"
-    ),
+    accepts=charge_current_accepts,
     parse=parse_charge_current,
     send=lambda client, vehicle, value, _s: client.set_max_charge_current(vehicle, value),
     pending=_same,  # the status does not report it: the bridge keeps what it set

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from carnet.catalog.model import ApiState, Encoding, Entity
-from carnet.catalog.parsers import CHARGE_CURRENT_OPTIONS
 from carnet.catalog.specs import (
     CHARGE_CURRENT_COMMAND,
     CHARGING_COMMAND,
@@ -83,7 +82,7 @@ ENTITIES: tuple[Entity, ...] = (
     # The vendor does not report it; a car leaves the factory charging at its maximum.
     Entity("max_charge_current", "Max charge current", "select", False, Encoding.TEXT,
            entity_category="config", icon="mdi:current-ac", requires=("battery_level",),
-           options=CHARGE_CURRENT_OPTIONS, command=CHARGE_CURRENT_COMMAND,
+           options_are_charge_currents=True, command=CHARGE_CURRENT_COMMAND,
            assumed_default="max"),
     _climate("climate", "Climate", icon="mdi:air-conditioner",
              command=CLIMATE_COMMAND, speeds_polling=True),

@@ -14,7 +14,7 @@ from typing import Any
 
 from carnet import __version__
 from carnet.config import mask_email
-from carnet.mqtt.discovery import ORIGIN_NAME, origin_block
+from carnet.mqtt.ha_device import ORIGIN_NAME, origin_block
 from carnet.mqtt.topics import Topics
 from carnet.vendor.tokens import account_key
 

@@ -25,8 +25,8 @@ from carnet.config import Config, VehicleConfig, mask_email, summary
 from carnet.core import redact
 from carnet.core.errors import AuthError, CarNetError
 from carnet.mqtt import bridge_device
-from carnet.mqtt.discovery import ORIGIN_NAME
 from carnet.mqtt.events import EventSink, transitions
+from carnet.mqtt.ha_device import ORIGIN_NAME
 from carnet.mqtt.link import Inbound, MqttLink
 from carnet.mqtt.publisher import StatePublisher
 from carnet.mqtt.results import ResultSink

@@ -26,6 +26,7 @@ from carnet.catalog.state import VehicleState
 from carnet.catalog.table import ENTITIES
 from carnet.config import Config
 from carnet.mqtt import discovery
+from carnet.mqtt.ha_device import ORIGIN_NAME, DeviceInfo
 from carnet.mqtt.topics import Topics
 from carnet.runtime.vehicle import VehicleRuntime
 from carnet.vendor.protocol import Part, Vehicle
@@ -44,17 +45,17 @@ def data_complete(vehicle: VehicleRuntime) -> bool:
 
 
 def device_info(
-    name: str, api: Vehicle, node_prefix: str = discovery.ORIGIN_NAME
-) -> discovery.DeviceInfo:
-    return discovery.DeviceInfo(
+    name: str, api: Vehicle, node_prefix: str = ORIGIN_NAME
+) -> DeviceInfo:
+    return DeviceInfo(
         vin=api.vin, name=name, model=api.model_name, model_year=api.model_year,
-        node_prefix=node_prefix,
+        node_prefix=node_prefix, charge_currents=api.capabilities.charge_currents,
     )
 
 
 class DiscoverySync:
     def __init__(
-        self, config: Config, topics: Topics, send: Send, node_prefix: str = discovery.ORIGIN_NAME
+        self, config: Config, topics: Topics, send: Send, node_prefix: str = ORIGIN_NAME
     ) -> None:
         self._node_prefix = node_prefix
         self._enabled = config.mqtt.discovery.enabled
@@ -145,7 +146,7 @@ class DiscoverySync:
 
     def _configs(
         self,
-        device: discovery.DeviceInfo,
+        device: DeviceInfo,
         state: VehicleState,
         removed: list[Entity],
         commands: bool,

@@ -176,6 +176,7 @@ class Dispatcher:
             "received": message.received,
             "response_topic": message.response_topic,
             "correlation_data": message.correlation_data,
+            "charge_currents": vehicle.api.capabilities.charge_currents,
         }
         if attribute is None:
             return parse_vehicle_set(vehicle.name, message.payload, **options)
