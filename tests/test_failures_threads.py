@@ -81,7 +81,7 @@ def test_bridge_info_while_vehicles_come_and_go(make_config, run_bridge, fleet, 
             # What an enrollment does when the account's vehicles leave and come back.
             for account in bridge.accounts:
                 for vehicle in bridge.fleet.vehicles_of(account):
-                    bridge._forget_vehicle(vehicle)
+                    bridge.roster.forget_vehicle(vehicle)
                 bridge.enroll(account)
             assert wait_until(lambda: len(bridge.vehicles) == total, 30), len(bridge.vehicles)
     finally:

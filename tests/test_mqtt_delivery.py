@@ -18,7 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from carnet.config import parse_config
 from carnet.mqtt.link import Inbound, MqttLink
-from carnet.runtime.daemon import INBOX_LIMIT, Bridge, wait_until
+from carnet.runtime.daemon import Bridge, wait_until
+from carnet.runtime.inbox import INBOX_LIMIT
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.conftest import config_dict, merge
 from tests.support.broker import Broker

@@ -98,7 +98,7 @@ def test_odd_vins_get_distinct_topic_names(
 
     # A new enrollment (the daily one) keeps every name where it is.
     account, enrolled = bridge.accounts[0], threading.Event()
-    account.reads.enqueue("enroll-again", lambda: bridge._enroll(account), then=enrolled.set)
+    account.reads.enqueue("enroll-again", lambda: bridge.roster._enroll(account), then=enrolled.set)
     assert enrolled.wait(10)
     assert {v.api.vin: v.name for v in bridge.vehicles.values()} == names
 

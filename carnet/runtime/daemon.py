@@ -9,51 +9,46 @@ HTTP runs on the network thread.
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carnet import __version__
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
-from carnet.config import Config, VehicleConfig, mask_email, summary
+from carnet.config import Config, mask_email
 from carnet.core import redact
 from carnet.core.errors import AuthError, CarNetError
-from carnet.mqtt import bridge_device
 from carnet.mqtt.events import EventSink, transitions
 from carnet.mqtt.ha_device import ORIGIN_NAME
 from carnet.mqtt.link import Inbound, MqttLink
 from carnet.mqtt.publisher import StatePublisher
 from carnet.mqtt.results import ResultSink
-from carnet.mqtt.topics import Topics, distinct_name, plain_name_owners, vehicle_name
-from carnet.runtime import heartbeat, sdnotify
+from carnet.mqtt.topics import Topics
+from carnet.runtime import sdnotify
 from carnet.runtime.assumed import AssumedStore
+from carnet.runtime.bridge_info import BridgeInfo
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
+from carnet.runtime.heartbeat import Heartbeat
+from carnet.runtime.inbox import Inbox
 from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.poller import Poller
 from carnet.runtime.reads import READ_THREADS, ReadPool
 from carnet.runtime.registry import FleetRegistry
+from carnet.runtime.roster import Roster
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.carnet_app.client import CarNetClient
-from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 30.0
-INBOX_LIMIT = 1000
-"""Messages waiting for the dispatcher at most. Past it a command is answered
-``rejected`` at once: a flood must not grow memory without bound, nor make every
-command wait behind it until it expires."""
 ENROLLMENT_EVERY = 86400.0
 # How often bridge/info shows the accounts' request counts anew: not at every poll, which
 # would change the document (and send it) every time.
@@ -82,9 +77,6 @@ class Bridge:
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
         self.reads = ReadPool(min(READ_THREADS, max(len(config.accounts), 1)))
-        self._inbox: queue.Queue[Inbound | None] = queue.Queue(INBOX_LIMIT)
-        self._overloaded = 0  # messages answered "overloaded" since the inbox was last empty
-        self._overloaded_lock = threading.Lock()
         self.link = MqttLink(
             config.mqtt,
             self.topics.bridge_state,
@@ -104,8 +96,9 @@ class Bridge:
             self.events,
         )
         self.discovery = DiscoverySync(config, self.topics, self.link.publish, node_prefix)
-        self._node_prefix = node_prefix
         self.fleet = FleetRegistry()
+        self.info = BridgeInfo(config, self.topics, self.publisher, self.fleet, node_prefix)
+        self.publish_info = self.info.publish_info
         self.poller = Poller(
             config, self.scheduler, self._polled, self._unavailable, self._login_refused,
             self.fleet,
@@ -124,14 +117,25 @@ class Bridge:
                 republish=self.republish,
             )
         )
+        self.roster = Roster(
+            config,
+            topics=self.topics,
+            link=self.link,
+            scheduler=self.scheduler,
+            poller=self.poller,
+            discovery=self.discovery,
+            assumed=self.assumed,
+            fleet=self.fleet,
+            login_refused=self._login_refused,
+            publish_info=self.publish_info,
+        )
         self._stop_requested = threading.Event()
         self._stopped = False
+        self._inbox = Inbox(self.dispatcher)
         self._dispatch_thread = threading.Thread(
-            target=self._dispatch, name="dispatcher", daemon=True
+            target=self._inbox.dispatch, name="dispatcher", daemon=True
         )
-        self._heartbeat = Path(config.state_dir) / "heartbeat"
-        self._heartbeat_failing = False
-        self._budgets: dict[str, dict[str, object]] = {}  # account -> numbers for bridge/info
+        self._heartbeat = Heartbeat(Path(config.state_dir) / "heartbeat")
 
     @property
     def accounts(self) -> tuple[AccountRuntime, ...]:
@@ -180,9 +184,9 @@ class Bridge:
             self.fleet.add_account(account)
             self.enroll(account)
         self.scheduler.every(ENROLLMENT_EVERY, lambda: [self.enroll(a) for a in self.accounts])
-        self.scheduler.every(BUDGET_INFO_EVERY, self._count_budget)
-        self._publish_bridge_device()
-        self._count_budget()
+        self.scheduler.every(BUDGET_INFO_EVERY, self.info.count_budget)
+        self.info.publish_bridge_device()
+        self.info.count_budget()
 
     def run(self) -> None:
         """Block until ``stop`` is called, keeping the heartbeat and the watchdog fed."""
@@ -210,26 +214,10 @@ class Bridge:
         by itself. A dead thread is, so then the heartbeat stops and the watchdog fires.
         """
         if self.scheduler.alive() and self._dispatch_thread.is_alive() and self.link.alive():
-            self._touch_heartbeat()
+            self._heartbeat.touch()
             sdnotify.watchdog()
         else:
             _LOG.error("an internal thread stopped; the heartbeat stops so a supervisor restarts")
-
-    def _touch_heartbeat(self) -> None:
-        """A state_dir that became unwritable is logged once, never a crash: the bridge
-        still works, and a supervisor that reads the heartbeat restarts it, where the
-        start-up check names the problem."""
-        try:
-            heartbeat.touch(self._heartbeat)
-        except OSError as exc:
-            if not self._heartbeat_failing:
-                _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
-                           self._heartbeat, exc.strerror or type(exc).__name__)
-            self._heartbeat_failing = True
-            return
-        if self._heartbeat_failing:
-            _LOG.info("the heartbeat %s is written again", self._heartbeat)
-        self._heartbeat_failing = False
 
     def stop(self, reloading: bool = False) -> None:
         """Finish or report commands, publish ``offline``, disconnect.
@@ -261,10 +249,7 @@ class Bridge:
         self.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
         # Verification re-polls died with the scheduler and readers: report those commands.
         self.dispatcher.abandon_verifications()
-        try:
-            self._inbox.put(None, timeout=5)  # after what waits: that is answered first
-        except queue.Full:
-            _LOG.warning("the dispatcher does not take messages; stopping without it")
+        self._inbox.close()
         self._dispatch_thread.join(5)
         if not self._one_shot:
             for vehicle in self.vehicles.values():
@@ -300,122 +285,7 @@ class Bridge:
     # accounts and vehicles --------------------------------------------------
 
     def enroll(self, account: AccountRuntime) -> None:
-        account.reads.enqueue("enroll", lambda: self._enroll(account))
-
-    def _enroll(self, account: AccountRuntime) -> None:
-        if self.poller.login_blocked(account):
-            return
-        try:
-            vehicles = account.client.vehicles()
-        except AuthError as exc:
-            self._login_refused(account, exc)
-            return
-        except CarNetError as exc:
-            _LOG.warning(
-                "vehicle list of %s not read (%s); retrying in 5 minutes",
-                mask_email(account.config.email),
-                exc,
-            )
-            self.scheduler.later(300, lambda: self.enroll(account))
-            return
-        self.poller.login_succeeded(account)
-        account.enrolled = True
-        seen: set[str] = set()
-        owners = plain_name_owners(
-            (v.vin, self._wanted_name(account, v))
-            for v in vehicles
-            if getattr(self._settings(account, v), "enabled", True)
-        )
-        for api_vehicle in vehicles:
-            try:
-                self._enroll_vehicle(account, api_vehicle, seen, owners)
-            except Exception:  # one odd vehicle must not keep the account's others away
-                _LOG.exception(
-                    "vehicle %r of %s could not be added; the account's other vehicles go on",
-                    api_vehicle.vin,
-                    mask_email(account.config.email),
-                )
-        for vehicle in [v for v in self.fleet.vehicles_of(account) if v.name not in seen]:
-            self._forget_vehicle(vehicle)
-        self.publish_info()
-
-    @staticmethod
-    def _settings(account: AccountRuntime, api_vehicle: Vehicle) -> VehicleConfig | None:
-        vehicles = account.config.vehicles
-        return vehicles.get(api_vehicle.vin) or vehicles.get(api_vehicle.key)
-
-    def _wanted_name(self, account: AccountRuntime, api_vehicle: Vehicle) -> str:
-        settings = self._settings(account, api_vehicle)
-        return vehicle_name(
-            api_vehicle.vin, api_vehicle.key, settings.name if settings else None
-        )
-
-    def _enroll_vehicle(
-        self, account: AccountRuntime, api_vehicle: Vehicle, seen: set[str],
-        owners: dict[str, str],
-    ) -> None:
-        """Add one vehicle of the account's list (or note that it is known already) under
-        a topic name no other vehicle uses; ``owners``: which VIN gets each name plain."""
-        known = next(
-            (v for v in self.fleet.vehicles_of(account) if v.api.vin == api_vehicle.vin), None
-        )
-        if known is not None:
-            seen.add(known.name)
-            return
-        settings = self._settings(account, api_vehicle)
-        name = self._wanted_name(account, api_vehicle)
-        if settings is not None and not settings.enabled:
-            self.discovery.remove_vehicle(name, api_vehicle)
-            return
-        interval = (
-            settings.poll_interval
-            if settings and settings.poll_interval
-            else self.config.polling.interval
-        )
-        # Readers of several accounts enroll at once: choosing a free name and taking it
-        # is one step.
-        with self.fleet.changing():
-            holder = self.vehicles.get(name)
-            if holder is not None and holder.api.vin == api_vehicle.vin:
-                return  # the same car through another account: it is published once
-            owner = owners.get(name, api_vehicle.vin)
-            if holder is not None or owner != api_vehicle.vin:
-                wanted = name
-                taken = {*self.vehicles, wanted}
-                name = distinct_name(wanted, api_vehicle.vin, taken)
-                _LOG.warning(
-                    "vehicles %r and %r both map to the topic name %s; %r is named %s "
-                    "(give each a name under accounts[].vehicles to choose)",
-                    holder.api.vin if holder is not None else owner,
-                    api_vehicle.vin,
-                    wanted,
-                    api_vehicle.vin,
-                    name,
-                )
-            seen.add(name)
-            vehicle = VehicleRuntime(name, api_vehicle, account, interval)
-            vehicle.assumed["poll_interval"] = interval
-            vehicle.assumed["commands_waiting"] = 0
-            vehicle.notes["commands_waiting"] = {"seconds": 0, "next_at": None}
-            if account.client.commands_enabled:  # what the car does not report, last set
-                values, notes = self.assumed.values(api_vehicle.vin)
-                vehicle.assumed.update(values)
-                vehicle.notes.update(notes)
-            self.fleet.add_vehicle(vehicle)
-        _LOG.info(
-            "vehicle %s (%s %s) found",
-            name,
-            api_vehicle.model_name or "?",
-            api_vehicle.model_year or "",
-        )
-        self.poller.add(vehicle)
-
-    def _forget_vehicle(self, vehicle: VehicleRuntime) -> None:
-        _LOG.info("vehicle %s is gone from the account; removing it", vehicle.name)
-        self.poller.remove(vehicle)
-        self.fleet.remove_vehicle(vehicle)
-        self.discovery.remove_vehicle(vehicle.name, vehicle.api)
-        self.link.publish(self.topics.availability(vehicle.name), "offline", True)
+        self.roster.enroll(account)
 
     # poll outcomes (account reader threads) ---------------------------------
 
@@ -487,111 +357,17 @@ class Bridge:
         """Everything again: a restarted broker may have lost its retained messages."""
         self.publisher.forget()
         self.discovery.forget()
-        self._publish_bridge_device()
+        self.info.publish_bridge_device()
         self.publish_info()
-        self._publish_budget_values()
+        self.info.publish_budget_values()
         for vehicle in list(self.vehicles.values()):
             if vehicle.state is not None:
                 self.discovery.publish_vehicle(vehicle)
             self.publish_vehicle(vehicle)
 
-    def publish_info(self) -> None:
-        info = {
-            "version": __version__,
-            "vehicles": [
-                {
-                    "name": v.name,
-                    "vin": v.api.vin,
-                    "model": v.api.model_name,
-                    "model_year": v.api.model_year,
-                    "account": mask_email(v.account.config.email),
-                    "online": v.online,
-                }
-                for v in self.vehicles.values()
-            ],
-            "accounts": [
-                {
-                    "email": mask_email(a.config.email),
-                    "state": "error" if a.error else ("online" if a.enrolled else "starting"),
-                    "error": a.error,
-                    "commands": a.client.commands_enabled,
-                    "budget": self._budgets.get(a.config.email, {}),
-                }
-                for a in self.accounts
-            ],
-            "config": summary(self.config),
-        }
-        self.publisher.retained(self.topics.bridge_info, json.dumps(info, sort_keys=True))
-
-    def _count_budget(self) -> None:
-        """Take the accounts' request counts for bridge/info, and publish it."""
-        limits = self.config.limits
-        for account in self.accounts:
-            ledger = account.ledger
-            if ledger is None:
-                continue
-            counts = ledger.counts()
-            total = sum(counts.values())
-            self._budgets[account.config.email] = {
-                "requests_24h": counts,
-                "daily_requests": limits.daily_requests,
-                "left": max(limits.daily_requests - total, 0),
-                "command_reserve": round(limits.daily_requests * limits.command_reserve),
-                "poll_interval": round(account.poll_interval or self.config.polling.interval),
-                "stretched": account.poll_interval is not None,
-                "over_budget": account.over_budget,
-                "commands_waiting": account.commands.pending if account.commands else 0,
-            }
-        self.publish_info()
-        self._publish_budget_values()
-
-    def _publish_budget_values(self) -> None:
-        """The budget figures of bridge/info on plain topics, for the bridge device."""
-        for email, budget in list(self._budgets.items()):
-            for key, value in bridge_device.account_values(budget).items():
-                topic = bridge_device.account_topic(self.topics, email, key)
-                self.publisher.retained(topic, str(value))
-
-    def _publish_bridge_device(self) -> None:
-        if not self.config.mqtt.discovery.enabled:
-            return
-        emails = [account.config.email for account in self.accounts]
-        mode = self.config.mqtt.discovery.mode
-        configs = bridge_device.bridge_configs(self.topics, emails, mode, self._node_prefix)
-        for topic, payload in configs:
-            self.publisher.retained(topic, json.dumps(payload, sort_keys=True))
-
     def _receive(self, message: Inbound) -> None:
-        """On paho's thread: hand the message to the dispatcher, or answer it at once."""
-        try:
-            self._inbox.put_nowait(message)
-            return
-        except queue.Full:
-            pass
-        with self._overloaded_lock:
-            first = self._overloaded == 0
-            self._overloaded += 1
-        if first:
-            _LOG.warning(
-                "bridge overloaded: %d messages wait for the dispatcher; answering "
-                "commands 'rejected' until it catches up",
-                INBOX_LIMIT,
-            )
-        self.dispatcher.overloaded(message, INBOX_LIMIT)
-
-    def _dispatch(self) -> None:
-        while True:
-            message = self._inbox.get()
-            if message is None:
-                return
-            if self._overloaded and self._inbox.empty():
-                with self._overloaded_lock:
-                    count, self._overloaded = self._overloaded, 0
-                _LOG.warning("bridge overloaded: %d messages were answered 'rejected'", count)
-            try:
-                self.dispatcher.handle(message)
-            except Exception:  # one bad message must never stop the dispatcher
-                _LOG.exception("handling a message on %s failed", message.topic)
+        """On paho's thread, which starts with the link, after the inbox exists."""
+        self._inbox.receive(message)
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:

@@ -11,8 +11,6 @@ and deleted whatever vehicle they name: they arrive before the vehicles are know
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from carnet.catalog.commands import Command, Rejection, parse_set, parse_vehicle_set
@@ -23,11 +21,11 @@ from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.bridge_requests import BridgeRequests
 from carnet.runtime.collaborators import Collaborators
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.command_listener import CommandListener, Verifications
+from carnet.runtime.job import Job
 from carnet.runtime.ledger import cap_reached
 from carnet.runtime.unchanged import unchanged_detail
-from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
-from carnet.runtime.verification import SharedVerification
+from carnet.runtime.vehicle import VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
 
@@ -37,36 +35,14 @@ class Dispatcher:
         self._parts = parts
         self._topics = parts.topics
         self.requests = BridgeRequests(parts)
-        # Commands the vendor accepted whose verification re-poll has not reported yet:
-        # at shutdown the scheduler and readers stop, and these must still get a result.
-        self._verifying: set[CommandListener] = set()
-        self._verifying_lock = threading.Lock()
-        # The last command sent per (vehicle, attribute): a verification that finds another
-        # value learns whether a newer command, not the car, changed it.
-        self._latest: dict[tuple[str, str], Command] = {}
         # Set topics whose retained command the bridge deleted. With MQTT 3.1.1 the deletion
         # comes back as a live empty message, which is no command. Dispatcher thread only.
         self._cleared: set[str] = set()
-        self.climate_checks = SharedVerification(
-            parts.scheduler, parts.config.commands.verify_after
-        )
-
-    def note_sent(self, command: Command) -> None:
-        with self._verifying_lock:
-            self._latest[(command.vehicle, command.attribute)] = command
-
-    def newer_than(self, command: Command) -> Command | None:
-        """The command sent after ``command`` for the same attribute, if any."""
-        with self._verifying_lock:
-            latest = self._latest.get((command.vehicle, command.attribute))
-        return None if latest is None or latest is command else latest
+        self.verifications = Verifications(parts.scheduler, parts.config.commands.verify_after)
 
     def abandon_verifications(self) -> None:
         """At shutdown: report every command still waiting for its verification."""
-        with self._verifying_lock:
-            waiting, self._verifying = list(self._verifying), set()
-        for listener in waiting:
-            listener.finish("unconfirmed", "the bridge stopped before the car confirmed it")
+        self.verifications.abandon()
 
     def subscriptions(self) -> list[str]:
         return [
@@ -246,7 +222,7 @@ class Dispatcher:
             def send() -> None:
                 vendor_send(client, vehicle.api, command.value, vehicle.published_state())
 
-        listener = CommandListener(self, parts, vehicle, command)
+        listener = CommandListener(self.verifications, self.result, parts, vehicle, command)
         assert vehicle.account.commands is not None
         gated = parts.poller.gated(vehicle.account, send)
         skip = parts.config.commands.skip_unchanged
@@ -262,143 +238,3 @@ class Dispatcher:
         self._parts.poller.reschedule(vehicle)
         self._parts.publish_vehicle(vehicle)
         self.result(command, "ok", f"polling every {vehicle.poll_interval} s")
-
-
-class CommandListener:
-    """Follows one command from the executor to its single result."""
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        parts: Collaborators,
-        vehicle: VehicleRuntime,
-        command: Command,
-    ) -> None:
-        self._dispatcher = dispatcher
-        self._parts = parts
-        self._vehicle = vehicle
-        self._command = command
-        self._finished = False
-        self._lock = threading.Lock()
-        self._confirmed: Any = None  # the value the verification read must show
-
-    def finish(self, status: str, detail: str) -> None:
-        """Send the command's one result; later calls (a late verification) do nothing."""
-        with self._lock:
-            if self._finished:
-                return
-            self._finished = True
-        with self._dispatcher._verifying_lock:
-            self._dispatcher._verifying.discard(self)
-        self._dispatcher.result(self._command, status, detail)
-
-    def done(self, job: Job, outcome: Outcome) -> None:
-        self._drop_pending()  # shown while it waited; it was never sent
-        self.finish(outcome.status, outcome.detail)
-
-    def waiting(self, seconds: float, reason: str) -> None:
-        """It waits for the account's budget: show its pending value now, as if sent."""
-        command, vehicle = self._command, self._vehicle
-        spec = entity(command.attribute).command
-        pending = spec.pending(command.value) if spec else None
-        if pending is None:
-            return
-        with vehicle.lock:
-            vehicle.pending[command.attribute] = pending
-            vehicle.pending_owner[command.attribute] = id(command)
-        self._parts.publish_vehicle(vehicle)
-
-    def _drop_pending(self) -> None:
-        command, vehicle = self._command, self._vehicle
-        with vehicle.lock:
-            if vehicle.pending_owner.get(command.attribute) != id(command):
-                return
-            vehicle.pending.pop(command.attribute, None)
-            vehicle.pending_owner.pop(command.attribute, None)
-        self._parts.publish_vehicle(vehicle)
-
-    def sent(self, job: Job) -> None:
-        """The vendor accepted it: show the pending value, verify after ``verify_after``."""
-        command, vehicle, parts = self._command, self._vehicle, self._parts
-        self._dispatcher.note_sent(command)
-        spec = entity(command.attribute).command
-        pending = spec.pending(command.value) if spec else None
-        confirmed = spec.confirmed(command.value) if spec else None
-        climate = from_climate_details(command.attribute, vehicle)
-        with vehicle.lock:
-            vehicle.sent_at[command.attribute] = time.monotonic()
-            if pending is not None and confirmed is None:
-                # Nothing reports this value back (the charge current): the bridge keeps it.
-                vehicle.assumed[command.attribute] = pending
-                if entity(command.attribute).assumed_default is not None:
-                    vehicle.notes[command.attribute] = parts.assumed.remember(
-                        vehicle.api.vin, command.attribute, pending
-                    )
-                if vehicle.pending_owner.get(command.attribute) == id(command):
-                    vehicle.pending.pop(command.attribute, None)  # shown while it waited
-                    vehicle.pending_owner.pop(command.attribute, None)
-            elif pending is not None:
-                vehicle.pending[command.attribute] = pending
-                vehicle.pending_owner[command.attribute] = id(command)
-        if pending is not None:
-            parts.publish_vehicle(vehicle)
-        delay = parts.config.commands.verify_after
-        if spec is not None and spec.by is CarriedOutBy.WAKE_UP:
-            # The woken car reports within about 20 s: read the fresh status then.
-            self._dispatcher.result(command, "ok", "wake-up sent; the status is read again shortly")
-            parts.scheduler.later(delay, lambda: parts.poller.poll(vehicle))
-            return
-        if confirmed is None:  # horn, lights, charge current: nothing to read back
-            self._dispatcher.result(command, "ok", "accepted by the vendor")
-            return
-        with self._dispatcher._verifying_lock:
-            self._dispatcher._verifying.add(self)
-        self._confirmed = confirmed
-        if climate:
-            # The climate details confirm a whole family of commands: one read for them.
-            self._dispatcher.climate_checks.add(
-                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, climate=True)
-            )
-        else:
-            parts.scheduler.later(delay, self._check_later)
-
-    def still_wanted(self) -> bool:
-        """Whether to read the car for it: not when a newer command replaced it meanwhile,
-        because that one's check reads the car, and a climate read costs the budget."""
-        newer = self._dispatcher.newer_than(self._command)
-        if newer is not None:
-            self.finish(
-                "superseded", f"replaced by {newer.raw!r}, sent before this one was checked"
-            )
-            return False
-        return True
-
-    def _check_later(self) -> None:
-        if self.still_wanted():
-            self._parts.poller.poll(self._vehicle, then=self.verify)
-
-    def verify(self) -> None:
-        command, vehicle, confirmed = self._command, self._vehicle, self._confirmed
-        with vehicle.lock:
-            if vehicle.pending_owner.get(command.attribute) == id(command):
-                vehicle.pending.pop(command.attribute, None)
-                vehicle.pending_owner.pop(command.attribute, None)
-            reported = vehicle.state.values.get(command.attribute) if vehicle.state else None
-            online = vehicle.online
-        self._parts.publish_vehicle(vehicle)
-        newer = self._dispatcher.newer_than(command)
-        if reported == confirmed:
-            self.finish("ok", "confirmed by the car")
-        elif newer is not None:
-            # Not the car's refusal: a newer command changed the value before this check.
-            self.finish(
-                "superseded", f"replaced by {newer.raw!r}, sent before this one was confirmed"
-            )
-        elif not online:
-            self.finish("unconfirmed", "the status could not be read to confirm it")
-        else:
-            self.finish(
-                "unconfirmed",
-                f"the car still reports {reported!r} "
-                f"{self._parts.config.commands.verify_after:g} s after the command",
-            )

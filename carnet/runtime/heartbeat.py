@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+_LOG = logging.getLogger(__name__)
 
 
 def touch(path: str | Path) -> None:
@@ -10,3 +13,27 @@ def touch(path: str | Path) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.touch(mode=0o600, exist_ok=True)  # an existing file only gets its time updated
+
+
+class Heartbeat:
+    """The heartbeat file of a running daemon, whose failures are logged once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._failing = False
+
+    def touch(self) -> None:
+        """A state_dir that became unwritable is logged once, never a crash: the bridge
+        still works, and a supervisor that reads the heartbeat restarts it, where the
+        start-up check names the problem."""
+        try:
+            touch(self._path)
+        except OSError as exc:
+            if not self._failing:
+                _LOG.error("cannot write the heartbeat %s (%s); check state_dir",
+                           self._path, exc.strerror or type(exc).__name__)
+            self._failing = True
+            return
+        if self._failing:
+            _LOG.info("the heartbeat %s is written again", self._path)
+        self._failing = False
