@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from carnet.catalog.commands import Command
 from carnet.runtime.executor import Executor
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.job import Job, Outcome, Work
 
 
 class Recorder:
@@ -31,9 +30,9 @@ class Recorder:
         return Listener()
 
 
-def job(recorder: Recorder, name: str, attribute: str, send=lambda: None, **options) -> Job:
-    command = Command("egolf", attribute, None, name, **options.pop("command", {}))
-    return Job(command, send, recorder.listener(name), **options)  # type: ignore[arg-type]
+def job(recorder: Recorder, name: str, key: str, send=lambda: None, **options) -> Job:
+    work = Work("egolf", key, name, **options)
+    return Job(work, send, recorder.listener(name))  # type: ignore[arg-type]
 
 
 def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expires():
@@ -51,7 +50,7 @@ def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expir
     assert recorder.done == [("old read", "superseded")]
     stale = time.monotonic() - 10
     executor.submit(job(recorder, "stale read", "climate_details", background=True,
-                        command={"received": stale}))
+                        received=stale))
     assert recorder.finished.acquire(timeout=5)
     assert recorder.done[-1] == ("stale read", "expired")
     executor.stop()
