@@ -1,7 +1,9 @@
 """A job of an account's executor, and the ways it can end.
 
-The executor sends jobs; the dispatcher, the bridge requests and the poller build them and
-hear how they ended. The outcome of a vendor failure is decided here, apart from the
+The executor sends jobs; the dispatcher, the bridge requests and the poller say what each
+is (a :class:`Work`: a user's command, or the bridge's own wake-up, health refresh or
+climate read), hand it to ``Poller.submit``, the one road into the executor, and hear how
+it ended. The outcome of a vendor failure is decided here, apart from the
 queueing, so every road that spends the budget reports a failure in the same words.
 """
 
