@@ -69,3 +69,19 @@ def test_a_background_read_leaves_the_owner_reserve_of_the_minute():
     assert recorder.finished.acquire(timeout=5)
     assert recorder.sent == ["read"]
     executor.stop()
+
+
+def test_a_bridge_request_is_a_job_that_coalesces_with_its_own_kind_only():
+    recorder = Recorder()
+    executor = Executor("test", max_age=5.0, queue_size=10)
+    release = threading.Event()
+    executor.submit(job(recorder, "lock", "lock", send=lambda: release.wait(5)))
+    executor.submit(job(recorder, "old refresh", "bridge:refresh"))
+    executor.submit(job(recorder, "health", "bridge:health_refresh"))
+    executor.submit(job(recorder, "refresh", "bridge:refresh"))
+    release.set()
+    for _ in range(4):
+        assert recorder.finished.acquire(timeout=5)
+    assert recorder.sent == ["lock", "health", "refresh"]
+    assert recorder.done == [("old refresh", "superseded")]
+    executor.stop()
