@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from carnet.catalog.commands import Command
 from carnet.runtime.executor import Executor
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.job import Job, Outcome, Work
 
 
 class Recorder:
@@ -31,9 +30,9 @@ class Recorder:
         return Listener()
 
 
-def job(recorder: Recorder, name: str, attribute: str, send=lambda: None, **options) -> Job:
-    command = Command("egolf", attribute, None, name, **options.pop("command", {}))
-    return Job(command, send, recorder.listener(name), **options)  # type: ignore[arg-type]
+def job(recorder: Recorder, name: str, key: str, send=lambda: None, **options) -> Job:
+    work = Work("egolf", key, name, **options)
+    return Job(work, send, recorder.listener(name))  # type: ignore[arg-type]
 
 
 def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expires():
@@ -51,7 +50,7 @@ def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expir
     assert recorder.done == [("old read", "superseded")]
     stale = time.monotonic() - 10
     executor.submit(job(recorder, "stale read", "climate_details", background=True,
-                        command={"received": stale}))
+                        received=stale))
     assert recorder.finished.acquire(timeout=5)
     assert recorder.done[-1] == ("stale read", "expired")
     executor.stop()
@@ -69,4 +68,20 @@ def test_a_background_read_leaves_the_owner_reserve_of_the_minute():
     spare[0] = 6
     assert recorder.finished.acquire(timeout=5)
     assert recorder.sent == ["read"]
+    executor.stop()
+
+
+def test_a_bridge_request_is_a_job_that_coalesces_with_its_own_kind_only():
+    recorder = Recorder()
+    executor = Executor("test", max_age=5.0, queue_size=10)
+    release = threading.Event()
+    executor.submit(job(recorder, "lock", "lock", send=lambda: release.wait(5)))
+    executor.submit(job(recorder, "old refresh", "bridge:refresh"))
+    executor.submit(job(recorder, "health", "bridge:health_refresh"))
+    executor.submit(job(recorder, "refresh", "bridge:refresh"))
+    release.set()
+    for _ in range(4):
+        assert recorder.finished.acquire(timeout=5)
+    assert recorder.sent == ["lock", "health", "refresh"]
+    assert recorder.done == [("old refresh", "superseded")]
     executor.stop()

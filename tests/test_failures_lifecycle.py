@@ -24,7 +24,7 @@ import yaml
 from carnet.catalog.commands import Command
 from carnet.runtime.daemon import wait_until
 from carnet.runtime.executor import Executor
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.job import Job, Outcome, Work
 from tests.conftest import DEMO_EMAIL, EV_VIN, GAS_VIN
 from tests.support.broker import free_port
 from tests.support.failures import BASE, results, wait_online
@@ -180,11 +180,11 @@ class Collected:
 
     def sent(self, job: Job) -> None:
         with self.lock:
-            self.outcomes.append((job.command.attribute, "sent"))
+            self.outcomes.append((job.work.key, "sent"))
 
     def done(self, job: Job, outcome: Outcome) -> None:
         with self.lock:
-            self.outcomes.append((job.command.attribute, outcome.status))
+            self.outcomes.append((job.work.key, outcome.status))
 
 
 def test_executor_stop_reports_a_command_that_outlives_the_wait():
@@ -201,9 +201,9 @@ def test_executor_stop_reports_a_command_that_outlives_the_wait():
     now = time.monotonic()
     lock = Command("egolf", "lock", "LOCK", "LOCK", received=now)
     climate = Command("egolf", "climate", True, "ON", received=now)
-    executor.submit(Job(lock, hanging_send, listener))
+    executor.submit(Job(Work.of(lock), hanging_send, listener))
     assert entered.wait(5)
-    executor.submit(Job(climate, lambda: None, listener))
+    executor.submit(Job(Work.of(climate), lambda: None, listener))
     started = time.monotonic()
     executor.stop(timeout=0.5)
     assert time.monotonic() - started < 2

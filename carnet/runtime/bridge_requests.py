@@ -18,11 +18,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from carnet.catalog.commands import Command
 from carnet.core.errors import WakeupsUsedUp
 from carnet.mqtt.link import Inbound
 from carnet.runtime.collaborators import Collaborators
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.job import Job, Outcome, Work
 from carnet.runtime.vehicle import VehicleRuntime
 
 _LOG = logging.getLogger(__name__)
@@ -187,7 +186,7 @@ class BridgeRequests:
 
     @staticmethod
     def _require_commands(vehicle: VehicleRuntime) -> None:
-        if not vehicle.account.client.commands_enabled:
+        if vehicle.account.commands_refusal() is not None:
             raise RequestError("commands are disabled for this account (no PIN, or PIN refused)")
 
     def _through_executor(
@@ -200,7 +199,7 @@ class BridgeRequests:
     ) -> None:
         """TSP-token requests share the account's executor with commands (one budget)."""
         parts = self._parts
-        command = Command(vehicle.name, f"bridge:{action}", action, action)
+        work = Work(vehicle.name, f"bridge:{action}", action)
 
         class Listener:
             def sent(self, job: Job) -> None:
@@ -223,6 +222,4 @@ class BridgeRequests:
             def done(self, job: Job, outcome: Outcome) -> None:
                 reply.error(f"{outcome.status}: {outcome.detail}")
 
-        assert vehicle.account.commands is not None
-        gated = parts.poller.gated(vehicle.account, send)
-        vehicle.account.commands.submit(Job(command, gated, Listener()))
+        parts.poller.submit(vehicle.account, work, send, Listener())

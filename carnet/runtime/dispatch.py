@@ -22,7 +22,7 @@ from carnet.mqtt.link import Inbound
 from carnet.runtime.bridge_requests import BridgeRequests
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.command_listener import CommandListener, Verifications
-from carnet.runtime.job import Job
+from carnet.runtime.job import Work
 from carnet.runtime.ledger import cap_reached
 from carnet.runtime.unchanged import unchanged_detail
 from carnet.runtime.vehicle import VehicleRuntime
@@ -192,13 +192,9 @@ class Dispatcher:
             self._set_poll_interval(vehicle, command)
             return
         client = vehicle.account.client
-        if not client.commands_enabled:
-            reason = (
-                "no PIN configured: the bridge is read-only for this account"
-                if vehicle.account.config.pin is None
-                else "the PIN was refused; fix accounts[].pin and restart"
-            )
-            self.result(command, "rejected", f"commands disabled: {reason}")
+        refusal = vehicle.account.commands_refusal()
+        if refusal is not None:
+            self.result(command, "rejected", refusal)
             return
         ledger = vehicle.account.ledger
         refusal = None if ledger is None else cap_reached(ledger, parts.config.limits)
@@ -223,13 +219,9 @@ class Dispatcher:
                 vendor_send(client, vehicle.api, command.value, vehicle.published_state())
 
         listener = CommandListener(self.verifications, self.result, parts, vehicle, command)
-        assert vehicle.account.commands is not None
-        gated = parts.poller.gated(vehicle.account, send)
         skip = parts.config.commands.skip_unchanged
-        vehicle.account.commands.submit(
-            Job(command, gated, listener, lambda: unchanged_detail(vehicle, command, skip),
-                listener.waiting)
-        )
+        parts.poller.submit(vehicle.account, Work.of(command), send, listener,
+                            lambda: unchanged_detail(vehicle, command, skip), listener.waiting)
 
     def _set_poll_interval(self, vehicle: VehicleRuntime, command: Command) -> None:
         with vehicle.lock:

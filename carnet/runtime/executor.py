@@ -88,23 +88,23 @@ class Executor:
         """Queue a command; never blocks. Obsolete, overflowing and unchanging commands are
         reported now."""
         reports: list[tuple[Job, Outcome]] = []
-        key = (job.command.vehicle, job.command.attribute)
+        key = (job.work.vehicle, job.work.key)
         busy = False
         with self._condition:
             stopping = self._stopping
             if not stopping:
                 kept = []
                 for queued in self._queue:
-                    if (queued.command.vehicle, queued.command.attribute) == key:
+                    if (queued.work.vehicle, queued.work.key) == key:
                         reports.append(
-                            (queued, Outcome("superseded", f"replaced by {job.command.raw!r}"))
+                            (queued, Outcome("superseded", f"replaced by {job.work.shown!r}"))
                         )
                     else:
                         kept.append(queued)
                 self._queue = kept
                 in_flight = self._in_flight
                 busy = in_flight is not None and (
-                    in_flight.command.vehicle, in_flight.command.attribute) == key
+                    in_flight.work.vehicle, in_flight.work.key) == key
         # The replaced ones first: their pending values go before this one is judged.
         for done, outcome in reports:
             self._report(done, outcome)
@@ -137,7 +137,7 @@ class Executor:
         with self._condition:
             queued = len(self._queue)
             if self._spare() <= self._owner_reserve:
-                queued -= sum(1 for job in self._queue if job.background)
+                queued -= sum(1 for job in self._queue if job.work.background)
             return queued + (1 if self._in_flight else 0)
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -162,8 +162,8 @@ class Executor:
         if abandoned is not None:
             _LOG.warning(
                 "stopping while %s of %s waits for the vendor; the vendor may still carry it out",
-                abandoned.command.attribute,
-                abandoned.command.vehicle,
+                abandoned.work.key,
+                abandoned.work.vehicle,
             )
             self._deliver(
                 abandoned,
@@ -207,11 +207,11 @@ class Executor:
                 if self._stopping:
                     return None
                 now = self._clock()
-                expired = [job for job in self._queue if now - job.command.received > self._max_age]
+                expired = [job for job in self._queue if now - job.work.received > self._max_age]
                 if not expired:
                     head = self._head()
                     wait = max(self._not_before - now, self._budget()) if self._queue else 0.0
-                    held = head is not None and head.background
+                    held = head is not None and head.work.background
                     if held and self._spare() <= self._owner_reserve:
                         # The minute's last requests are the owner's: look again shortly.
                         wait = max(wait, BACKGROUND_RECHECK)
@@ -224,7 +224,7 @@ class Executor:
                     timeout = None
                     if self._queue:
                         # Wake up for the budget, or when the oldest queued command expires.
-                        oldest = min(job.command.received for job in self._queue)
+                        oldest = min(job.work.received for job in self._queue)
                         timeout = max(0.01, min(wait, oldest + self._max_age - now + 0.01))
                     self._condition.wait(timeout=timeout)
                     continue
@@ -236,7 +236,7 @@ class Executor:
     def _head(self) -> Job | None:
         """The next job to send: the oldest of the owner's, else the oldest background one
         (condition held)."""
-        owner = next((job for job in self._queue if not job.background), None)
+        owner = next((job for job in self._queue if not job.work.background), None)
         return owner if owner is not None else next(iter(self._queue), None)
 
     def _announce_waiting(self) -> None:
@@ -254,14 +254,14 @@ class Executor:
             if wait > ANNOUNCE_WAIT:
                 fresh = [
                     job for job in self._queue
-                    if id(job) not in self._announced and not job.background
+                    if id(job) not in self._announced and not job.work.background
                 ]
                 self._announced.update(id(job) for job in fresh)
             self._announced &= {id(job) for job in self._queue}
             counts = Counter(
-                job.command.vehicle for job in self._queue if id(job) in self._announced
+                job.work.vehicle for job in self._queue if id(job) in self._announced
             )
-            changed = {job.command.vehicle for job in fresh} | {
+            changed = {job.work.vehicle for job in fresh} | {
                 vehicle
                 for vehicle in set(counts) | set(self._waiting)
                 if counts[vehicle] != self._waiting.get(vehicle, 0)
@@ -270,12 +270,12 @@ class Executor:
         for job in fresh:
             _LOG.info(
                 "%s %s=%s waits %.0f s before it is sent: %s",
-                job.command.vehicle, job.command.attribute, job.command.raw, wait, reason,
+                job.work.vehicle, job.work.key, job.work.shown, wait, reason,
             )
             try:
                 job.waiting(wait, reason)
             except Exception:
-                _LOG.exception("showing the waiting command %s failed", job.command.attribute)
+                _LOG.exception("showing the waiting command %s failed", job.work.key)
         for vehicle in sorted(changed):
             try:
                 self._on_waiting(vehicle, counts[vehicle], wait if counts[vehicle] else 0.0)
@@ -283,13 +283,13 @@ class Executor:
                 _LOG.exception("reporting the waiting commands of %s failed", vehicle)
 
     def _age(self, job: Job) -> float:
-        return self._clock() - job.command.received
+        return self._clock() - job.work.received
 
     def _unchanged(self, job: Job) -> str | None:
         try:
             return job.unchanged()
         except Exception:  # a bug must not lose the command: then it is sent
-            _LOG.exception("checking whether %s changes anything failed", job.command.attribute)
+            _LOG.exception("checking whether %s changes anything failed", job.work.key)
             return None
 
     def _execute(self, job: Job) -> None:
@@ -310,7 +310,7 @@ class Executor:
             self._report(job, vendor_failure(exc))
             return
         except Exception:  # a bug must not kill the worker or lose the result
-            _LOG.exception("command %s failed unexpectedly", job.command.attribute)
+            _LOG.exception("command %s failed unexpectedly", job.work.key)
             self._report(job, Outcome("error", "internal error, see the bridge log"))
             return
         if not self._claim(job):
@@ -318,7 +318,7 @@ class Executor:
         try:
             job.listener.sent(job)
         except Exception:
-            _LOG.exception("handling the sent command %s failed", job.command.attribute)
+            _LOG.exception("handling the sent command %s failed", job.work.key)
 
     def _rate_limited(self, job: Job, exc: RateLimited) -> None:
         wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
@@ -331,13 +331,13 @@ class Executor:
             )
             return
         _LOG.warning(
-            "account %s rate limited; retrying %s in %.0fs", self._name, job.command.attribute, wait
+            "account %s rate limited; retrying %s in %.0fs", self._name, job.work.key, wait
         )
         with self._condition:
             self._not_before = self._clock() + wait
             # Back at the head of the queue unless a newer command replaced it meanwhile.
-            key = (job.command.vehicle, job.command.attribute)
-            if any((q.command.vehicle, q.command.attribute) == key for q in self._queue):
+            key = (job.work.vehicle, job.work.key)
+            if any((q.work.vehicle, q.work.key) == key for q in self._queue):
                 superseded = True
             else:
                 superseded = False
@@ -365,4 +365,4 @@ class Executor:
         try:
             job.listener.done(job, outcome)
         except Exception:
-            _LOG.exception("reporting the result of %s failed", job.command.attribute)
+            _LOG.exception("reporting the result of %s failed", job.work.key)

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from carnet.catalog.commands import Command
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.catalog.support import state_from_report
@@ -31,7 +30,7 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
-from carnet.runtime.job import Job, Outcome
+from carnet.runtime.job import Job, JobListener, Outcome, Work
 from carnet.runtime.ledger import budget_interval
 from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler, Timer
@@ -194,6 +193,25 @@ class Poller:
 
         return run
 
+    def submit(
+        self,
+        account: AccountRuntime,
+        work: Work,
+        send: Callable[[], None],
+        listener: JobListener,
+        unchanged: Callable[[], str | None] = lambda: None,
+        waiting: Callable[[float, str], None] = lambda seconds, reason: None,
+    ) -> None:
+        """The one road into the account's executor for every request that spends the
+        command budget (commands, wake-ups, health refreshes, climate reads), behind the
+        login gate. While the account's commands are disabled it ends ``rejected`` at once."""
+        job = Job(work, self.gated(account, send), listener, unchanged, waiting)
+        refusal = account.commands_refusal()
+        if refusal is not None or account.commands is None:
+            listener.done(job, Outcome("rejected", refusal or "commands disabled"))
+            return
+        account.commands.submit(job)
+
     def login_refused(self, account: AccountRuntime, exc: AuthError) -> float | None:
         """Block the account's logins for the next back-off step; returns the wait.
 
@@ -280,8 +298,6 @@ class Poller:
         the same vehicle replaces it; one held back past ``max_age`` is asked for again by
         the next poll, as the details are still due then."""
         account = vehicle.account
-        if account.commands is None or not account.client.commands_enabled:
-            return
         fetched: list[Any] = []
 
         def fetch() -> None:
@@ -305,10 +321,8 @@ class Poller:
                     _LOG.warning("climate details of %s not read: %s", vehicle.name,
                                  outcome.detail)
 
-        read = Command(vehicle.name, CLIMATE_READ, None, "read the climate details")
-        account.commands.submit(
-            Job(read, self.gated(account, fetch), Listener(), background=True)
-        )
+        read = Work(vehicle.name, CLIMATE_READ, "read the climate details", background=True)
+        self.submit(account, read, fetch, Listener())
 
     def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
         """Read the climate details; on failure keep the last ones (the status matters more)."""

@@ -153,3 +153,12 @@ class AccountRuntime:
     enrolled: bool = False
     poll_interval: float | None = None  # the effective one, once the daily budget stretched it
     over_budget: bool = False  # polling.max_interval polls more than the daily budget allows
+
+    def commands_refusal(self) -> str | None:
+        """Why this account sends no commands (nor any other request that spends the
+        command budget), or None when it may."""
+        if self.client.commands_enabled:
+            return None
+        if self.config.pin is None:
+            return "commands disabled: no PIN configured: the bridge is read-only for this account"
+        return "commands disabled: the PIN was refused; fix accounts[].pin and restart"
