@@ -17,28 +17,23 @@ from typing import Any
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.catalog.support import meaningful
-from carnet.catalog.table import ENTITIES, entity
+from carnet.catalog.table import ENTITIES
 from carnet.config import AccountConfig
 from carnet.core.errors import VendorUnavailable, WakeupsUsedUp
 from carnet.runtime.executor import Executor
 from carnet.runtime.ledger import RequestLedger
 from carnet.runtime.reads import AccountReads
-from carnet.vendor.carnet_app.client import CarNetClient
-from carnet.vendor.protocol import Part, Vehicle
+from carnet.vendor.protocol import Part, Vehicle, VendorClient
 
 DAY = 86400.0
 
 
 def from_climate_details(key: str, vehicle: VehicleRuntime) -> bool:
     """Whether the attribute's value comes from the climate details (a TSP-token read)."""
-    climate = vehicle.parts.get(Part.CLIMATE)
-    if not entity(key).reported or climate is None:
-        return False
-    account = vehicle.account
-    report = account.client.interpret(
-        vehicle.api, {Part.CLIMATE: climate}, account.config.temperature_unit
+    return (
+        vehicle.parts.get(Part.CLIMATE) is not None
+        and vehicle.api.capabilities.confirmed_by.get(key) is Part.CLIMATE
     )
-    return report.values.get(key) is not None
 
 
 @dataclass
@@ -142,7 +137,7 @@ class VehicleRuntime:
 @dataclass
 class AccountRuntime:
     config: AccountConfig
-    client: CarNetClient
+    client: VendorClient
     reads: AccountReads
     commands: Executor | None = None
     ledger: RequestLedger | None = None  # the day's requests, which the client records

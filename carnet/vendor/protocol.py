@@ -58,18 +58,13 @@ class Capabilities:
     ``intents`` names the :class:`VendorClient` methods this vehicle accepts (the catalog
     offers a command only when its intent is here). ``charge_currents`` are the values
     ``max_charge_current`` accepts, in the order a control lists them; numeric ones are
-    amps. ``costly_parts`` are the parts whose read spends the command budget.
+    amps.
     """
 
     intents: frozenset[str]
     charge_currents: tuple[str, ...] = ()
-    target_soc: NumberRange | None = None
-    costly_parts: frozenset[Part] = frozenset()
     # The part whose read confirms a command on this attribute, when it is not STATUS.
     confirmed_by: Mapping[str, Part] = field(default_factory=dict)
-    # Whether commands report their outcome (see VendorClient.outcome) instead of being
-    # confirmed by a later read.
-    reports_outcome: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,26 +101,11 @@ class Report:
         return replace(self, values=values)
 
 
-class CommandStatus(enum.StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A command the vendor accepted and will report on (see ``VendorClient.outcome``)."""
-
-    vehicle: Vehicle
-    handle: Any = field(compare=False, repr=False)
-
-
 class VendorClient(Protocol):
     """One account on one API generation. Methods raise :mod:`carnet.core.errors` types.
 
-    Intents return a :class:`Ticket` when the vendor will report the outcome, else None
-    (the runtime then confirms by reading ``Capabilities.confirmed_by`` the attribute's
-    part after ``commands.verify_after``).
+    The runtime confirms an intent by reading the attribute's part
+    (``Capabilities.confirmed_by``, else the status) after ``commands.verify_after``.
     """
 
     @property
@@ -159,24 +139,21 @@ class VendorClient(Protocol):
 
     def refresh_health(self, vehicle: Vehicle) -> None: ...
 
-    def set_lock(self, vehicle: Vehicle, locked: bool) -> Ticket | None: ...
+    def set_lock(self, vehicle: Vehicle, locked: bool) -> None: ...
 
-    def horn_lights(self, vehicle: Vehicle, horn: bool, lights: bool) -> Ticket | None: ...
+    def horn_lights(self, vehicle: Vehicle, horn: bool, lights: bool) -> None: ...
 
-    def set_charging(self, vehicle: Vehicle, active: bool) -> Ticket | None: ...
+    def set_charging(self, vehicle: Vehicle, active: bool) -> None: ...
 
-    def set_max_charge_current(self, vehicle: Vehicle, value: str) -> Ticket | None: ...
+    def set_max_charge_current(self, vehicle: Vehicle, value: str) -> None: ...
 
     def set_climate(
         self, vehicle: Vehicle, active: bool, target_temperature: float
-    ) -> Ticket | None: ...
+    ) -> None: ...
 
-    def set_defrost(self, vehicle: Vehicle, active: bool) -> Ticket | None: ...
+    def set_defrost(self, vehicle: Vehicle, active: bool) -> None: ...
 
-    def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> Ticket | None: ...
+    def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> None: ...
 
-    def outcome(self, ticket: Ticket) -> CommandStatus:
-        """Where a command with a ticket stands; only for ``reports_outcome`` vehicles."""
-        ...
 
     def close(self) -> None: ...

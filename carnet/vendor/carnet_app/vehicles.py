@@ -14,8 +14,6 @@ CAPABILITIES = Capabilities(
         "set_max_charge_current", "set_climate", "set_defrost", "set_unplugged_climate",
     }),
     charge_currents=("5", "10", "13", "max"),
-    # The climate details are a TSP request: they spend the command budget.
-    costly_parts=frozenset({Part.CLIMATE}),
     confirmed_by={
         key: Part.CLIMATE
         for key in ("climate", "climate_target_temperature", "outdoor_temperature",
