@@ -25,7 +25,7 @@ from typing import Any, Protocol
 class Part(enum.StrEnum):
     """What one vendor read returns."""
 
-    STATUS = "status"  # doors, windows, lock, battery, range, location, ...
+    STATUS = "status"  # doors, windows, lock, battery, range, location, charging, ...
     CLIMATE = "climate"  # climate, defrost, target and outdoor temperature
     HEALTH = "health"  # the health report: warnings, service due, odometer
 
@@ -65,6 +65,12 @@ class Capabilities:
     charge_currents: tuple[str, ...] = ()
     # The part whose read confirms a command on this attribute, when it is not STATUS.
     confirmed_by: Mapping[str, Part] = field(default_factory=dict)
+    # Parts whose read spends the account's per-minute command budget (Car-Net's climate
+    # details); the runtime reads them as background jobs of the account's executor.
+    costly_parts: frozenset[Part] = frozenset()
+    # Climate target temperatures by unit ("°F", "°C") when the generation's differ from
+    # the catalog's; ``climate_target_temperature`` accepts and offers these.
+    climate_targets: Mapping[str, NumberRange] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,34 @@ class Report:
         return replace(self, values=values)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """An accepted command whose outcome the vendor reports: ``handle`` is the
+    generation's own (a correlation id) and opaque outside it."""
+
+    handle: Any = field(compare=False, repr=False)
+
+
+class Progress(enum.StrEnum):
+    PENDING = "pending"  # queued or on its way to the car
+    SUCCEEDED = "succeeded"  # the car did it
+    FAILED = "failed"  # the car refused or could not do it
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What the vendor reports of a command; ``detail`` is its words for users."""
+
+    progress: Progress
+    detail: str = ""
+
+
 class VendorClient(Protocol):
     """One account on one API generation. Methods raise :mod:`carnet.core.errors` types.
 
-    The runtime confirms an intent by reading the attribute's part
+    An intent returns a :class:`Receipt` when the generation reports the command's
+    outcome: the runtime then follows :meth:`outcome` instead of a re-poll. When it
+    returns None, the runtime confirms the intent by reading the attribute's part
     (``Capabilities.confirmed_by``, else the status) after ``commands.verify_after``.
     """
 
@@ -135,25 +165,32 @@ class VendorClient(Protocol):
         """How many more command-class requests the account's current minute allows."""
         ...
 
-    def wake(self, vehicle: Vehicle) -> None: ...
+    def wake(self, vehicle: Vehicle) -> Receipt | None: ...
 
     def refresh_health(self, vehicle: Vehicle) -> None: ...
 
-    def set_lock(self, vehicle: Vehicle, locked: bool) -> None: ...
+    def set_lock(self, vehicle: Vehicle, locked: bool) -> Receipt | None: ...
 
-    def horn_lights(self, vehicle: Vehicle, horn: bool, lights: bool) -> None: ...
+    def horn_lights(self, vehicle: Vehicle, horn: bool, lights: bool) -> Receipt | None: ...
 
-    def set_charging(self, vehicle: Vehicle, active: bool) -> None: ...
+    def set_charging(self, vehicle: Vehicle, active: bool) -> Receipt | None: ...
 
-    def set_max_charge_current(self, vehicle: Vehicle, value: str) -> None: ...
+    def set_max_charge_current(self, vehicle: Vehicle, value: str) -> Receipt | None: ...
 
     def set_climate(
         self, vehicle: Vehicle, active: bool, target_temperature: float
-    ) -> None: ...
+    ) -> Receipt | None: ...
 
-    def set_defrost(self, vehicle: Vehicle, active: bool) -> None: ...
+    def set_defrost(self, vehicle: Vehicle, active: bool) -> Receipt | None: ...
 
-    def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> None: ...
+    def set_unplugged_climate(self, vehicle: Vehicle, enabled: bool) -> Receipt | None: ...
 
+    def set_target_soc(self, vehicle: Vehicle, percent: int) -> Receipt | None: ...
+
+    def set_window_heating(self, vehicle: Vehicle, active: bool) -> Receipt | None: ...
+
+    def outcome(self, vehicle: Vehicle, receipt: Receipt) -> CommandOutcome:
+        """What became of a command that returned ``receipt``; a read, not a command."""
+        ...
 
     def close(self) -> None: ...

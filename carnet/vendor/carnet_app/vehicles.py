@@ -19,6 +19,7 @@ CAPABILITIES = Capabilities(
         for key in ("climate", "climate_target_temperature", "outdoor_temperature",
                     "defrost", "unplugged_climate")
     },
+    costly_parts=frozenset({Part.CLIMATE}),  # the climate details need a TSP token
 )
 # The values the charge current command sends: amps as numbers, else the word.
 CHARGE_CURRENT_VALUES = tuple(
