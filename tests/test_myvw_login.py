@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,24 @@ def test_throttled_login(sim: Simulator, make_session: SessionFactory) -> None:
     message = str(refused.value)
     assert "throttling" in message and "back-off" in message
     assert "password was refused" not in message
+
+
+def test_terms_to_accept(sim: Simulator, make_session: SessionFactory) -> None:
+    sim_fault(sim, {"kind": "terms"})
+    with pytest.raises(AuthError) as refused:
+        make_session(sim).access_token()
+    message = str(refused.value)
+    assert "terms and conditions" in message and "myVW app" in message
+    assert "password was refused" not in message
+    assert sim_log(sim, "/oidc/v1/token") == []
+
+
+def test_logins_are_not_run_twice_for_threads_that_wait(
+        sim: Simulator, make_session: SessionFactory) -> None:
+    session = make_session(sim)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tokens = set(pool.map(lambda _: session.access_token(), range(8)))
+    assert len(tokens) == 1 and password_posts(sim) == 1
 
 
 def test_canada_logs_in_with_the_canadian_defaults(make_session: SessionFactory) -> None:

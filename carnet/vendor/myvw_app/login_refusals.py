@@ -103,13 +103,13 @@ def sign_in_refusal(error: str | None, location: str = "") -> AuthError | None:
         )
     if not error:
         return None
-    if "password_invalid" in error or "credentials" in error:
+    if "password_invalid" in error:
         return AuthError(
             "myVW login step 3 (password) failed: the password was refused "
             f"({error[:80]}); check accounts[].password",
             step="authenticate",
         )
-    if "throttled" in error or "locked" in error:
+    if "throttled" in error:
         return AuthError(
             "myVW login step 3 (password) failed: the sign-in service is throttling this "
             f"account after too many logins ({error[:80]}); the bridge waits for its login "
