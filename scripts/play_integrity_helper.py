@@ -78,11 +78,21 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--url", metavar="URL", help="a local URL answering the token")
     parser.add_argument("--allow-remote", action="store_true",
                         help="accept a URL that is not a loopback address")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"seconds to wait for the URL (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--max-age", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--max-age", type=_seconds, default=None, metavar="SECONDS",
                         help="refuse a file not updated within this many seconds")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def read_file(path: Path, max_age: float | None) -> str:
@@ -178,7 +188,7 @@ def token_from(text: str) -> str:
     if text.startswith("{"):
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HelperError("the answer starts like JSON but is not valid JSON") from None
         value = document.get(FIELD) if isinstance(document, dict) else None
         if not isinstance(value, str):
