@@ -179,6 +179,8 @@ DEFAULT_LOGGERS = (
     "carnet.vendor.carnet_app.client",
     "carnet.vendor.carnet_app.account_tokens",
     "carnet.vendor.carnet_app.tsp",
+    "carnet.vendor.myvw_app.client",
+    "carnet.vendor.pacing",
     "carnet.vendor.token_helper",
     "carnet.vendor.tokens",
     "urllib3",

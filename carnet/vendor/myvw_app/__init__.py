@@ -1,0 +1,1 @@
+"""The myVW app API generation (North America): its login, vehicles, reads and commands."""
