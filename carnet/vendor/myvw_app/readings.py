@@ -75,11 +75,18 @@ def _enum_at(key: str, known: Mapping[str, Any], section: str, *path: str) -> Ge
 
 
 def _known_only(key: str, known: Mapping[str, Any], section: str, *path: str) -> Getter:
-    """An enum whose unknown values are left out (the catalog lists the states it offers)."""
-    at = _at(section, *path)
+    """An enum whose unknown values are left out (the catalog lists the states it offers).
+
+    Its own words are taken as they come: "unsupported" is one of them, not a marker of
+    an absent field.
+    """
+    parent = _at(section, *path[:-1])
 
     def read(raw: RawMyvwData) -> Any:
-        value = at(raw)
+        node = parent(raw)
+        if node is not None and not isinstance(node, dict):
+            raise MalformedData(f"{'.'.join(path[:-1])} is not an object")
+        value = None if node is None else node.get(path[-1])
         if value is None or (isinstance(value, str) and value in known):
             return None if value is None else known[value]
         if not isinstance(value, str):
