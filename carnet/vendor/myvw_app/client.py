@@ -141,11 +141,16 @@ class MyvwClient:
         commands are enabled) the vehicle's token."""
         started = time.monotonic()
         renewed = with_vehicle_token = False
+        wanted: VehicleTokenNeeded | None = None  # the refusal that asked for the vehicle token
         tries = 0
         while True:
             if with_vehicle_token:
-                assert vehicle is not None
-                token = self._bearers.vehicle_token(ids(vehicle).vehicle_id, ids(vehicle).tsp)
+                assert vehicle is not None and wanted is not None
+                try:
+                    token = self._bearers.vehicle_token(ids(vehicle).vehicle_id,
+                                                        ids(vehicle).tsp)
+                except PinRefused:
+                    raise wanted from None  # no vehicle token: the read stays refused
             else:
                 token = self._bearers.access_token()
             tries += 1
@@ -164,10 +169,10 @@ class MyvwClient:
                     self._bearers.vehicle_token_rejected(ids(vehicle).vehicle_id)
                 else:
                     self._bearers.access_rejected(token)
-            except VehicleTokenNeeded:
+            except VehicleTokenNeeded as exc:
                 if with_vehicle_token or vehicle is None or not self.commands_enabled:
                     raise
-                with_vehicle_token = True
+                with_vehicle_token, wanted = True, exc
                 tries -= 1
                 _LOG.info("myVW wants the vehicle token for %s; sending it", what)
             except VendorUnavailable as exc:
