@@ -379,3 +379,20 @@ def test_canada() -> None:
         assert client.outcome(egolf, receipt).progress is Progress.SUCCEEDED
         client.close()
         assert client._bearers.closed  # type: ignore[attr-defined]
+
+
+def test_no_token_reaches_the_log(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    client = client_for(sim)
+    egolf = by_vin(client)[EV_VIN]
+    client.read(egolf, Part.STATUS)
+    sim_fault(sim, {"kind": "answer", "path": "^/lockunlock/", "status": 401, "times": 1,
+                    "body": {"error": {"errorCode": "UNAUTHORIZED"}}})
+    client.set_lock(egolf, False)
+    bearers = client._bearers
+    assert isinstance(bearers, SimBearers)
+    secrets = {bearers.access_token(), bearers.vehicle_token(egolf.key, "WCT"),
+               bearers.sign_in.tokens["id_token"]}
+    assert "myVW refused the vehicle token" in caplog.text
+    for secret in secrets:
+        assert secret not in caplog.text

@@ -364,6 +364,9 @@ class MyvwClient:
                 "the climate target setting"))
             if not active:
                 return settings_receipt
+        elif known != target:
+            _LOG.info("The climate runs and the car takes no settings meanwhile: the target "
+                      "%g %s is not sent", target, unit)
         return self._command(vehicle, commands.climate(vehicle_id, active),
                              after_ev_command=settings_receipt is not None)
 
