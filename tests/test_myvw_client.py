@@ -17,6 +17,7 @@ from carnet.core.errors import (
     PinRefused,
     RateLimited,
     VendorUnavailable,
+    WakeupsUsedUp,
 )
 from carnet.simulator import Simulator
 from carnet.vendor.myvw_app.client import MyvwClient
@@ -396,3 +397,13 @@ def test_no_token_reaches_the_log(sim: Simulator, caplog: pytest.LogCaptureFixtu
     assert "myVW refused the vehicle token" in caplog.text
     for secret in secrets:
         assert secret not in caplog.text
+
+
+def test_wake_ups_in_a_row_meet_the_battery_protection() -> None:
+    with make_sim(rate_limit=1000, wakeup_limit=1) as sim:
+        client = client_for(sim)
+        egolf = by_vin(client)[EV_VIN]
+        assert client.wake(egolf) is None
+        with pytest.raises(WakeupsUsedUp):
+            client.wake(egolf)
+        assert client.request_wait() == 0  # the account's budget is not paused
