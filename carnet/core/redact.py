@@ -183,6 +183,8 @@ DEFAULT_LOGGERS = (
     "carnet.vendor.myvw_app.grants",
     "carnet.vendor.myvw_app.session",
     "carnet.vendor.myvw_app.spin",
+    "carnet.vendor.myvw_app.client",
+    "carnet.vendor.pacing",
     "carnet.vendor.token_helper",
     "carnet.vendor.tokens",
     "urllib3",
