@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carnet.catalog.state import VehicleState
-from carnet.vendor.protocol import NumberRange, Vehicle, VendorClient
+from carnet.vendor.protocol import NumberRange, Receipt, Vehicle, VendorClient
 
 
 class InvalidPayload(ValueError):
@@ -27,7 +27,7 @@ class ParseContext:
 
 
 Parser = Callable[[str, ParseContext], Any]
-Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Any]
+Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Receipt | None]
 
 
 class CarriedOutBy(enum.Enum):

@@ -20,7 +20,7 @@ from carnet.catalog.parsers import (
     parse_target_temperature,
 )
 from carnet.catalog.state import VehicleState
-from carnet.vendor.protocol import Vehicle, VendorClient
+from carnet.vendor.protocol import Receipt, Vehicle, VendorClient
 
 
 def _same(value: Any) -> Any:
@@ -45,8 +45,9 @@ def _current_target(state: VehicleState) -> int:
 
 def _send_horn_lights(
     client: VendorClient, vehicle: Vehicle, value: Any, _s: VehicleState
-) -> None:
-    client.horn_lights(vehicle, horn=value in ("BOTH", "HORN"), lights=value in ("BOTH", "LIGHTS"))
+) -> Receipt | None:
+    horn, lights = value in ("BOTH", "HORN"), value in ("BOTH", "LIGHTS")
+    return client.horn_lights(vehicle, horn=horn, lights=lights)
 
 
 LOCK_COMMAND = CommandSpec(

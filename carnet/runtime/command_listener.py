@@ -14,8 +14,9 @@ from carnet.catalog.table import entity
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.job import Job, Outcome
 from carnet.runtime.scheduler import Scheduler
-from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
+from carnet.runtime.vehicle import VehicleRuntime, from_costly_part
 from carnet.runtime.verification import SharedVerification
+from carnet.vendor.protocol import Receipt
 
 
 class Verifications:
@@ -27,7 +28,7 @@ class Verifications:
         # The last command sent per (vehicle, attribute): a verification that finds another
         # value learns whether a newer command, not the car, changed it.
         self._latest: dict[tuple[str, str], Command] = {}
-        self.climate_checks = SharedVerification(scheduler, verify_after)
+        self.costly_checks = SharedVerification(scheduler, verify_after)
 
     def note_sent(self, command: Command) -> None:
         with self._lock:
@@ -109,14 +110,15 @@ class CommandListener:
             vehicle.pending_owner.pop(command.attribute, None)
         self._parts.publish_vehicle(vehicle)
 
-    def sent(self, job: Job) -> None:
-        """The vendor accepted it: show the pending value, verify after ``verify_after``."""
+    def sent(self, job: Job, receipt: Receipt | None) -> None:
+        """The vendor accepted it: show the pending value, then follow the outcome the
+        vendor reports (``receipt``), else verify after ``verify_after``."""
         command, vehicle, parts = self._command, self._vehicle, self._parts
         self._verifications.note_sent(command)
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
-        climate = from_climate_details(command.attribute, vehicle)
+        costly = from_costly_part(command.attribute, vehicle)
         with vehicle.lock:
             vehicle.sent_at[command.attribute] = time.monotonic()
             if pending is not None and confirmed is None:
@@ -145,10 +147,11 @@ class CommandListener:
             return
         self._verifications.add(self)
         self._confirmed = confirmed
-        if climate:
-            # The climate details confirm a whole family of commands: one read for them.
-            self._verifications.climate_checks.add(
-                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, climate=True)
+        if costly:
+            # A costly part (the climate details) confirms a whole family of commands: one
+            # read for them.
+            self._verifications.costly_checks.add(
+                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, costly=True)
             )
         else:
             parts.scheduler.later(delay, self._check_later)

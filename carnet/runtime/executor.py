@@ -302,7 +302,7 @@ class Executor:
             self._report(job, Outcome("ok", unchanged))
             return
         try:
-            job.send()
+            receipt = job.send()
         except RateLimited as exc:
             self._rate_limited(job, exc)
             return
@@ -316,7 +316,7 @@ class Executor:
         if not self._claim(job):
             return
         try:
-            job.listener.sent(job)
+            job.listener.sent(job, receipt)
         except Exception:
             _LOG.exception("handling the sent command %s failed", job.work.key)
 
