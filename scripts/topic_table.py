@@ -44,6 +44,7 @@ _PAYLOADS = {
 _DYNAMIC_UNITS = {
     "distance": "km or mi, as the car reports",
     "temperature": "°F or °C, as the account",
+    "speed": "km/h or mph, as the car reports",
 }
 
 

@@ -53,6 +53,7 @@ def device_info(
     return DeviceInfo(
         vin=api.vin, name=name, model=api.model_name, model_year=api.model_year,
         node_prefix=node_prefix, charge_currents=api.capabilities.charge_currents,
+        climate_targets=api.capabilities.climate_targets,
     )
 
 

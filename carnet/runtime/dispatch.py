@@ -154,6 +154,7 @@ class Dispatcher:
             "response_topic": message.response_topic,
             "correlation_data": message.correlation_data,
             "charge_currents": vehicle.api.capabilities.charge_currents,
+            "climate_targets": vehicle.api.capabilities.climate_targets,
         }
         if attribute is None:
             return parse_vehicle_set(vehicle.name, message.payload, **options)
