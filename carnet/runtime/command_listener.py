@@ -13,6 +13,7 @@ from carnet.catalog.model import CarriedOutBy
 from carnet.catalog.table import entity
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.job import Job, Outcome
+from carnet.runtime.outcomes import Decision, OutcomeFollower, Step, outcome_deadline
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import VehicleRuntime, from_costly_part
 from carnet.runtime.verification import SharedVerification
@@ -118,7 +119,6 @@ class CommandListener:
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
-        costly = from_costly_part(command.attribute, vehicle)
         with vehicle.lock:
             vehicle.sent_at[command.attribute] = time.monotonic()
             if pending is not None and confirmed is None:
@@ -142,19 +142,45 @@ class CommandListener:
             self._result(command, "ok", "wake-up sent; the status is read again shortly")
             parts.scheduler.later(delay, lambda: parts.poller.poll(vehicle))
             return
-        if confirmed is None:  # horn, lights, charge current: nothing to read back
-            self._result(command, "ok", "accepted by the vendor")
+        self._confirmed = confirmed
+        if receipt is not None:
+            self._verifications.add(self)
+            OutcomeFollower(
+                vehicle.account.client, vehicle.api, vehicle.name, receipt, vehicle.account.reads,
+                parts.scheduler, outcome_deadline(delay), self._outcome,
+            ).start()
+            return
+        self._verify_by_read()
+
+    def _verify_by_read(self) -> None:
+        """Read the car after ``verify_after`` and compare (no outcome from the vendor)."""
+        command, vehicle, parts = self._command, self._vehicle, self._parts
+        if self._confirmed is None:  # horn, lights, charge current: nothing to read back
+            self.finish("ok", "accepted by the vendor")
             return
         self._verifications.add(self)
-        self._confirmed = confirmed
-        if costly:
+        if from_costly_part(command.attribute, vehicle):
             # A costly part (the climate details) confirms a whole family of commands: one
             # read for them.
             self._verifications.costly_checks.add(
                 vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, costly=True)
             )
         else:
-            parts.scheduler.later(delay, self._check_later)
+            parts.scheduler.later(parts.config.commands.verify_after, self._check_later)
+
+    def _outcome(self, decision: Decision) -> None:
+        """What the vendor said of the command (on the account's read queue)."""
+        vehicle = self._vehicle
+        if decision.step is Step.VERIFY:
+            self._verify_by_read()
+        elif decision.step is Step.REFUSED:
+            self._drop_pending()
+            self.finish("error", decision.detail)
+        else:
+            self.finish("ok", decision.detail)
+            # Read the car, so its state shows the new value before the pending one goes.
+            costly = from_costly_part(self._command.attribute, vehicle)
+            self._parts.poller.poll(vehicle, then=self._drop_pending, costly=costly)
 
     def still_wanted(self) -> bool:
         """Whether to read the car for it: not when a newer command replaced it meanwhile,
