@@ -145,7 +145,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("location", "Location", "device_tracker", True, Encoding.LOCATION),
     Entity("last_update", "Last update", "sensor", True, Encoding.TIMESTAMP,
            device_class="timestamp", entity_category="diagnostic"),
-    Entity("api_state", "Car-Net connection", "sensor", False, Encoding.TEXT,
+    Entity("api_state", "Vendor connection", "sensor", False, Encoding.TEXT,
            device_class="enum", entity_category="diagnostic", icon="mdi:cloud-check-outline",
            options=tuple(state.value for state in ApiState), stays_available=True,
            requires=("api_state",)),  # the bridge's own value: discovered once it has one

@@ -103,9 +103,9 @@ class VehicleConfig:
 
 @dataclass(frozen=True)
 class AccountConfig:
-    email: str = setting(accepted="the Car-Net login e-mail address", check=c.email)
+    email: str = setting(accepted="the login e-mail address of the account", check=c.email)
     password: str = setting(
-        accepted="the Car-Net password, non-empty text", check=c.non_empty, secret=True
+        accepted="the account's password, non-empty text", check=c.non_empty, secret=True
     )
     pin: str | None = setting(
         None, 'digits only, quoted like "1234", or null for read-only', c.pin, secret=True
@@ -165,7 +165,7 @@ class Config:
     )
     mqtt: MqttConfig = setting(factory=MqttConfig, accepted="a mapping of MQTT settings")
     carnet: VendorConfig = setting(
-        factory=VendorConfig, accepted="a mapping of Car-Net endpoint settings"
+        factory=VendorConfig, accepted="a mapping of vendor endpoint settings"
     )
     polling: PollingConfig = setting(
         factory=PollingConfig, accepted="a mapping of polling settings"

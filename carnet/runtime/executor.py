@@ -247,7 +247,7 @@ class Executor:
             retry_after = self._not_before - now
             wait = max(retry_after, self._budget()) if self._queue else 0.0
             if retry_after > 0 and retry_after >= wait:
-                reason = "Car-Net's rate limit (Retry-After)"
+                reason = "the vendor's rate limit (Retry-After)"
             else:
                 reason = "the account's request budget (commands.max_per_minute, min_interval)"
             fresh: list[Job] = []

@@ -198,7 +198,7 @@ class Poller:
             if self.login_blocked(account):
                 wait = account.login_retry_at - self._clock()
                 raise AuthError(
-                    f"the Car-Net login is refused; next attempt in {wait:.0f} s ({account.error})"
+                    f"the vendor login is refused; next attempt in {wait:.0f} s ({account.error})"
                 )
             try:
                 return request()
@@ -251,7 +251,7 @@ class Poller:
             account.login_retry_at = self._clock() + wait
             account.error = f"login refused: {exc}{hint}"
         _LOG.error(
-            "Car-Net login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
+            "vendor login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
             mask_email(account.config.email),
             exc,
             hint,
@@ -267,7 +267,7 @@ class Poller:
             account.error = None
             account.counted_refusal = None
         if recovered:
-            _LOG.info("Car-Net login for %s works again", mask_email(account.config.email))
+            _LOG.info("vendor login for %s works again", mask_email(account.config.email))
 
     # reading ----------------------------------------------------------------
 
