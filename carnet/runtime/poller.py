@@ -30,8 +30,8 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
+from carnet.runtime.budget import within_budget
 from carnet.runtime.job import Job, JobListener, Outcome, Work
-from carnet.runtime.ledger import budget_interval
 from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
@@ -116,35 +116,8 @@ class Poller:
             base = float(min(self._config.polling.active_interval, vehicle.poll_interval))
         else:
             base = float(vehicle.poll_interval)
-        return self._within_budget(vehicle.account, base)
-
-    def _within_budget(self, account: AccountRuntime, base: float) -> float:
-        """``base``, stretched so the account's day of polling stays under its share of
-        ``limits.daily_requests``, but not past ``polling.max_interval``."""
-        ledger = account.ledger
-        if ledger is None:
-            return base
-        counts = ledger.counts()
-        needed = budget_interval(base, len(self._fleet.vehicles_of(account)),
-                                 counts["login"] + counts["reads"], self._config.limits)
-        longest = float(max(self._config.polling.max_interval, base))
-        effective = min(needed, longest)
-        over = needed > longest
-        name = mask_email(account.config.email)
-        if over and not account.over_budget:
-            _LOG.warning(
-                "%s: polling every %.0f s (polling.max_interval) spends more than the daily "
-                "budget allows (limits.daily_requests %d, %.0f%% kept for commands)",
-                name, longest, self._config.limits.daily_requests,
-                self._config.limits.command_reserve * 100,
-            )
-        stretched = effective > base
-        if stretched and account.poll_interval != effective and not over:
-            _LOG.info("%s: polling every %.0f s instead of %.0f s to stay within "
-                      "limits.daily_requests", name, effective, base)
-        account.over_budget = over
-        account.poll_interval = effective if stretched else None
-        return effective
+        account = vehicle.account
+        return within_budget(account, base, len(self._fleet.vehicles_of(account)), self._config)
 
     def reschedule(self, vehicle: VehicleRuntime) -> None:
         """Recreate the periodic job when the wanted interval changed.
