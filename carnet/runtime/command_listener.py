@@ -121,17 +121,10 @@ class CommandListener:
         confirmed = spec.confirmed(command.value) if spec else None
         with vehicle.lock:
             vehicle.sent_at[command.attribute] = time.monotonic()
-            if pending is not None and confirmed is None:
-                # Nothing reports this value back (the charge current): the bridge keeps it.
-                vehicle.assumed[command.attribute] = pending
-                if entity(command.attribute).assumed_default is not None:
-                    vehicle.notes[command.attribute] = parts.assumed.remember(
-                        vehicle.api.vin, command.attribute, pending
-                    )
-                if vehicle.pending_owner.get(command.attribute) == id(command):
-                    vehicle.pending.pop(command.attribute, None)  # shown while it waited
-                    vehicle.pending_owner.pop(command.attribute, None)
+            if pending is not None and confirmed is None and receipt is None:
+                self._keep(pending)
             elif pending is not None:
+                # With a receipt, a value nothing reads back is kept once the car did it.
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)
         if pending is not None:
@@ -150,12 +143,39 @@ class CommandListener:
                 parts.scheduler, outcome_deadline(delay), self._outcome,
             ).start()
             return
+        if confirmed is None:  # horn, lights, charge current: nothing to read back
+            self.finish("ok", "accepted by the vendor")
+            return
         self._verify_by_read()
 
+    def _keep(self, value: Any) -> None:
+        """Nothing reports this value back (the charge current): the bridge keeps it.
+        The caller holds the vehicle's lock."""
+        command, vehicle = self._command, self._vehicle
+        vehicle.assumed[command.attribute] = value
+        if entity(command.attribute).assumed_default is not None:
+            vehicle.notes[command.attribute] = self._parts.assumed.remember(
+                vehicle.api.vin, command.attribute, value
+            )
+        if vehicle.pending_owner.get(command.attribute) == id(command):
+            vehicle.pending.pop(command.attribute, None)  # shown while it waited
+            vehicle.pending_owner.pop(command.attribute, None)
+
+    def _keep_pending(self) -> None:
+        """The vendor accepted (or the car did) what nothing reads back: keep its value."""
+        spec = entity(self._command.attribute).command
+        pending = spec.pending(self._command.value) if spec else None
+        if pending is None:
+            return
+        with self._vehicle.lock:
+            self._keep(pending)
+        self._parts.publish_vehicle(self._vehicle)
+
     def _verify_by_read(self) -> None:
-        """Read the car after ``verify_after`` and compare (no outcome from the vendor)."""
+        """Read the car after ``verify_after`` and compare: the vendor reported no outcome."""
         command, vehicle, parts = self._command, self._vehicle, self._parts
-        if self._confirmed is None:  # horn, lights, charge current: nothing to read back
+        if self._confirmed is None:  # the outcome stayed unknown: accepted is all we know
+            self._keep_pending()
             self.finish("ok", "accepted by the vendor")
             return
         self._verifications.add(self)
@@ -176,6 +196,9 @@ class CommandListener:
         elif decision.step is Step.REFUSED:
             self._drop_pending()
             self.finish("error", decision.detail)
+        elif self._confirmed is None:
+            self._keep_pending()
+            self.finish("ok", decision.detail)
         else:
             self.finish("ok", decision.detail)
             # Read the car, so its state shows the new value before the pending one goes.
