@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from carnet.config import AccountConfig, VendorConfig
-from carnet.vendor.generations import generation_of, settings_for
+from carnet.simulator import Simulator
+from carnet.vendor.carnet_app.defaults import CLIENT_ID as CARNET_CLIENT_ID
+from carnet.vendor.generations import generation_of, open_client, settings_for
+from carnet.vendor.protocol import Part, VendorClient
+from carnet.vendor.tokens import TokenStore
+from tests.test_simulator_support import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN, ID4_VIN, make_sim
 
 ACCOUNT = AccountConfig(email="a@example.com", password="p")
 OVERRIDES = VendorConfig(
@@ -38,3 +48,36 @@ def test_the_other_generation_keeps_the_hosts_and_its_own_app_identity() -> None
     assert (settings.client_id, settings.redirect_uri, settings.user_agent) == (None, None, None)
     assert settings.api == "myvw"
     assert settings.timeout == OVERRIDES.timeout
+
+
+# ---------------------------------------------- the clients, against the simulator
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    simulator = make_sim()
+    yield simulator
+    simulator.stop()
+
+
+def _open(sim: Simulator, tmp_path: Path, api: str) -> VendorClient:
+    # carnet.client_id names the Car-Net app's client: it must not reach a myVW account.
+    settings = VendorConfig(api="carnet", api_base=sim.api_url, identity_base=sim.identity_url,
+                            client_id=CARNET_CLIENT_ID, timeout=5)
+    account = AccountConfig(email=DEMO_EMAIL, password=DEMO_PASSWORD, pin=DEMO_PIN, api=api)
+    return open_client(settings, account, TokenStore(tmp_path / "state"), min_interval=0,
+                       max_per_minute=60, recorder=None)
+
+
+@pytest.mark.parametrize("api", ["carnet", "myvw"])
+def test_open_client_speaks_the_accounts_generation(
+    sim: Simulator, tmp_path: Path, api: str
+) -> None:
+    client = _open(sim, tmp_path, api)
+    try:
+        id4 = next(vehicle for vehicle in client.vehicles() if vehicle.vin == ID4_VIN)
+        parts = {part: client.read(id4, part) for part in Part
+                 if part not in id4.capabilities.costly_parts}
+        assert client.interpret(id4, parts, "auto").values.get("battery_level") is not None
+    finally:
+        client.close()

@@ -102,7 +102,9 @@ affected by faults):
       is unknown to the authorize and token endpoints (posting again adds one);
     * ``{"kind": "login_throttle", "after": 8}`` after that many password posts of one
       account within 10 minutes, the sign-in redirects with
-      ``error=login.error.throttled``.
+      ``error=login.error.throttled``;
+    * ``{"kind": "terms"}`` a correct password redirects to the
+      ``…/terms-and-conditions`` page (new terms to accept in the app), never to a code.
 ``GET /_sim/fault``
     The active faults.
 ``DELETE /_sim/fault``, ``DELETE /_sim/fault/<kind>``

@@ -16,7 +16,7 @@ from typing import Any
 _LOG = logging.getLogger(__name__)
 
 KINDS = ("outage", "hang", "login_change", "rate_limit", "password_page", "ignore_commands",
-         "answer", "slow", "retire", "login_throttle")
+         "answer", "slow", "retire", "login_throttle", "terms")
 GENERATIONS = ("carnet", "myvw")
 PASSWORD_VARIANTS = ("hidden_inputs", "template_model")
 MAX_SLOW = 60.0  # seconds a slow fault may hold a request

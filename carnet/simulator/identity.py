@@ -187,6 +187,10 @@ class IdentityService:
                                       f"{tx.relay_state}&email={quote(account.email)}"
                                       "&error=login.errors.password_invalid", 303, cookie,
                                       account.email)
+            if self.ctx.faults.get("terms") is not None:
+                # new terms to accept: the sign-in stops on their page, with no code
+                return self._redirect(req, tx, f"/terms-and-conditions?relayState="
+                                      f"{tx.relay_state}", 302, cookie, account.email)
             tx.handoff = secrets.token_hex(16)
             params = {"relayState": tx.relay_state, "sso": tx.handoff}
             if tx.generation.name == MYVW:

@@ -1,8 +1,8 @@
 """The token helper: a user's command that supplies extra token-request fields.
 
 Vendors change their logins; when a token endpoint starts to require a new field, the
-``carnet.token_helper`` setting names a command whose output (``name=value`` lines or a
-JSON object) is added to the token request, without a code change. Nothing here is
+``carnet.token_helper`` setting names a command whose output (a JSON object of
+string fields) is added to the token request, without a code change. Nothing here is
 specific to one API generation.
 """
 

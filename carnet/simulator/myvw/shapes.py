@@ -93,6 +93,7 @@ def status(v: Vehicle) -> dict[str, Any]:
                    convertibleTop="NOTAVAILABLE", windowStatusTimestamp=ms)
     exterior["lightStatus"].update(parking="OFF", tail="OFF", fog="OFF")
     data["lastParkedLocation"]["timestamp"] = ms
+    data["currentMileage"] = _km(v, v.mileage)  # kilometres, whatever the car shows
     data.update(clampState="OFF", clampStateTimestamp=ms, platform=v.platform,
                 instrumentCluserTime=_iso(v.timestamp))
     return body

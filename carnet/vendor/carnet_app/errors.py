@@ -96,6 +96,17 @@ def error_for_response(response: requests.Response, step: str) -> CarNetError:
         return VendorUnavailable(f"Car-Net is unavailable: HTTP {status} on {path}{said}")
     if step in _LOGIN_STEPS:
         name, cause = _LOGIN_STEPS[step]
+        if step in ("authorize", "token", "refresh") and "INVALID_CLIENT" in (
+            detail.upper() + response.text[:2000].upper()
+        ):
+            # Not a changed login (the token helper cannot help) nor a wrong password:
+            # the vendor retired the app this generation speaks for.
+            return AuthError(
+                f"{name} failed with HTTP {status}{said}: the vendor no longer accepts the "
+                "Car-Net app's client id; the myVW app's API replaced it: set "
+                "carnet.api: myvw (or accounts[].api: myvw for this account)",
+                step=step,
+            )
         if step in ("token", "refresh") and status == 401 and "INVALID_REQUEST" in (
             detail.upper() + response.text[:2000].upper()
         ):

@@ -15,7 +15,6 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from carnet.vendor.carnet_app.answers import data_object, json_body
 from carnet.vendor.carnet_app.errors import TokenRejected
 from carnet.vendor.carnet_app.vehicles import ids
 from carnet.vendor.http import Http
+from carnet.vendor.pacing import RequestBudget
 from carnet.vendor.protocol import Vehicle
 from carnet.vendor.tokens import TokenSet
 
@@ -60,14 +60,10 @@ class TspChannel:
         self._tokens = tokens
         self._profile = profile  # (userId, vwId), from the enrollment
         self._app_uuid = app_uuid
-        self._min_interval = max(0.0, float(min_interval))
-        self._max_per_minute = max(1, int(max_per_minute))
         self._lock = threading.Lock()
         self.session_tokens: dict[str, tuple[str, float]] = {}  # vehicle id: (token, when)
-        self._recent: deque[float] = deque()  # when the TSP requests of the last minute went
-        # Guards _recent: the executor asks for the next free slot without the TSP lock.
-        self._budget_lock = threading.Lock()
-        self._blocked_until = 0.0
+        # Its own lock: the executor asks for the next free slot without the TSP lock.
+        self._budget = RequestBudget("Car-Net", min_interval, max_per_minute)
         self._commands_enabled = bool(account.pin)
 
     @property
@@ -82,57 +78,13 @@ class TspChannel:
             raise PinRefused("commands are disabled: Car-Net refused the PIN earlier "
                              "(check accounts[].pin and restart)")
 
-    def _check_rate_block(self) -> None:
-        remaining = self._blocked_until - time.monotonic()
-        if remaining > 0:
-            raise RateLimited(
-                f"Car-Net rate limit: not sending for another {remaining:.0f} s", remaining
-            )
-
     def request_wait(self) -> float:
-        """Seconds until a TSP request may go out (0: now), without taking the slot.
-
-        The command executor waits this long with the command still queued, where a
-        newer command can replace it and ``max_age`` still applies.
-        """
-        with self._budget_lock:
-            now = time.monotonic()
-            return max(self._budget_wait(now), self._blocked_until - now)
+        """Seconds until a TSP request may go out (0: now), without taking the slot."""
+        return self._budget.request_wait()
 
     def spare_requests(self) -> int:
-        """How many more TSP requests the last 60 s allow (``max_per_minute`` minus those sent)."""
-        with self._budget_lock:
-            now = time.monotonic()
-            while self._recent and now - self._recent[0] >= 60.0:
-                self._recent.popleft()
-            return self._max_per_minute - len(self._recent)
-
-    def _budget_wait(self, now: float) -> float:
-        """Seconds from ``now`` until the request budget allows one more (budget lock held).
-
-        Requests are spaced ``min_interval`` apart, and no more than ``max_per_minute``
-        go out in any 60 s: the vendor counts per account and answers 429 past about 7.
-        """
-        while self._recent and now - self._recent[0] >= 60.0:
-            self._recent.popleft()
-        waits = [0.0]
-        if self._recent:
-            waits.append(self._recent[-1] + self._min_interval - now)
-        if len(self._recent) >= self._max_per_minute:
-            waits.append(self._recent[0] + 60.0 - now)
-        return max(waits)
-
-    def _wait_turn(self) -> None:
-        """Wait until the next TSP request may go, and take that slot (TSP lock held)."""
-        while True:
-            with self._budget_lock:
-                now = time.monotonic()
-                wait = self._budget_wait(now)
-                if wait <= 0:
-                    self._recent.append(now)
-                    return
-            _LOG.debug("waiting %.1f s for the account's request budget", wait)
-            time.sleep(wait)
+        """How many more TSP requests the last 60 s allow."""
+        return self._budget.spare_requests()
 
     def _disable_commands(self) -> None:
         if not self._commands_enabled:
@@ -189,7 +141,7 @@ class TspChannel:
         self._require_commands()
         url = f"{self._base}/mps/v1/vehicles/{ids(vehicle).tsp_account_num}/{suffix}"
         with self._lock:
-            self._check_rate_block()
+            self._budget.check_block()
             try:
                 return self._send_locked(vehicle, method, url, what, body or {}, read)
             except PinRefused:
@@ -199,8 +151,7 @@ class TspChannel:
                 pause = exc.retry_after
                 if pause is None:
                     pause = self.RATE_LIMIT_DEFAULT
-                self._blocked_until = time.monotonic() + pause
-                _LOG.warning("Car-Net rate limit reached; no command requests for %g s", pause)
+                self._budget.block(pause)
                 raise
 
     def _send_locked(self, vehicle: Vehicle, method: str, url: str, what: str,
@@ -218,7 +169,7 @@ class TspChannel:
         while True:
             # Wait for the account's turn first: the wait can be long, and tokens taken
             # before it could expire while waiting.
-            self._wait_turn()
+            self._budget.wait_turn()
             tokens = self._tokens.current()
             try:
                 tsp_token = self._session_token(vehicle, tokens, user_id, session_renewed)
