@@ -33,9 +33,9 @@ def test_a_success_is_confirmed_by_the_car() -> None:
 
 
 def test_a_failure_carries_the_vendors_words() -> None:
-    refused = decide(CommandOutcome(Progress.FAILED, "vehicle is in motion"), 2, 60)
-    assert refused == Decision(Step.REFUSED, "the car refused: vehicle is in motion")
-    assert decide(CommandOutcome(Progress.FAILED), 1, 60).detail == "the car refused"
+    words = "the car refused: 4302 : RO_CHARGING_FAILED"
+    assert decide(CommandOutcome(Progress.FAILED, words), 2, 60) == Decision(Step.REFUSED, words)
+    assert decide(CommandOutcome(Progress.FAILED), 1, 60).detail == "the car refused it"
 
 
 def test_pending_asks_again_until_the_deadline_then_verifies_by_read() -> None:

@@ -56,8 +56,7 @@ def decide(outcome: CommandOutcome | None, asked: int, limit: float) -> Decision
     if outcome.progress is Progress.SUCCEEDED:
         return Decision(Step.CONFIRMED, "confirmed by the car")
     if outcome.progress is Progress.FAILED:
-        said = f": {outcome.detail}" if outcome.detail else ""
-        return Decision(Step.REFUSED, f"the car refused{said}")
+        return Decision(Step.REFUSED, outcome.detail or "the car refused it")
     if (asked + 1) * OUTCOME_POLL > limit:
         return Decision(Step.VERIFY)
     return Decision(Step.ASK_AGAIN)
