@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -36,6 +37,8 @@ UNITS = {
     "distance": {"km", "mi"},
     "duration": {"s", "min", "h", "d"},
     "temperature": {"°C", "°F"},
+    "power": {"W", "kW"},
+    "speed": {"km/h", "mph"},
 }
 UNITLESS = {"timestamp", "enum", "door", "window", "plug", "lock", "battery_charging"}
 # Keys Home Assistant requires (or that this bridge always sets) per component.
@@ -57,16 +60,26 @@ COMMON = {"name", "unique_id", "default_entity_id", "availability", "availabilit
           "device", "origin"}
 
 
+# What only the myVW generation reports, with values of the types its report carries.
+MYVW_ONLY = {
+    "charge_power": 7.2, "charge_rate": 40, "charging_state": "charging", "target_soc": 80,
+    "plug_lock": True, "climate_remaining": 15, "window_heating": False,
+    "charge_remaining_minutes": 95,
+}
+MYVW_UNITS = {"charge_rate": "km/h"}  # units the myVW report gives
+
+
 def full_state() -> VehicleState:
-    """Every entity present: the example, plus what only a combustion car or the bridge has."""
+    """Every entity present: the example, plus what only a combustion car, the myVW
+    generation or the bridge has."""
     state = parse_state(example())
     bridge_side = (
         ("fuel_level", 64), ("max_charge_current", 13), ("poll_interval", 600), ("api_state", "ok"),
-        ("commands_waiting", 0),
+        ("commands_waiting", 0), *MYVW_ONLY.items(),
     )
     for key, value in bridge_side:
         state = state.with_value(key, value)
-    return state
+    return dataclasses.replace(state, units={**state.units, **MYVW_UNITS})
 
 
 def test_keys_are_unique_and_topic_safe() -> None:
@@ -108,7 +121,7 @@ def test_entity_is_consistent(item: Entity) -> None:
         assert item.payload_press and not item.reported
     if item.device_class in UNITS and item.component in ("sensor", "number"):
         reading = READINGS.get(item.key)
-        vendor_unit = reading is not None and reading.unit is not None
+        vendor_unit = (reading is not None and reading.unit is not None) or item.key in MYVW_UNITS
         assert item.unit is not None or vendor_unit, f"{item.device_class} needs a unit"
         if item.unit:
             assert item.unit in UNITS[item.device_class]
@@ -348,7 +361,7 @@ def test_every_car_net_reading_is_a_reported_catalog_entity() -> None:
     for key, reading in READINGS.items():
         assert entity(key).reported, key
         assert entity(key).has_details == (reading.details is not None), key
-    assert {item.key for item in ENTITIES if item.reported} == set(READINGS)
+    assert {item.key for item in ENTITIES if item.reported} == set(READINGS) | set(MYVW_ONLY)
 
 
 def test_health_states_are_the_car_net_codes_names() -> None:

@@ -513,10 +513,10 @@ def _with_account(**fields: Any) -> dict[str, Any]:
         (minimal(log_level="loud"), "log_level", "(debug, info, warning or error)"),
         ({"accounts": []}, "accounts", "(a list of at least one account"),
         ({}, "accounts", "(a list of at least one account"),
-        (_with_account(email=...), "accounts[0].email", "(the Car-Net login e-mail address)"),
-        (_with_account(email="nobody"), "accounts[0].email", "(the Car-Net login e-mail address)"),
-        (_with_account(password=...), "accounts[0].password", "(the Car-Net password"),
-        (_with_account(password=""), "accounts[0].password", "(the Car-Net password"),
+        (_with_account(email=...), "accounts[0].email", "(the login e-mail address"),
+        (_with_account(email="nobody"), "accounts[0].email", "(the login e-mail address"),
+        (_with_account(password=...), "accounts[0].password", "(the account's password"),
+        (_with_account(password=""), "accounts[0].password", "(the account's password"),
         (_with_account(pin="12a4"), "accounts[0].pin", '(digits only, quoted like "1234"'),
         (_with_account(temperature_unit="K"), "accounts[0].temperature_unit", "(auto, F or C)"),
         (
@@ -771,6 +771,7 @@ def test_summary_masks_and_hides_secrets() -> None:
     assert info["accounts"] == [
         {
             "email": "d***@example.com",
+            "api": "carnet",
             "commands": True,
             "temperature_unit": "auto",
             "vehicles": {"VIN1": {"name": "golf", "poll_interval": None, "enabled": True}},
@@ -926,3 +927,52 @@ def test_example_describes_insecure_tls_as_a_host_name_check_only() -> None:
         "true: accept a certificate whose host name does not match (testing only); "
         "the chain is still verified"
     )
+
+
+# ------------------------------------------------------------ API generations
+
+
+def test_generation_defaults_to_carnet_in_the_us() -> None:
+    config = parse_config(minimal(), {})
+    assert (config.carnet.api, config.carnet.region, config.accounts[0].api) == (
+        "carnet", "us", None
+    )
+
+
+def test_generation_and_region_are_read_in_any_case() -> None:
+    data = minimal(carnet={"api": "MyVW", "region": "CA"})
+    data["accounts"][0]["api"] = "Carnet"
+    config = parse_config(data, {})
+    assert (config.carnet.api, config.carnet.region, config.accounts[0].api) == (
+        "myvw", "ca", "carnet"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (minimal(carnet={"api": "weconnect"}),
+         "carnet.api: 'weconnect' is not one of the accepted values "
+         "(carnet (the Car-Net app API) or myvw (the myVW app API))"),
+        (minimal(carnet={"region": "eu"}),
+         "carnet.region: 'eu' is not one of the accepted values (us or ca)"),
+        (_with_account(api="id"),
+         "accounts[0].api: 'id' is not one of the accepted values "
+         "(carnet, myvw, or null for carnet.api)"),
+    ],
+)
+def test_generation_and_region_refusals_say_what_is_accepted(data: Any, expected: str) -> None:
+    assert problems_of(data) == [expected]
+
+
+def test_summary_shows_each_accounts_generation() -> None:
+    data = {
+        "carnet": {"api": "myvw"},
+        "accounts": [
+            {"email": "a@example.com", "password": "p"},
+            {"email": "b@example.com", "password": "p", "api": "carnet"},
+        ],
+    }
+    info = summary(parse_config(data, {}))
+    assert [account["api"] for account in info["accounts"]] == ["myvw", "carnet"]
+    assert info["carnet"]["api"] == "myvw"

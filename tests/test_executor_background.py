@@ -19,7 +19,7 @@ class Recorder:
         recorder = self
 
         class Listener:
-            def sent(self, job: Job) -> None:
+            def sent(self, job: Job, receipt: object) -> None:
                 recorder.sent.append(name)
                 recorder.finished.release()
 

@@ -178,7 +178,7 @@ class Collected:
         self.outcomes: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def sent(self, job: Job) -> None:
+    def sent(self, job: Job, receipt: object) -> None:
         with self.lock:
             self.outcomes.append((job.work.key, "sent"))
 

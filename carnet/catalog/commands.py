@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from carnet.catalog.model import Entity, InvalidPayload, ParseContext
 from carnet.catalog.table import find, writable
+from carnet.vendor.protocol import NumberRange
 
 if TYPE_CHECKING:
     from carnet.catalog.state import VehicleState
@@ -78,6 +80,7 @@ class _Message:
     transaction: Any = None
     force: bool = False
     charge_currents: tuple[str, ...] = ()
+    climate_targets: Mapping[str, NumberRange] = field(default_factory=dict)
 
     def context(self, attribute: str) -> ParseContext:
         state = self.state
@@ -86,6 +89,7 @@ class _Message:
             unlock_enabled=self.unlock_enabled,
             unlock_code=self.unlock_code,
             charge_currents=self.charge_currents,
+            climate_targets=self.climate_targets,
         )
 
     def reject(self, attribute: str, raw: str, detail: str) -> Rejection:
@@ -208,11 +212,12 @@ def _message(
     response_topic: str | None,
     correlation_data: bytes | None,
     charge_currents: tuple[str, ...],
+    climate_targets: Mapping[str, NumberRange],
 ) -> _Message:
     return _Message(
         vehicle, state, unlock_enabled, unlock_code,
         time.monotonic() if received is None else received, response_topic, correlation_data,
-        charge_currents=charge_currents,
+        charge_currents=charge_currents, climate_targets=climate_targets,
     )
 
 
@@ -229,14 +234,15 @@ def parse_set(
     response_topic: str | None = None,
     correlation_data: bytes | None = None,
     charge_currents: tuple[str, ...] = (),
+    climate_targets: Mapping[str, NumberRange] | None = None,
 ) -> Command | Rejection:
     """A plain payload on ``<base>/<vehicle>/<attribute>/set``.
 
     ``state`` gives the units numbers are checked in (the account's temperature unit);
-    ``charge_currents`` are the vehicle's, from its capabilities.
+    ``charge_currents`` and ``climate_targets`` are the vehicle's, from its capabilities.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
-                       correlation_data, charge_currents)
+                       correlation_data, charge_currents, climate_targets or {})
     try:
         text = _decode(payload, MAX_PLAIN_BYTES)
     except InvalidPayload as exc:
@@ -289,6 +295,7 @@ def parse_vehicle_set(
     response_topic: str | None = None,
     correlation_data: bytes | None = None,
     charge_currents: tuple[str, ...] = (),
+    climate_targets: Mapping[str, NumberRange] | None = None,
 ) -> list[Command | Rejection]:
     """A JSON object on ``<base>/<vehicle>/set``: one Command or Rejection per attribute.
 
@@ -297,7 +304,7 @@ def parse_vehicle_set(
     nothing.
     """
     message = _message(vehicle, state, unlock_enabled, unlock_code, received, response_topic,
-                       correlation_data, charge_currents)
+                       correlation_data, charge_currents, climate_targets or {})
     try:
         document = _load_json(_decode(payload, MAX_JSON_BYTES))
     except InvalidPayload as exc:

@@ -28,6 +28,8 @@ def json_value(item: Entity, value: Any) -> Any:
             return "ON" if value else "OFF"
         if item.encoding is Encoding.OPEN_CLOSED:
             return "OPEN" if value else "CLOSED"
+        if item.encoding is Encoding.LOCKED_UNLOCKED:
+            return "LOCKED" if value else "UNLOCKED"
         return value
     if item.encoding is Encoding.TIMESTAMP:
         return _timestamp(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carnet.catalog.state import VehicleState
-from carnet.vendor.protocol import NumberRange, Vehicle, VendorClient
+from carnet.vendor.protocol import NumberRange, Receipt, Vehicle, VendorClient
 
 
 class InvalidPayload(ValueError):
@@ -17,17 +17,19 @@ class InvalidPayload(ValueError):
 
 @dataclass(frozen=True)
 class ParseContext:
-    """What a parser needs beyond the payload: the value's unit, the unlock policy and the
-    charge currents the vehicle accepts (its capabilities)."""
+    """What a parser needs beyond the payload: the value's unit, the unlock policy, and
+    the charge currents and climate targets the vehicle accepts (its capabilities; no
+    climate targets: the catalog's)."""
 
     unit: str | None = None
     unlock_enabled: bool = True
     unlock_code: str | None = field(default=None, repr=False)
     charge_currents: tuple[str, ...] = ()
+    climate_targets: Mapping[str, NumberRange] = field(default_factory=dict)
 
 
 Parser = Callable[[str, ParseContext], Any]
-Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Any]
+Sender = Callable[[VendorClient, Vehicle, Any, VehicleState], Receipt | None]
 
 
 class CarriedOutBy(enum.Enum):
@@ -76,6 +78,7 @@ class Encoding(enum.Enum):
     TEXT = "text"  # enums as they are: LOCKED, ok, max
     TIMESTAMP = "timestamp"  # ISO 8601 with offset
     LOCATION = "location"  # {"latitude": ..., "longitude": ...}
+    LOCKED_UNLOCKED = "locked_unlocked"  # LOCKED / UNLOCKED from a boolean (True: locked)
     NONE = "none"  # entities without a state of their own
 
 
@@ -106,6 +109,9 @@ class Entity:
     options: tuple[str, ...] = ()  # select options, enum sensor states
     # The select's options are the vehicle's charge currents (its capabilities), not ``options``.
     options_are_charge_currents: bool = False
+    # The number's ranges are the vehicle's climate targets when its capabilities give them.
+    ranges_are_climate_targets: bool = False
+    precision: int = 0  # decimals Home Assistant shows of a number sensor
     has_details: bool = False  # the report brings extra details, published as JSON attributes
     # Available while the vehicle is offline, because it tells why (the API state).
     stays_available: bool = False
@@ -117,6 +123,12 @@ class Entity:
     def options_for(self, charge_currents: tuple[str, ...]) -> tuple[str, ...]:
         """The select options or sensor states, for a vehicle with these charge currents."""
         return charge_currents if self.options_are_charge_currents else self.options
+
+    def ranges_for(self, climate_targets: Mapping[str, NumberRange]) -> Mapping[str, NumberRange]:
+        """The number's ranges by unit, for a vehicle with these climate targets."""
+        if self.ranges_are_climate_targets and climate_targets:
+            return climate_targets
+        return self.command.ranges if self.command else {}
 
 
 class ApiState(enum.StrEnum):

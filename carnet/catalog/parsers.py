@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 
 from carnet.catalog.model import InvalidPayload, ParseContext
 from carnet.vendor.fields import NUMBER_TEXT, guess_temperature_unit
@@ -39,27 +40,73 @@ def parse_integer(text: str) -> int:
     return int(value)
 
 
-def _in_range(value: int, bounds: NumberRange, unit: str) -> int:
+def parse_number(text: str) -> float:
+    word = text.strip()
+    if not NUMBER_TEXT.match(word):
+        raise InvalidPayload(f"{text!r} is not a number")
+    return float(word)
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _in_range(value: float, bounds: NumberRange, unit: str) -> float:
     if not bounds.minimum <= value <= bounds.maximum:
         raise InvalidPayload(
-            f"{value} is outside {bounds.minimum:g}..{bounds.maximum:g} {unit}".rstrip()
+            f"{_shown(value)} is outside {bounds.minimum:g}..{bounds.maximum:g} {unit}".rstrip()
+        )
+    steps = (value - bounds.minimum) / bounds.step
+    if abs(steps - round(steps)) > 1e-9:
+        raise InvalidPayload(
+            f"{_shown(value)} is not in steps of {bounds.step:g} from {bounds.minimum:g}"
         )
     return value
 
 
 TARGET_TEMPERATURE = {"°F": NumberRange(60, 85), "°C": NumberRange(16, 29)}
 POLL_INTERVAL = {"s": NumberRange(60, 86400)}
+TARGET_SOC = {"%": NumberRange(50, 100, 10)}
 DEFAULT_TARGET = {"°F": 72, "°C": 22}
 
 
-def parse_target_temperature(text: str, ctx: ParseContext) -> int:
-    value = parse_integer(text)
-    unit = ctx.unit if ctx.unit in TARGET_TEMPERATURE else guess_temperature_unit(value)
-    return _in_range(value, TARGET_TEMPERATURE[unit], unit)
+def _whole(bounds: NumberRange) -> bool:
+    return float(bounds.minimum).is_integer() and float(bounds.step).is_integer()
+
+
+def _targets(ctx: ParseContext) -> Mapping[str, NumberRange]:
+    """The vehicle's climate targets, else the catalog's."""
+    return ctx.climate_targets or TARGET_TEMPERATURE
+
+
+def target_temperature_accepts(ctx: ParseContext) -> str:
+    ranges = _targets(ctx)
+    kind = "a whole number" if all(_whole(bounds) for bounds in ranges.values()) else "a number"
+    each = ", ".join(
+        f"{bounds.minimum:g}..{bounds.maximum:g}"
+        + (f" in steps of {bounds.step:g}" if bounds.step != 1 else "")
+        + f" in {unit} accounts"
+        for unit, bounds in ranges.items()
+    )
+    return f"{kind}: {each}"
+
+
+def parse_target_temperature(text: str, ctx: ParseContext) -> int | float:
+    ranges = _targets(ctx)
+    number = parse_number(text)
+    unit = ctx.unit if ctx.unit in ranges else guess_temperature_unit(number)
+    bounds = ranges.get(unit) or next(iter(ranges.values()))
+    if _whole(bounds):
+        return int(_in_range(parse_integer(text), bounds, unit))
+    return _in_range(number, bounds, unit)
+
+
+def parse_target_soc(text: str, _ctx: ParseContext) -> int:
+    return int(_in_range(parse_integer(text), TARGET_SOC["%"], "%"))
 
 
 def parse_poll_interval(text: str, _ctx: ParseContext) -> int:
-    return _in_range(parse_integer(text), POLL_INTERVAL["s"], "s")
+    return int(_in_range(parse_integer(text), POLL_INTERVAL["s"], "s"))
 
 
 def _charge_amps(ctx: ParseContext) -> list[int]:
@@ -67,21 +114,36 @@ def _charge_amps(ctx: ParseContext) -> list[int]:
     return sorted(int(value) for value in ctx.charge_currents if value.isdigit())
 
 
+def _either(words: list[str]) -> str:
+    return f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else words[0]
+
+
+def _charge_words(ctx: ParseContext) -> list[str]:
+    """The vehicle's charge current settings that are words (``max``, ``reduced``)."""
+    return [value for value in ctx.charge_currents if not value.isdigit()]
+
+
 def charge_current_accepts(ctx: ParseContext) -> str:
     amps = [str(value) for value in _charge_amps(ctx)]
+    if not ctx.charge_currents:
+        return "nothing: the vehicle has no charge currents"
     if not amps:
-        return ", ".join(ctx.charge_currents) or "nothing: the vehicle has no charge currents"
-    mapped = f"{', '.join(amps[:-1])} or {amps[-1]}" if len(amps) > 1 else amps[0]
-    return f"{', '.join(ctx.charge_currents)}, or amps (mapped down to {mapped})"
+        return f"exactly {_either(list(ctx.charge_currents))}"
+    return f"{', '.join(ctx.charge_currents)}, or amps (mapped down to {_either(amps)})"
 
 
 def parse_charge_current(text: str, ctx: ParseContext) -> int | str:
-    """``max`` or amps; amps map down to the highest setting not above them (evcc sends amps)."""
+    """A setting's word, or amps when the vehicle's settings are amps: those map down to
+    the highest setting not above them (evcc sends amps)."""
     word = text.strip().lower()
-    if word == "max" and "max" in ctx.charge_currents:
-        return "max"
+    words = _charge_words(ctx)
+    if word in words:
+        return word
+    if not _charge_amps(ctx):
+        raise InvalidPayload(f"{text!r} is not {_either(words or ['a setting'])}")
     if not NUMBER_TEXT.match(word):
-        raise InvalidPayload(f"{text!r} is neither a current in amps nor max")
+        named = f" nor {_either(words)}" if words else ""
+        raise InvalidPayload(f"{text!r} is neither a current in amps{named}")
     amps = float(word)
     settings = _charge_amps(ctx)
     allowed = [value for value in settings if value <= amps]

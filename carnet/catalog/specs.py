@@ -8,6 +8,7 @@ from carnet.catalog.model import CarriedOutBy, CommandSpec, Sender
 from carnet.catalog.parsers import (
     DEFAULT_TARGET,
     POLL_INTERVAL,
+    TARGET_SOC,
     TARGET_TEMPERATURE,
     charge_current_accepts,
     parse_charge_current,
@@ -17,10 +18,12 @@ from carnet.catalog.parsers import (
     parse_poll_interval,
     parse_press,
     parse_switch,
+    parse_target_soc,
     parse_target_temperature,
+    target_temperature_accepts,
 )
 from carnet.catalog.state import VehicleState
-from carnet.vendor.protocol import Vehicle, VendorClient
+from carnet.vendor.protocol import Receipt, Vehicle, VendorClient
 
 
 def _same(value: Any) -> Any:
@@ -45,8 +48,9 @@ def _current_target(state: VehicleState) -> int:
 
 def _send_horn_lights(
     client: VendorClient, vehicle: Vehicle, value: Any, _s: VehicleState
-) -> None:
-    client.horn_lights(vehicle, horn=value in ("BOTH", "HORN"), lights=value in ("BOTH", "LIGHTS"))
+) -> Receipt | None:
+    horn, lights = value in ("BOTH", "HORN"), value in ("BOTH", "LIGHTS")
+    return client.horn_lights(vehicle, horn=horn, lights=lights)
 
 
 LOCK_COMMAND = CommandSpec(
@@ -66,7 +70,7 @@ CLIMATE_COMMAND = CommandSpec(
     confirmed=_same,
 )
 TARGET_COMMAND = CommandSpec(
-    accepts="a whole number: 60..85 in °F accounts, 16..29 in °C accounts",
+    accepts=target_temperature_accepts,
     parse=parse_target_temperature,
     send=lambda client, vehicle, value, state: client.set_climate(
         vehicle, state.values.get("climate") is True, value
@@ -74,6 +78,14 @@ TARGET_COMMAND = CommandSpec(
     pending=_same,
     confirmed=_same,
     ranges=TARGET_TEMPERATURE,
+)
+TARGET_SOC_COMMAND = CommandSpec(
+    accepts="a whole number of percent: 50..100 in steps of 10",
+    parse=parse_target_soc,
+    send=lambda client, vehicle, value, _s: client.set_target_soc(vehicle, value),
+    pending=_same,
+    confirmed=_same,
+    ranges=TARGET_SOC,
 )
 CHARGE_CURRENT_COMMAND = CommandSpec(
     accepts=charge_current_accepts,
@@ -105,4 +117,7 @@ DEFROST_COMMAND = switch_command(
 )
 UNPLUGGED_CLIMATE_COMMAND = switch_command(
     lambda client, vehicle, value, _s: client.set_unplugged_climate(vehicle, value)
+)
+WINDOW_HEATING_COMMAND = switch_command(
+    lambda client, vehicle, value, _s: client.set_window_heating(vehicle, value)
 )

@@ -24,11 +24,18 @@ from carnet.catalog.specs import (
     POLL_INTERVAL_COMMAND,
     REFRESH_COMMAND,
     TARGET_COMMAND,
+    TARGET_SOC_COMMAND,
     UNPLUGGED_CLIMATE_COMMAND,
+    WINDOW_HEATING_COMMAND,
 )
 
 # The names of the health report's states, worst first.
 HEALTH_STATES = ("stop", "repair", "service", "ok", "info")
+# What the charging is doing, as the generations that report it name it.
+CHARGING_STATES = (
+    "off", "ready", "not_ready", "conservation", "complete", "charging", "discharging",
+    "error", "unsupported",
+)
 
 
 def _door(key: str, name: str) -> Entity:
@@ -79,6 +86,21 @@ ENTITIES: tuple[Entity, ...] = (
            icon="mdi:ev-station", speeds_polling=True, command=CHARGING_COMMAND),
     Entity("minutes_to_full_charge", "Time to full charge", "sensor", True,
            Encoding.NUMBER, device_class="duration", state_class="measurement", unit="min"),
+    Entity("charge_remaining_minutes", "Charging time left", "sensor", True,
+           Encoding.NUMBER, device_class="duration", state_class="measurement", unit="min"),
+    Entity("charging_state", "Charging state", "sensor", True, Encoding.TEXT,
+           device_class="enum", icon="mdi:ev-station", options=CHARGING_STATES),
+    Entity("charge_power", "Charge power", "sensor", True, Encoding.NUMBER,
+           device_class="power", state_class="measurement", unit="kW", precision=1),
+    # The report gives the unit (km/h or mi/h of range gained).
+    Entity("charge_rate", "Charge rate", "sensor", True, Encoding.NUMBER,
+           device_class="speed", state_class="measurement", icon="mdi:speedometer"),
+    Entity("target_soc", "Target charge level", "number", True, Encoding.NUMBER,
+           device_class="battery", unit="%", entity_category="config",
+           icon="mdi:battery-charging-80", command=TARGET_SOC_COMMAND),
+    # True when the charging plug is locked in its socket.
+    Entity("plug_lock", "Plug lock", "binary_sensor", True, Encoding.LOCKED_UNLOCKED,
+           device_class="lock", icon="mdi:ev-plug-type2"),
     # The vendor does not report it; a car leaves the factory charging at its maximum.
     Entity("max_charge_current", "Max charge current", "select", False, Encoding.TEXT,
            entity_category="config", icon="mdi:current-ac", requires=("battery_level",),
@@ -90,11 +112,16 @@ ENTITIES: tuple[Entity, ...] = (
            requires=("climate", "climate_target_temperature")),
     # Temperatures are in the account's unit, which the report gives.
     Entity("climate_target_temperature", "Target temperature", "number", True,
-           Encoding.NUMBER, device_class="temperature", command=TARGET_COMMAND),
+           Encoding.NUMBER, device_class="temperature", command=TARGET_COMMAND,
+           ranges_are_climate_targets=True),
+    Entity("climate_remaining", "Climate time left", "sensor", True, Encoding.NUMBER,
+           device_class="duration", state_class="measurement", unit="min"),
     Entity("outdoor_temperature", "Outdoor temperature", "sensor", True, Encoding.NUMBER,
            device_class="temperature", state_class="measurement"),
     _climate("defrost", "Defrost", icon="mdi:car-defrost-front",
              speeds_polling=True, command=DEFROST_COMMAND),
+    _climate("window_heating", "Window heating", icon="mdi:car-defrost-rear",
+             speeds_polling=True, command=WINDOW_HEATING_COMMAND),
     # The vendor reports this for combustion cars too; it means nothing without a
     # traction battery.
     _climate("unplugged_climate", "Climate on battery",
@@ -118,7 +145,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("location", "Location", "device_tracker", True, Encoding.LOCATION),
     Entity("last_update", "Last update", "sensor", True, Encoding.TIMESTAMP,
            device_class="timestamp", entity_category="diagnostic"),
-    Entity("api_state", "Car-Net connection", "sensor", False, Encoding.TEXT,
+    Entity("api_state", "Vendor connection", "sensor", False, Encoding.TEXT,
            device_class="enum", entity_category="diagnostic", icon="mdi:cloud-check-outline",
            options=tuple(state.value for state in ApiState), stays_available=True,
            requires=("api_state",)),  # the bridge's own value: discovered once it has one

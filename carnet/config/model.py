@@ -14,6 +14,10 @@ _TOPIC = c.Rule("topic levels without +, # or a leading, trailing or double /", 
 _FLAG = c.Rule("true or false")
 _TEXT = c.Rule("non-empty text", c.non_empty)
 _URL = c.Rule("an http(s) URL", c.url)
+_GENERATIONS = ("carnet", "myvw")
+_GENERATION = c.Rule(
+    "carnet (the Car-Net app API) or myvw (the myVW app API)", c.one_of(*_GENERATIONS)
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,12 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class VendorConfig:
+    # The API generation of every account that does not name its own.
+    api: str = setting("carnet", _GENERATION)
+    region: str = setting("us", "us or ca", c.one_of("us", "ca"))
     # null: the API generation's own value (its package in carnet/vendor/ holds them).
+    # client_id, redirect_uri and user_agent apply to the accounts of ``api``'s generation
+    # only: an app's identity means nothing to the other generation's service.
     api_base: str | None = setting(None, _URL)
     identity_base: str | None = setting(None, _URL)
     client_id: str | None = setting(None, _TEXT)
@@ -94,12 +103,15 @@ class VehicleConfig:
 
 @dataclass(frozen=True)
 class AccountConfig:
-    email: str = setting(accepted="the Car-Net login e-mail address", check=c.email)
+    email: str = setting(accepted="the login e-mail address of the account", check=c.email)
     password: str = setting(
-        accepted="the Car-Net password, non-empty text", check=c.non_empty, secret=True
+        accepted="the account's password, non-empty text", check=c.non_empty, secret=True
     )
     pin: str | None = setting(
         None, 'digits only, quoted like "1234", or null for read-only', c.pin, secret=True
+    )
+    api: str | None = setting(
+        None, "carnet, myvw, or null for carnet.api", c.one_of(*_GENERATIONS)
     )
     # The unit of the account's climate settings.
     temperature_unit: str = setting("auto", "auto, F or C", c.one_of("auto", "F", "C"))
@@ -153,7 +165,7 @@ class Config:
     )
     mqtt: MqttConfig = setting(factory=MqttConfig, accepted="a mapping of MQTT settings")
     carnet: VendorConfig = setting(
-        factory=VendorConfig, accepted="a mapping of Car-Net endpoint settings"
+        factory=VendorConfig, accepted="a mapping of vendor endpoint settings"
     )
     polling: PollingConfig = setting(
         factory=PollingConfig, accepted="a mapping of polling settings"

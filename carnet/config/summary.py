@@ -62,6 +62,7 @@ def summary(config: Config) -> dict[str, Any]:
         "accounts": [
             {
                 "email": mask_email(account.email),
+                "api": account.api or vendor.api,
                 "commands": account.pin is not None,
                 "temperature_unit": account.temperature_unit,
                 "vehicles": {

@@ -61,7 +61,7 @@ def bridge_configs(
         "identifiers": [node],
         "name": "carnet2mqtt bridge",
         "manufacturer": "carnet2mqtt",
-        "model": "Car-Net to MQTT bridge",
+        "model": "Volkswagen app API to MQTT bridge",
         "sw_version": __version__,
     }
     online = [{"topic": topics.bridge_state, "value_template": "{{ value_json.state }}"}]

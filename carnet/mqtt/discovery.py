@@ -71,8 +71,8 @@ def _unit(item: Entity, state: VehicleState) -> str | None:
     return state.units.get(item.key) or item.unit
 
 
-def _number_bounds(item: Entity, state: VehicleState) -> dict[str, Any]:
-    ranges = item.command.ranges if item.command else {}
+def _number_bounds(item: Entity, device: DeviceInfo, state: VehicleState) -> dict[str, Any]:
+    ranges = item.ranges_for(device.climate_targets)
     unit = _unit(item, state)
     if unit not in ranges:
         value = state.values.get(item.key)
@@ -124,7 +124,7 @@ def _specifics(
     if component == "number":
         mode = "slider" if item.device_class == "temperature" else "box"
         return {"state_topic": state_topic, "command_topic": command_topic, "mode": mode,
-                **_number_bounds(item, state)}
+                **_number_bounds(item, device, state)}
     if component == "button":
         return {"command_topic": command_topic, "payload_press": item.payload_press}
     if component == "device_tracker":
@@ -144,7 +144,7 @@ def _climate(
     v = device.name
     switch, target = (entity(key) for key in item.requires)
     outdoor = entity("outdoor_temperature")
-    bounds = _number_bounds(target, state)
+    bounds = _number_bounds(target, device, state)
     unit = _unit(target, state) or "°F"
     on = encode(switch, True)
     config: dict[str, Any] = {
@@ -158,7 +158,8 @@ def _climate(
         "min_temp": bounds["min"],
         "max_temp": bounds["max"],
         "temp_step": bounds["step"],
-        "precision": 1.0,
+        # The finest Home Assistant offers that the step needs (0.5 for half degrees).
+        "precision": next((p for p in (1.0, 0.5) if (bounds["step"] / p).is_integer()), 0.1),
     }
     if state.values.get(outdoor.key) is not None:
         config["current_temperature_topic"] = topics.attribute(v, outdoor.key)
@@ -192,7 +193,7 @@ def entity_payload(
     }
     config.update({key: value for key, value in optional.items() if value is not None})
     if item.component == "sensor" and item.encoding is Encoding.NUMBER:
-        config["suggested_display_precision"] = 0  # Car-Net reports whole numbers
+        config["suggested_display_precision"] = item.precision
     if item.has_details or item.key in state.attributes:
         config["json_attributes_topic"] = topics.attribute_details(device.name, item.key)
     return config

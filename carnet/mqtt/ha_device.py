@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from carnet import __version__
 from carnet.catalog.model import Entity
+from carnet.vendor.protocol import NumberRange
 
 _PLAIN_VIN = re.compile(r"[A-Z0-9]+")
 
@@ -28,6 +30,8 @@ class DeviceInfo:
     """Starts the node and unique ids. The demo has its own, so its devices can never be
     taken for (or clear the configs of) a bridge's on the same broker."""
     charge_currents: tuple[str, ...] = ()  # what its charge current select offers
+    # Its climate target temperatures by unit, when they differ from the catalog's.
+    climate_targets: Mapping[str, NumberRange] = field(default_factory=dict)
 
 
 def node_id(device: DeviceInfo) -> str:

@@ -23,6 +23,7 @@ from carnet.mqtt.link import Inbound
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.job import Job, Outcome, Work
 from carnet.runtime.vehicle import VehicleRuntime
+from carnet.vendor.protocol import Receipt
 
 _LOG = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class BridgeRequests:
         self,
         vehicle: VehicleRuntime,
         action: str,
-        send: Callable[[], None],
+        send: Callable[[], Receipt | None],
         reply: Reply,
         before_poll: Callable[[], None],
     ) -> None:
@@ -202,7 +203,9 @@ class BridgeRequests:
         work = Work(vehicle.name, f"bridge:{action}", action)
 
         class Listener:
-            def sent(self, job: Job) -> None:
+            def sent(self, job: Job, receipt: Receipt | None) -> None:
+                # The fresh data is read after verify_after, whether or not the vendor
+                # reports the request's outcome: the reply carries the read, not the outcome.
                 def poll() -> None:
                     before_poll()
                     parts.poller.poll(

@@ -13,9 +13,11 @@ from carnet.catalog.model import CarriedOutBy
 from carnet.catalog.table import entity
 from carnet.runtime.collaborators import Collaborators
 from carnet.runtime.job import Job, Outcome
+from carnet.runtime.outcomes import Decision, OutcomeFollower, Step, outcome_deadline
 from carnet.runtime.scheduler import Scheduler
-from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
+from carnet.runtime.vehicle import VehicleRuntime, from_costly_part
 from carnet.runtime.verification import SharedVerification
+from carnet.vendor.protocol import Receipt
 
 
 class Verifications:
@@ -27,7 +29,7 @@ class Verifications:
         # The last command sent per (vehicle, attribute): a verification that finds another
         # value learns whether a newer command, not the car, changed it.
         self._latest: dict[tuple[str, str], Command] = {}
-        self.climate_checks = SharedVerification(scheduler, verify_after)
+        self.costly_checks = SharedVerification(scheduler, verify_after)
 
     def note_sent(self, command: Command) -> None:
         with self._lock:
@@ -109,27 +111,20 @@ class CommandListener:
             vehicle.pending_owner.pop(command.attribute, None)
         self._parts.publish_vehicle(vehicle)
 
-    def sent(self, job: Job) -> None:
-        """The vendor accepted it: show the pending value, verify after ``verify_after``."""
+    def sent(self, job: Job, receipt: Receipt | None) -> None:
+        """The vendor accepted it: show the pending value, then follow the outcome the
+        vendor reports (``receipt``), else verify after ``verify_after``."""
         command, vehicle, parts = self._command, self._vehicle, self._parts
         self._verifications.note_sent(command)
         spec = entity(command.attribute).command
         pending = spec.pending(command.value) if spec else None
         confirmed = spec.confirmed(command.value) if spec else None
-        climate = from_climate_details(command.attribute, vehicle)
         with vehicle.lock:
             vehicle.sent_at[command.attribute] = time.monotonic()
-            if pending is not None and confirmed is None:
-                # Nothing reports this value back (the charge current): the bridge keeps it.
-                vehicle.assumed[command.attribute] = pending
-                if entity(command.attribute).assumed_default is not None:
-                    vehicle.notes[command.attribute] = parts.assumed.remember(
-                        vehicle.api.vin, command.attribute, pending
-                    )
-                if vehicle.pending_owner.get(command.attribute) == id(command):
-                    vehicle.pending.pop(command.attribute, None)  # shown while it waited
-                    vehicle.pending_owner.pop(command.attribute, None)
+            if pending is not None and confirmed is None and receipt is None:
+                self._keep(pending)
             elif pending is not None:
+                # With a receipt, a value nothing reads back is kept once the car did it.
                 vehicle.pending[command.attribute] = pending
                 vehicle.pending_owner[command.attribute] = id(command)
         if pending is not None:
@@ -140,18 +135,75 @@ class CommandListener:
             self._result(command, "ok", "wake-up sent; the status is read again shortly")
             parts.scheduler.later(delay, lambda: parts.poller.poll(vehicle))
             return
+        self._confirmed = confirmed
+        if receipt is not None:
+            self._verifications.add(self)
+            OutcomeFollower(
+                vehicle.account.client, vehicle.api, vehicle.name, receipt, vehicle.account.reads,
+                parts.scheduler, outcome_deadline(delay), self._outcome,
+            ).start()
+            return
         if confirmed is None:  # horn, lights, charge current: nothing to read back
-            self._result(command, "ok", "accepted by the vendor")
+            self.finish("ok", "accepted by the vendor")
+            return
+        self._verify_by_read()
+
+    def _keep(self, value: Any) -> None:
+        """Nothing reports this value back (the charge current): the bridge keeps it.
+        The caller holds the vehicle's lock."""
+        command, vehicle = self._command, self._vehicle
+        vehicle.assumed[command.attribute] = value
+        if entity(command.attribute).assumed_default is not None:
+            vehicle.notes[command.attribute] = self._parts.assumed.remember(
+                vehicle.api.vin, command.attribute, value
+            )
+        if vehicle.pending_owner.get(command.attribute) == id(command):
+            vehicle.pending.pop(command.attribute, None)  # shown while it waited
+            vehicle.pending_owner.pop(command.attribute, None)
+
+    def _keep_pending(self) -> None:
+        """The vendor accepted (or the car did) what nothing reads back: keep its value."""
+        spec = entity(self._command.attribute).command
+        pending = spec.pending(self._command.value) if spec else None
+        if pending is None:
+            return
+        with self._vehicle.lock:
+            self._keep(pending)
+        self._parts.publish_vehicle(self._vehicle)
+
+    def _verify_by_read(self) -> None:
+        """Read the car after ``verify_after`` and compare: the vendor reported no outcome."""
+        command, vehicle, parts = self._command, self._vehicle, self._parts
+        if self._confirmed is None:  # the outcome stayed unknown: accepted is all we know
+            self._keep_pending()
+            self.finish("ok", "accepted by the vendor")
             return
         self._verifications.add(self)
-        self._confirmed = confirmed
-        if climate:
-            # The climate details confirm a whole family of commands: one read for them.
-            self._verifications.climate_checks.add(
-                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, climate=True)
+        if from_costly_part(command.attribute, vehicle):
+            # A costly part (the climate details) confirms a whole family of commands: one
+            # read for them.
+            self._verifications.costly_checks.add(
+                vehicle.name, self, lambda then: parts.poller.poll(vehicle, then, costly=True)
             )
         else:
-            parts.scheduler.later(delay, self._check_later)
+            parts.scheduler.later(parts.config.commands.verify_after, self._check_later)
+
+    def _outcome(self, decision: Decision) -> None:
+        """What the vendor said of the command (on the account's read queue)."""
+        vehicle = self._vehicle
+        if decision.step is Step.VERIFY:
+            self._verify_by_read()
+        elif decision.step is Step.REFUSED:
+            self._drop_pending()
+            self.finish("error", decision.detail)
+        elif self._confirmed is None:
+            self._keep_pending()
+            self.finish("ok", decision.detail)
+        else:
+            self.finish("ok", decision.detail)
+            # Read the car, so its state shows the new value before the pending one goes.
+            costly = from_costly_part(self._command.attribute, vehicle)
+            self._parts.poller.poll(vehicle, then=self._drop_pending, costly=costly)
 
     def still_wanted(self) -> bool:
         """Whether to read the car for it: not when a newer command replaced it meanwhile,

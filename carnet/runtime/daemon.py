@@ -43,7 +43,7 @@ from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.roster import Roster
 from carnet.runtime.scheduler import Scheduler
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
-from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.generations import open_client
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class Bridge:
         store = TokenStore(self.config.state_dir)
         for account_config in self.config.accounts:
             ledger = RequestLedger(self.config.state_dir, account_config.email)
-            client = CarNetClient(
+            client = open_client(
                 self.config.carnet,
                 account_config,
                 store,

@@ -37,11 +37,14 @@ Send = Callable[[str, str, bool], None]
 
 
 def data_complete(vehicle: VehicleRuntime) -> bool:
-    """Whether every section the bridge reads for this vehicle has been read once."""
-    parts = vehicle.parts
-    if parts.get(Part.STATUS) is None or parts.get(Part.HEALTH) is None:
-        return False
-    return parts.get(Part.CLIMATE) is not None or not vehicle.account.client.commands_enabled
+    """Whether every part the bridge reads for this vehicle has been read once; a costly
+    part is not read without commands enabled, so then it is not waited for."""
+    costly = vehicle.api.capabilities.costly_parts
+    commands = vehicle.account.client.commands_enabled
+    return all(
+        vehicle.parts.get(part) is not None or (part in costly and not commands)
+        for part in Part
+    )
 
 
 def device_info(
@@ -50,6 +53,7 @@ def device_info(
     return DeviceInfo(
         vin=api.vin, name=name, model=api.model_name, model_year=api.model_year,
         node_prefix=node_prefix, charge_currents=api.capabilities.charge_currents,
+        climate_targets=api.capabilities.climate_targets,
     )
 
 

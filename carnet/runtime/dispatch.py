@@ -26,6 +26,7 @@ from carnet.runtime.job import Work
 from carnet.runtime.ledger import cap_reached
 from carnet.runtime.unchanged import unchanged_detail
 from carnet.runtime.vehicle import VehicleRuntime
+from carnet.vendor.protocol import Receipt
 
 _LOG = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class Dispatcher:
             "response_topic": message.response_topic,
             "correlation_data": message.correlation_data,
             "charge_currents": vehicle.api.capabilities.charge_currents,
+            "climate_targets": vehicle.api.capabilities.climate_targets,
         }
         if attribute is None:
             return parse_vehicle_set(vehicle.name, message.payload, **options)
@@ -215,8 +217,8 @@ class Dispatcher:
             vendor_send = spec.send
             assert vendor_send is not None  # every command the vendor carries out has one
 
-            def send() -> None:
-                vendor_send(client, vehicle.api, command.value, vehicle.published_state())
+            def send() -> Receipt | None:
+                return vendor_send(client, vehicle.api, command.value, vehicle.published_state())
 
         listener = CommandListener(self.verifications, self.result, parts, vehicle, command)
         skip = parts.config.commands.skip_unchanged

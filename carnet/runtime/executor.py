@@ -247,7 +247,7 @@ class Executor:
             retry_after = self._not_before - now
             wait = max(retry_after, self._budget()) if self._queue else 0.0
             if retry_after > 0 and retry_after >= wait:
-                reason = "Car-Net's rate limit (Retry-After)"
+                reason = "the vendor's rate limit (Retry-After)"
             else:
                 reason = "the account's request budget (commands.max_per_minute, min_interval)"
             fresh: list[Job] = []
@@ -302,7 +302,7 @@ class Executor:
             self._report(job, Outcome("ok", unchanged))
             return
         try:
-            job.send()
+            receipt = job.send()
         except RateLimited as exc:
             self._rate_limited(job, exc)
             return
@@ -316,7 +316,7 @@ class Executor:
         if not self._claim(job):
             return
         try:
-            job.listener.sent(job)
+            job.listener.sent(job, receipt)
         except Exception:
             _LOG.exception("handling the sent command %s failed", job.work.key)
 

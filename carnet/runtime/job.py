@@ -16,6 +16,7 @@ from typing import Protocol
 
 from carnet.catalog.commands import Command
 from carnet.core.errors import AuthError, BadRequest, CarNetError, PinRefused, VendorUnavailable
+from carnet.vendor.protocol import Receipt
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,10 @@ class Outcome:
 
 
 class JobListener(Protocol):
-    """Who hears how a job ended: ``sent`` once the vendor accepted it, else ``done``."""
+    """Who hears how a job ended: ``sent`` once the vendor accepted it, with the receipt
+    that follows its outcome when the generation gives one; else ``done``."""
 
-    def sent(self, job: Job) -> None: ...
+    def sent(self, job: Job, receipt: Receipt | None) -> None: ...
 
     def done(self, job: Job, outcome: Outcome) -> None: ...
 
@@ -54,7 +56,7 @@ class Job:
     """What is to be done, the request that carries it out, and who wants to know."""
 
     work: Work
-    send: Callable[[], None]
+    send: Callable[[], Receipt | None]
     listener: JobListener
     # Why sending would change nothing (the car already is so), or None: then it is sent.
     unchanged: Callable[[], str | None] = lambda: None

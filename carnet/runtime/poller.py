@@ -30,17 +30,29 @@ from carnet.core.errors import (
     RateLimited,
     VendorUnavailable,
 )
+from carnet.runtime.budget import within_budget
 from carnet.runtime.job import Job, JobListener, Outcome, Work
-from carnet.runtime.ledger import budget_interval
 from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
-from carnet.vendor.protocol import Part
+from carnet.vendor.protocol import Part, Receipt
 
 _LOG = logging.getLogger(__name__)
 
-# The executor's key for a vehicle's background climate read: no entity has this name.
-CLIMATE_READ = "climate_details"
+# The executor's key for a vehicle's background read of its costly parts: no entity has
+# this name.
+COSTLY_READ = "costly_parts"
+# How log lines name a part.
+_PART_NAMES = {
+    Part.STATUS: "status",
+    Part.CLIMATE: "climate details",
+    Part.HEALTH: "health report",
+}
+
+
+def _names(vehicle: VehicleRuntime) -> str:
+    """The vehicle's costly parts as log lines name them."""
+    return " and ".join(_PART_NAMES[part] for part in sorted(vehicle.api.capabilities.costly_parts))
 
 FIRST_RETRY = (
     30.0  # seconds before the first retry of a failed poll; doubles, capped by the interval
@@ -104,35 +116,8 @@ class Poller:
             base = float(min(self._config.polling.active_interval, vehicle.poll_interval))
         else:
             base = float(vehicle.poll_interval)
-        return self._within_budget(vehicle.account, base)
-
-    def _within_budget(self, account: AccountRuntime, base: float) -> float:
-        """``base``, stretched so the account's day of polling stays under its share of
-        ``limits.daily_requests``, but not past ``polling.max_interval``."""
-        ledger = account.ledger
-        if ledger is None:
-            return base
-        counts = ledger.counts()
-        needed = budget_interval(base, len(self._fleet.vehicles_of(account)),
-                                 counts["login"] + counts["reads"], self._config.limits)
-        longest = float(max(self._config.polling.max_interval, base))
-        effective = min(needed, longest)
-        over = needed > longest
-        name = mask_email(account.config.email)
-        if over and not account.over_budget:
-            _LOG.warning(
-                "%s: polling every %.0f s (polling.max_interval) spends more than the daily "
-                "budget allows (limits.daily_requests %d, %.0f%% kept for commands)",
-                name, longest, self._config.limits.daily_requests,
-                self._config.limits.command_reserve * 100,
-            )
-        stretched = effective > base
-        if stretched and account.poll_interval != effective and not over:
-            _LOG.info("%s: polling every %.0f s instead of %.0f s to stay within "
-                      "limits.daily_requests", name, effective, base)
-        account.over_budget = over
-        account.poll_interval = effective if stretched else None
-        return effective
+        account = vehicle.account
+        return within_budget(account, base, len(self._fleet.vehicles_of(account)), self._config)
 
     def reschedule(self, vehicle: VehicleRuntime) -> None:
         """Recreate the periodic job when the wanted interval changed.
@@ -162,31 +147,34 @@ class Poller:
         self,
         vehicle: VehicleRuntime,
         then: Callable[[], None] | None = None,
-        climate: bool = False,
+        costly: bool = False,
     ) -> None:
-        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it."""
-        if climate:
-            vehicle.climate_wanted = True
+        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it;
+        ``costly``: its costly parts too, in this very read."""
+        if costly:
+            vehicle.costly_wanted = True
         vehicle.account.reads.enqueue(f"poll:{vehicle.name}", lambda: self._read(vehicle), then)
 
     def login_blocked(self, account: AccountRuntime) -> bool:
         return self._clock() < account.login_retry_at
 
-    def gated(self, account: AccountRuntime, request: Callable[[], None]) -> Callable[[], None]:
+    def gated(
+        self, account: AccountRuntime, request: Callable[[], Receipt | None]
+    ) -> Callable[[], Receipt | None]:
         """``request`` (a command) behind the account's login gate.
 
         A command needs valid tokens too, so while logins are blocked it must not log in,
         and a login it finds refused blocks the account like a refused poll does.
         """
 
-        def run() -> None:
+        def run() -> Receipt | None:
             if self.login_blocked(account):
                 wait = account.login_retry_at - self._clock()
                 raise AuthError(
-                    f"the Car-Net login is refused; next attempt in {wait:.0f} s ({account.error})"
+                    f"the vendor login is refused; next attempt in {wait:.0f} s ({account.error})"
                 )
             try:
-                request()
+                return request()
             except AuthError as exc:
                 self._on_login_refused(account, exc)
                 raise
@@ -197,7 +185,7 @@ class Poller:
         self,
         account: AccountRuntime,
         work: Work,
-        send: Callable[[], None],
+        send: Callable[[], Receipt | None],
         listener: JobListener,
         unchanged: Callable[[], str | None] = lambda: None,
         waiting: Callable[[float, str], None] = lambda seconds, reason: None,
@@ -236,7 +224,7 @@ class Poller:
             account.login_retry_at = self._clock() + wait
             account.error = f"login refused: {exc}{hint}"
         _LOG.error(
-            "Car-Net login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
+            "vendor login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
             mask_email(account.config.email),
             exc,
             hint,
@@ -252,7 +240,7 @@ class Poller:
             account.error = None
             account.counted_refusal = None
         if recovered:
-            _LOG.info("Car-Net login for %s works again", mask_email(account.config.email))
+            _LOG.info("vendor login for %s works again", mask_email(account.config.email))
 
     # reading ----------------------------------------------------------------
 
@@ -260,12 +248,12 @@ class Poller:
         account = vehicle.account
         if self.login_blocked(account):
             return
-        # A command being verified needs the climate details in this very read; a
-        # scheduled climate read waits behind the status reads of the other vehicles,
-        # because it is spaced by the account's command budget (seconds per request).
-        climate_now = vehicle.climate_wanted
+        # A command being verified needs the costly parts in this very read; a scheduled
+        # costly read waits behind the status reads of the other vehicles, because it is
+        # spaced by the account's command budget (seconds per request).
+        costly_now = vehicle.costly_wanted
         try:
-            parts = self._fetch(vehicle, climate_now)
+            parts = self._fetch(vehicle, costly_now)
         except AuthError as exc:
             self._on_login_refused(account, exc)
             return
@@ -274,8 +262,8 @@ class Poller:
             return
         self._accept(vehicle, parts)
         now = self._clock()
-        if not climate_now and self._climate_due(vehicle, now):
-            self._queue_climate(vehicle, now)
+        if not costly_now and self._costly_due(vehicle, now):
+            self._queue_costly(vehicle, now)
 
     def _accept(self, vehicle: VehicleRuntime, parts: dict[Part, Any]) -> None:
         account = vehicle.account
@@ -292,78 +280,100 @@ class Poller:
         self.reschedule(vehicle)
         self._on_polled(vehicle, before)
 
-    def _queue_climate(self, vehicle: VehicleRuntime, queued: float) -> None:
-        """The climate details on their own, after the status was published: a background
-        job of the account's executor, since it spends the command budget. A newer one for
-        the same vehicle replaces it; one held back past ``max_age`` is asked for again by
-        the next poll, as the details are still due then."""
+    def _queue_costly(self, vehicle: VehicleRuntime, queued: float) -> None:
+        """The costly parts on their own, after the status was published: a background
+        job of the account's executor, since they spend the command budget. A newer one
+        for the same vehicle replaces it; one held back past ``max_age`` is asked for
+        again by the next poll, as the parts are still due then."""
         account = vehicle.account
-        fetched: list[Any] = []
+        fetched: list[dict[Part, Any]] = []
 
         def fetch() -> None:
             # Not when a read since ``queued`` (a command's verification) brought them.
             if not vehicle.online or (
-                vehicle.climate_read_at is not None and vehicle.climate_read_at >= queued
+                vehicle.costly_read_at is not None and vehicle.costly_read_at >= queued
             ):
                 return
-            fetched.append(self._climate(vehicle, self._clock(), vehicle.parts.get(Part.CLIMATE)))
+            fetched.append(self._read_costly(vehicle, self._clock()))
 
         def accept() -> None:
-            self._accept(vehicle, {**vehicle.parts, Part.CLIMATE: fetched[0]})
+            self._accept(vehicle, {**vehicle.parts, **fetched[0]})
 
         class Listener:
-            def sent(self, job: Job) -> None:
+            def sent(self, job: Job, receipt: Receipt | None) -> None:
                 if fetched:  # published by the account's reader, which owns the state
-                    account.reads.enqueue(f"climate:{vehicle.name}", accept)
+                    account.reads.enqueue(f"costly:{vehicle.name}", accept)
 
             def done(self, job: Job, outcome: Outcome) -> None:
                 if outcome.status == "error":
-                    _LOG.warning("climate details of %s not read: %s", vehicle.name,
+                    _LOG.warning("%s of %s not read: %s", _names(vehicle), vehicle.name,
                                  outcome.detail)
 
-        read = Work(vehicle.name, CLIMATE_READ, "read the climate details", background=True)
+        read = Work(vehicle.name, COSTLY_READ, f"read the {_names(vehicle)}", background=True)
         self.submit(account, read, fetch, Listener())
 
-    def _climate(self, vehicle: VehicleRuntime, now: float, last: dict | None) -> dict | None:
-        """Read the climate details; on failure keep the last ones (the status matters more)."""
+    def _read_costly(self, vehicle: VehicleRuntime, now: float) -> dict[Part, Any]:
+        """Read the costly parts; on failure keep the last ones (the status matters more)."""
         client = vehicle.account.client
+        costly = vehicle.api.capabilities.costly_parts
+        last = {part: vehicle.parts.get(part) for part in costly}
         if not client.commands_enabled:
             return last
         try:
-            climate = client.read(vehicle.api, Part.CLIMATE)
+            fresh = {part: client.read(vehicle.api, part) for part in costly}
         except AuthError:
             raise
         except CarNetError as exc:
-            _LOG.warning("climate details of %s not read: %s", vehicle.name, exc)
+            _LOG.warning("%s of %s not read: %s", _names(vehicle), vehicle.name, exc)
             return last
-        vehicle.climate_read_at = now
-        vehicle.climate_wanted = False
-        return climate
+        vehicle.costly_read_at = now
+        vehicle.costly_wanted = False
+        return fresh
 
-    def _fetch(self, vehicle: VehicleRuntime, climate_now: bool) -> dict[Part, Any]:
+    def _read_kept(self, vehicle: VehicleRuntime, part: Part) -> Any:
+        """A part besides the status; on failure the last one is kept (the status matters
+        more)."""
+        try:
+            return vehicle.account.client.read(vehicle.api, part)
+        except AuthError:
+            raise
+        except CarNetError as exc:
+            _LOG.warning("%s of %s not read: %s", _PART_NAMES[part], vehicle.name, exc)
+            return vehicle.parts.get(part)
+
+    def _fetch(self, vehicle: VehicleRuntime, costly_now: bool) -> dict[Part, Any]:
+        """Every part: the status first; the health report when due; the costly parts
+        when a command waits for them (else they come as a background job); any other
+        part with every poll."""
         client = vehicle.account.client
+        costly = vehicle.api.capabilities.costly_parts
         now = self._clock()
-        status = client.read(vehicle.api, Part.STATUS)
+        parts = dict(vehicle.parts)
+        parts[Part.STATUS] = client.read(vehicle.api, Part.STATUS)
         vehicle.status_read_at = now
-        climate = vehicle.parts.get(Part.CLIMATE)
-        if climate_now:
-            climate = self._climate(vehicle, now, climate)
-        health = vehicle.parts.get(Part.HEALTH)
+        for part in Part:
+            if part in (Part.STATUS, Part.HEALTH) or part in costly:
+                continue
+            parts[part] = self._read_kept(vehicle, part)
+        if costly and costly_now:
+            parts.update(self._read_costly(vehicle, now))
         if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
             try:
-                health = client.read(vehicle.api, Part.HEALTH)
+                parts[Part.HEALTH] = client.read(vehicle.api, Part.HEALTH)
                 vehicle.health_read_at = now
             except AuthError:
                 raise
             except CarNetError as exc:
                 _LOG.warning("health report of %s not read: %s", vehicle.name, exc)
-        return {Part.STATUS: status, Part.CLIMATE: climate, Part.HEALTH: health}
+        return parts
 
-    def _climate_due(self, vehicle: VehicleRuntime, now: float) -> bool:
+    def _costly_due(self, vehicle: VehicleRuntime, now: float) -> bool:
+        if not vehicle.api.capabilities.costly_parts:
+            return False
         return (
-            vehicle.climate_wanted
-            or vehicle.climate_running()
-            or self._due(vehicle.climate_read_at, self._config.polling.health_interval, now)
+            vehicle.costly_wanted
+            or vehicle.costly_running()
+            or self._due(vehicle.costly_read_at, self._config.polling.health_interval, now)
         )
 
     @staticmethod

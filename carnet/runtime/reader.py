@@ -16,8 +16,8 @@ from carnet.catalog.table import ENTITIES
 from carnet.config import Config, mask_email
 from carnet.core.errors import AuthError, CarNetError
 from carnet.mqtt.topics import distinct_name, plain_name_owners, vehicle_name
-from carnet.vendor.carnet_app.client import CarNetClient
-from carnet.vendor.protocol import Part, Vehicle
+from carnet.vendor.generations import open_client
+from carnet.vendor.protocol import Part, Vehicle, VendorClient
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -31,8 +31,9 @@ def read_all(config: Config) -> Iterator[tuple[str, dict[str, Any] | CarNetError
     """
     store = TokenStore(config.state_dir)
     for account in config.accounts:
-        client = CarNetClient(
-            config.carnet, account, store, min_interval=config.commands.min_interval
+        client = open_client(
+            config.carnet, account, store, min_interval=config.commands.min_interval,
+            max_per_minute=config.commands.max_per_minute, recorder=None,
         )
         try:
             yield mask_email(account.email), _read_account(client, account, config)
@@ -42,7 +43,22 @@ def read_all(config: Config) -> Iterator[tuple[str, dict[str, Any] | CarNetError
             client.close()
 
 
-def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[str, Any]:
+def _read_part(client: VendorClient, vehicle: Vehicle, part: Part, name: str) -> Any:
+    """One part; a costly one only with commands enabled, and its failure costs only it."""
+    if part not in vehicle.capabilities.costly_parts:
+        return client.read(vehicle, part)
+    if not client.commands_enabled:
+        return None
+    try:
+        return client.read(vehicle, part)
+    except AuthError:
+        raise
+    except CarNetError as exc:
+        _LOG.warning("%s of %s not read: %s", part.value, name, exc)
+        return None
+
+
+def _read_account(client: VendorClient, account: Any, config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {}
     wanted: list[tuple[Vehicle, str]] = []
     for vehicle in client.vehicles():
@@ -55,19 +71,7 @@ def _read_account(client: CarNetClient, account: Any, config: Config) -> dict[st
     for vehicle, plain in wanted:
         taken = {*result, plain} if owners[plain] != vehicle.vin else result
         name = distinct_name(plain, vehicle.vin, taken)
-        climate = None
-        if client.commands_enabled:
-            try:
-                climate = client.read(vehicle, Part.CLIMATE)
-            except AuthError:
-                raise
-            except CarNetError as exc:
-                _LOG.warning("climate details of %s not read: %s", name, exc)
-        parts = {
-            Part.STATUS: client.read(vehicle, Part.STATUS),
-            Part.CLIMATE: climate,
-            Part.HEALTH: client.read(vehicle, Part.HEALTH),
-        }
+        parts = {part: _read_part(client, vehicle, part, name) for part in Part}
         state = state_from_report(client.interpret(vehicle, parts, account.temperature_unit))
         values = state.values
         result[name] = {

@@ -18,7 +18,7 @@ import time
 from carnet.catalog.commands import Command
 from carnet.catalog.encoding import encode
 from carnet.catalog.table import entity
-from carnet.runtime.vehicle import VehicleRuntime, from_climate_details
+from carnet.runtime.vehicle import VehicleRuntime, from_costly_part
 
 
 def unchanged_detail(
@@ -43,8 +43,8 @@ def unchanged_detail(
             wanted, known, since, how = spec.pending(command.value), vehicle.assumed, sent_at, "set"
         else:
             wanted, known, how = confirmed, vehicle.state.values if vehicle.state else {}, "read"
-            climate = from_climate_details(command.attribute, vehicle)
-            since = vehicle.climate_read_at if climate else vehicle.status_read_at
+            costly = from_costly_part(command.attribute, vehicle)
+            since = vehicle.costly_read_at if costly else vehicle.status_read_at
             if since is not None and sent_at is not None and sent_at >= since:
                 return None  # read before the last command went out: no confirmation
         if wanted is None or since is None or known.get(command.attribute) != wanted:

@@ -28,12 +28,12 @@ from carnet.vendor.protocol import Part, Vehicle, VendorClient
 DAY = 86400.0
 
 
-def from_climate_details(key: str, vehicle: VehicleRuntime) -> bool:
-    """Whether the attribute's value comes from the climate details (a TSP-token read)."""
-    return (
-        vehicle.parts.get(Part.CLIMATE) is not None
-        and vehicle.api.capabilities.confirmed_by.get(key) is Part.CLIMATE
-    )
+def from_costly_part(key: str, vehicle: VehicleRuntime) -> bool:
+    """Whether the attribute's value comes from a part whose read spends the command
+    budget (Car-Net's climate details)."""
+    capabilities = vehicle.api.capabilities
+    part = capabilities.confirmed_by.get(key)
+    return part in capabilities.costly_parts and vehicle.parts.get(part) is not None
 
 
 @dataclass
@@ -52,10 +52,10 @@ class VehicleRuntime:
     online: bool = False
     failures: int = 0
     status_read_at: float | None = None  # monotonic times of the last successful reads
-    climate_read_at: float | None = None
+    costly_read_at: float | None = None  # of the parts that spend the command budget
     sent_at: dict[str, float] = field(default_factory=dict)  # last command accepted, per key
     health_read_at: float | None = None
-    climate_wanted: bool = False  # a command touched the climate: read its details next poll
+    costly_wanted: bool = False  # a command touched a costly part: read it next poll
     wakeups: deque[float] = field(default_factory=deque)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -87,11 +87,11 @@ class VehicleRuntime:
         values = self.values()
         return any(values.get(item.key) is True for item in ENTITIES if item.speeds_polling)
 
-    def climate_running(self) -> bool:
-        """Climate or defrost on: their state is only in the climate details."""
+    def costly_running(self) -> bool:
+        """Something runs whose state only a costly part reports (Car-Net: climate, defrost)."""
         values = self.values()
         return any(
-            values.get(item.key) is True and from_climate_details(item.key, self)
+            values.get(item.key) is True and from_costly_part(item.key, self)
             for item in ENTITIES
             if item.speeds_polling
         )

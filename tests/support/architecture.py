@@ -20,6 +20,8 @@ SIMULATOR_GATE = "carnet.app.demo"
 
 # The vendor names JSON keys in camelCase; the bridge's own keys are snake_case.
 _CAMEL = re.compile(r"[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*")
+# Units in that shape that are the bridge's own (Home Assistant's spelling), not vendor keys.
+_UNITS = frozenset({"kW", "kWh"})
 # A URL path such as /mps/v1/vehicles/ or /oidc/v1/token: a leading slash and a name.
 _PATH = re.compile(r"/[A-Za-z][\w.{}-]*(/[\w.{}-]*)*")
 
@@ -253,7 +255,7 @@ def literals_named(text: str, file: str, paths: set[str], keys: set[str]) -> lis
     found = []
     for node in _strings(ast.parse(text)):
         value = node.value
-        named = value in keys or bool(_CAMEL.fullmatch(value))
+        named = value in keys or (bool(_CAMEL.fullmatch(value)) and value not in _UNITS)
         if named or any(path in value for path in paths if len(path) > 4):
             found.append(Literal(file, node.lineno, value))
     return sorted(found)

@@ -40,7 +40,7 @@ from carnet.vendor.carnet_app.login import Authenticator
 from carnet.vendor.carnet_app.tsp import TspChannel
 from carnet.vendor.carnet_app.vehicles import CHARGE_CURRENT_VALUES, enrolled_vehicle, ids
 from carnet.vendor.http import Http
-from carnet.vendor.protocol import Part, Report, RequestRecorder, Vehicle
+from carnet.vendor.protocol import CommandOutcome, Part, Receipt, Report, RequestRecorder, Vehicle
 from carnet.vendor.tokens import TokenStore
 
 _LOG = logging.getLogger(__name__)
@@ -282,3 +282,13 @@ class CarNetClient:
         self._command(vehicle, "PUT", "settings/unplugged_climate_control",
                       "the unplugged climate setting", {"enabled": bool(enabled)})
 
+    # Not in Car-Net's intents, so never called; the protocol asks for them.
+
+    def set_target_soc(self, vehicle: Vehicle, percent: int) -> None:
+        raise BadRequest("Car-Net does not offer a target charge level")
+
+    def set_window_heating(self, vehicle: Vehicle, active: bool) -> None:
+        raise BadRequest("Car-Net does not offer window heating")
+
+    def outcome(self, vehicle: Vehicle, receipt: Receipt) -> CommandOutcome:
+        raise BadRequest("Car-Net does not report command outcomes")
