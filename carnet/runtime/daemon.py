@@ -3,8 +3,8 @@
 Threads: paho's network thread (only queues what arrives), the link's sender thread
 (hands queued messages to paho), one dispatcher thread (turns messages into commands and
 requests), the scheduler thread, a bounded pool of reader threads shared by all accounts
-(``carnet.runtime.reads``), and per account one command worker. Nothing that waits on
-HTTP runs on the network thread.
+(``carnet.runtime.reads``), and a bounded pool of command threads shared the same way
+(``carnet.runtime.command_pool``). Nothing that waits on HTTP runs on the network thread.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from carnet.runtime import sdnotify
 from carnet.runtime.assumed import AssumedStore
 from carnet.runtime.bridge_info import BridgeInfo
 from carnet.runtime.collaborators import Collaborators
+from carnet.runtime.command_pool import COMMAND_THREADS, CommandPool
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
@@ -77,6 +78,9 @@ class Bridge:
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
         self.reads = ReadPool(min(READ_THREADS, max(len(config.accounts), 1)))
+        self.command_pool = CommandPool(
+            min(COMMAND_THREADS, max(len(config.accounts), 1)), self.scheduler.clock
+        )
         self.link = MqttLink(
             config.mqtt,
             self.topics.bridge_state,
@@ -173,6 +177,7 @@ class Bridge:
                 name,
                 self.config.commands.max_age,
                 self.config.commands.queue_size,
+                self.command_pool,
                 budget=client.request_wait,
                 on_waiting=self._commands_waiting,
                 spare=client.spare_requests,
@@ -243,6 +248,7 @@ class Bridge:
         for account in self.accounts:
             if account.commands:
                 account.commands.stop(timeout=max(deadline - time.monotonic(), 0.0))
+        self.command_pool.stop(timeout=max(deadline - time.monotonic(), 0.0))
         for account in self.accounts:
             account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
             account.client.close()
