@@ -270,14 +270,14 @@ class Bridge:
         """
 
         def settled() -> bool:
-            accounts_done = all(a.enrolled or a.error for a in self.accounts)
+            accounts_done = all(a.enrolled or self.fleet.login(a).error for a in self.accounts)
             vehicles_done = all(v.state is not None or v.failures for v in self.vehicles.values())
             return accounts_done and vehicles_done and self.idle() and self.link.connected.is_set()
 
         if not wait_until(settled, timeout):
             return False
         self.link.flush(timeout=10)
-        return all(a.error is None for a in self.accounts) and all(
+        return all(self.fleet.login(a).error is None for a in self.accounts) and all(
             v.online for v in self.vehicles.values()
         )
 
@@ -298,7 +298,7 @@ class Bridge:
     def _polled(self, vehicle: VehicleRuntime, before: VehicleState | None) -> None:
         # bridge/info shows each vehicle's availability and whether commands work (a
         # refused PIN is found during a poll); only a changed document is sent.
-        self.publish_info()
+        self.info.publish_if_changed(vehicle)
         self.discovery.publish_vehicle(vehicle)
         self.publish_vehicle(vehicle)
         # After the state, so a consumer that reads the state on an event sees the new one.
@@ -342,7 +342,7 @@ class Bridge:
             return
         for vehicle in self.fleet.vehicles_of(account):
             vehicle.online = False
-            vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)
+            vehicle.set_api_state(ApiState.LOGIN_REFUSED, self.fleet.login(account).error)
             self.publish_vehicle(vehicle)
         self.publish_info()
         self.scheduler.later(wait, lambda: self._retry_login(account))
