@@ -334,7 +334,8 @@ class Bridge:
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state
-        self.publish_info()
+        # During an outage every vehicle fails at every retry: bridge/info changes once.
+        self.info.publish_if_changed(vehicle)
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
         wait = self.poller.login_refused(account, exc)
