@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from carnet.app import cli
 from carnet.config import Config, load_config
 from carnet.runtime import daemon, ledger, poller
-from carnet.vendor.carnet_app.client import CarNetClient
+from carnet.vendor.carnet_app import account_tokens
+from carnet.vendor.carnet_app.tsp import TspChannel
 
 
 def scaled(config: Config, k: float) -> Config:
@@ -38,8 +39,8 @@ def scaled(config: Config, k: float) -> Config:
         return config
     daemon.ENROLLMENT_EVERY /= k
     poller.FIRST_RETRY /= k
-    CarNetClient.TOKEN_MARGIN /= k
-    CarNetClient.TSP_TOKEN_TTL /= k
+    account_tokens.TOKEN_MARGIN /= k
+    TspChannel.TOKEN_TTL /= k
     ledger.DAY /= k  # the daily budget's rolling day, so polling stretches as it would
     polling = config.polling
     return replace(

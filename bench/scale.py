@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import Counter
 from typing import Any
 
 from bench.baseline import run_naive
@@ -98,6 +99,8 @@ def one_size(lab: Lab, table: Table, fleet: list[dict[str, Any]], per_account: i
     gaps = [max(b - a for a, b in itertools.pairwise(times))
             for times in reads.values() if len(times) > 1]
     worst = max(gaps) / interval if gaps and len(reads) == n else float("nan")
+    if len(reads) != n or (gaps and max(gaps) > 1.1 * interval):
+        explain_misses(lab, daemon, emails, reads, t0, interval)
     daemon.stop()
     lab.daemons.remove(daemon)
     naive: dict[str, Any] | None = None
@@ -118,3 +121,29 @@ def one_size(lab: Lab, table: Table, fleet: list[dict[str, Any]], per_account: i
     print(f"  {label}: peak threads {daemon.peak_threads}, every vehicle read within its"
           f" interval: {len(reads) == n and worst <= 1.1} (largest gap {worst:.2f})",
           flush=True)
+
+
+def explain_misses(lab: Lab, daemon: Any, emails: set[str], reads: dict[str, list[float]],
+                   t0: float, interval: float) -> None:
+    """Which vehicles were not read in time, when they were read before, and what the
+    bridge logged: the figures say that a vehicle was missed, this says why."""
+    before: dict[str, tuple[str, float]] = {}
+    for entry in lab.log(0):
+        if entry["path"].startswith("/rvs/") and entry["account"] in emails:
+            before[entry["path"]] = (entry["account"], entry["time"])
+    missing = sorted(set(before) - set(reads))
+    accounts = sorted({before[path][0] for path in missing})
+    late = sorted(max(b - a for a, b in itertools.pairwise(times)) / interval
+                  for times in reads.values() if len(times) > 1) or [0.0]
+    total = sum(len(times) for times in reads.values())
+    print(f"  missed: {len(missing)} vehicles of {len(accounts)} accounts "
+          f"{accounts[:6]}; last read before the window (s before it): "
+          f"{[round(t0 - before[p][1], 1) for p in missing[:6]]}; reads in the window "
+          f"{total} ({total / (time.time() - t0):.1f}/s); gaps p50/p99 "
+          f"{late[len(late) // 2]:.2f}/{late[int(len(late) * 0.99)]:.2f}", flush=True)
+    # The bridge's log masks the accounts alike: its warnings, counted by kind.
+    lines = daemon.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    kinds = Counter(" ".join(line.split()[3:7]) for line in lines if "WARNING" in line
+                    or "ERROR" in line)
+    for kind, count in kinds.most_common(6):
+        print(f"    log: {count} x {kind}", flush=True)

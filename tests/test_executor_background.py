@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from carnet.runtime.executor import Executor
+from carnet.core.clock import ManualClock
+from carnet.runtime.command_pool import CommandPool
+from carnet.runtime.executor import BACKGROUND_RECHECK, Executor
 from carnet.runtime.job import Job, Outcome, Work
 
 
@@ -59,16 +61,23 @@ def test_owner_jobs_go_before_a_queued_background_read_which_coalesces_and_expir
 def test_a_background_read_leaves_the_owner_reserve_of_the_minute():
     recorder = Recorder()
     spare = [5]
-    executor = Executor("test", max_age=30.0, queue_size=10, spare=lambda: spare[0],
-                        owner_reserve=5)
-    executor.submit(job(recorder, "read", "climate_details", background=True))
+    clock = ManualClock()
+    pool = CommandPool(1, clock)
+    executor = Executor("test", max_age=30.0, queue_size=10, pool=pool,
+                        spare=lambda: spare[0], owner_reserve=5)
+    executor.submit(job(recorder, "read", "climate_details", background=True,
+                        received=clock.now()))
     assert executor.pending == 0  # held back: the bridge counts as idle
-    time.sleep(0.3)
+    clock.advance(BACKGROUND_RECHECK)  # looked again: the minute is still the owner's
+    assert not recorder.finished.acquire(timeout=0.1)
     assert recorder.sent == []
     spare[0] = 6
+    assert not recorder.finished.acquire(timeout=0.1)  # not before it looks again
+    clock.advance(BACKGROUND_RECHECK)
     assert recorder.finished.acquire(timeout=5)
     assert recorder.sent == ["read"]
     executor.stop()
+    pool.stop()
 
 
 def test_a_bridge_request_is_a_job_that_coalesces_with_its_own_kind_only():

@@ -93,7 +93,7 @@ def test_vendor_login_change(make_config, run_bridge, probe, sim, caplog):
     # Fixed on the vendor side: the next attempt logs in and the vehicles come back.
     sim.clear_faults()
     wait_online(probe, "egolf", "jetta", timeout=8)
-    assert bridge.accounts[0].error is None
+    assert bridge.fleet.login(bridge.accounts[0]).error is None
 
 
 def test_wrong_password_follows_the_same_schedule(make_config, run_bridge, probe, sim, caplog):

@@ -9,6 +9,7 @@ import json
 import logging
 
 from carnet.runtime.daemon import wait_until
+from carnet.runtime.registry import LOGGED_IN
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
@@ -55,7 +56,7 @@ def assert_the_account_goes_on(bridge, probe, sim, caplog) -> None:
     assert went_offline(probe) == []
     assert login_errors(caplog) == []
     account = bridge.accounts[0]
-    assert account.login_failures == 0 and account.error is None
+    assert bridge.fleet.login(account) == LOGGED_IN
     assert password_posts(sim) == [] and sim.requests("/oidc/v1/token") == []
 
 
@@ -176,7 +177,7 @@ def test_a_token_with_a_line_break_is_discarded_and_the_login_done_again(
     assert len(attempts) == 2, attempts
     assert 0.9 <= attempts[1] - attempts[0] <= 3.0, attempts  # the back-off, then again
     account = bridge.accounts[0]
-    assert account.login_failures == 0 and account.error is None
+    assert bridge.fleet.login(account) == LOGGED_IN
     assert "cannot be sent in an HTTP header" in caplog.text
     assert "unavailable" not in caplog.text.lower()
     assert "crlf-token-7f3a" not in caplog.text
@@ -205,22 +206,22 @@ def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
     refused = wait_results(probe, "egolf", lambda r: r["attribute"] == "lock", timeout=15)
     assert refused[0]["status"] == "error" and "login" in refused[0]["detail"], refused
     account = bridge.accounts[0]
-    assert wait_until(lambda: account.login_failures >= 1, 10)
+    assert wait_until(lambda: bridge.fleet.login(account).failures >= 1, 10)
     first_round = password_posts(sim)
     assert len(first_round) == 1, first_round  # one login, whose refusal both got
-    assert account.login_failures == 1  # the back-off advanced once
+    assert bridge.fleet.login(account).failures == 1  # the back-off advanced once
     assert len(login_errors(caplog)) == 1, login_errors(caplog)
 
     # The next login waits for the back-off step, and is again the only one.
     assert wait_until(lambda: len(password_posts(sim)) >= 2, login_retry + 6, step=0.1)
     attempts = password_posts(sim)
     assert attempts[1] - attempts[0] >= login_retry - 0.2, attempts
-    assert wait_until(lambda: account.login_failures == 2, 5)
+    assert wait_until(lambda: bridge.fleet.login(account).failures == 2, 5)
     assert len(password_posts(sim)) == 2
 
     sim.clear_faults()
     wait_online(probe, "egolf", "jetta", timeout=login_retry + 6)
-    assert account.login_failures == 0
+    assert bridge.fleet.login(account).failures == 0
 
 
 def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login(
@@ -238,7 +239,7 @@ def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
     probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/availability" and m.text == "offline")
     account = bridge.accounts[0]
-    assert wait_until(lambda: account.login_failures == 1, 5)
+    assert wait_until(lambda: bridge.fleet.login(account).failures == 1, 5)
     grants = [r for r in sim.requests("/oidc/v1/token", method="POST") if r["status"] == 200]
     assert len(grants) == 2, grants  # the refresh, then the fresh login
     assert len(password_posts(sim)) == 1
@@ -270,14 +271,14 @@ def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
     assert "FORBIDDEN: no access to this vehicle" in attributes[-1].text, attributes[-1].text
     assert bridge.vehicles["jetta"].online
     assert f"{BASE}/jetta/availability" not in went_offline(probe)
-    assert account.login_failures == 0 and account.error is None
+    assert bridge.fleet.login(account) == LOGGED_IN
     assert login_errors(caplog) == []
     assert password_posts(sim) == [] and sim.requests("/oidc/v1/token") == []
 
     sim.clear_faults()
     probe.wait_for(lambda m: m.topic == f"{BASE}/egolf/api_state" and m.text == "ok", 10)
     wait_online(probe, "egolf")
-    assert account.login_failures == 0
+    assert bridge.fleet.login(account).failures == 0
 
 
 def test_a_403_on_one_vehicles_tsp_session_is_not_a_pin_refusal(
@@ -303,7 +304,7 @@ def test_a_403_on_one_vehicles_tsp_session_is_not_a_pin_refusal(
     assert account.client.commands_enabled
     assert result_of(probe, "jetta", "horn_lights", "LIGHTS")["status"] == "ok"
     assert "PIN" not in caplog.text
-    assert account.login_failures == 0 and account.error is None
+    assert bridge.fleet.login(account) == LOGGED_IN
 
     sim.clear_faults()
     sim.clear_requests()

@@ -87,9 +87,9 @@ def test_no_secret_leaks(secret_simulator, broker, probe, run_bridge, tmp_path, 
     probe.publish(f"{BASE}/car/lock/set", "UNLOCK")  # no code: refused before any request
     probe.publish(f"{BASE}/car/horn_lights/set", "LIGHTS")  # needs the refused login
     wait_results(probe, "car", lambda r: True, count=5, timeout=15)
-    assert wait_until(lambda: bridge.accounts[0].error is not None, 10)
+    assert wait_until(lambda: bridge.fleet.login(bridge.accounts[0]).error is not None, 10)
     sim.clear_faults()
-    assert wait_until(lambda: bridge.accounts[0].error is None, 10)
+    assert wait_until(lambda: bridge.fleet.login(bridge.accounts[0]).error is None, 10)
     probe.publish(f"{BASE}/bridge/request/poll", "{}")
     assert wait_until(lambda: all(v.online for v in bridge.vehicles.values()), 10)
     secrets |= token_secrets(state_dir) | {t for t, _ in client._tsp.session_tokens.values()}
@@ -108,7 +108,7 @@ def test_no_secret_leaks(secret_simulator, broker, probe, run_bridge, tmp_path, 
         texts[f"mqtt {message.topic}"] = message.topic + " " + message.payload.decode("utf-8",
                                                                                     "replace")
     for account in bridge.accounts:
-        texts["account error"] = str(account.error)
+        texts["account error"] = str(bridge.fleet.login(account).error)
     texts["client repr"] = repr(client)
     caplog_text_without_simulator = "\n".join(
         r.getMessage() for r in caplog.records if not r.name.startswith("carnet.simulator")

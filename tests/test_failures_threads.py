@@ -14,6 +14,7 @@ import pytest
 
 from carnet.core.errors import AuthError
 from carnet.runtime.daemon import wait_until
+from carnet.runtime.registry import LOGGED_IN
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.support.failures import fast
 
@@ -152,8 +153,8 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert account.login_failures == per_thread * count
+        assert bridge.fleet.login(account).failures == per_thread * count
         poller.login_succeeded(account)
-        assert account.login_failures == 0 and account.error is None
+        assert bridge.fleet.login(account) == LOGGED_IN
     finally:
         logging.getLogger("carnet.runtime.poller").disabled = False

@@ -4,10 +4,11 @@ halfway through a change, and every write lands."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, cast
 
-from carnet.runtime.registry import FleetRegistry
+from carnet.runtime.registry import LOGGED_IN, FleetRegistry, LoginState
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 
 WRITERS = 4
@@ -123,3 +124,72 @@ def test_an_account_added_twice_is_listed_once() -> None:
     registry.add_account(account)
     assert len(registry.accounts()) == 1
     assert registry.vehicles_of(_account("other")) == ()
+
+
+def _refused_again(login: LoginState) -> LoginState:
+    failures = login.failures + 1
+    return replace(login, error=f"refused {failures}", failures=failures, retry_at=failures)
+
+
+def test_login_states_change_in_one_step_and_snapshots_show_them_whole() -> None:
+    """Refusals met at once by several threads all count; a reader never sees an error
+    without its back-off, nor the state of a moment other than its roster's."""
+    registry = FleetRegistry()
+    accounts = [_account(f"account{i}") for i in range(WRITERS)]
+    for account in accounts:
+        registry.add_account(account)
+    per_thread = 500
+    done = threading.Event()
+    start = threading.Barrier(WRITERS * 2 + READERS)
+    torn: list[str] = []
+    reads = [0] * READERS
+
+    def refuse(account: AccountRuntime) -> None:
+        start.wait()
+        for _ in range(per_thread):
+            registry.change_login(account, _refused_again)
+
+    def read(index: int) -> None:
+        start.wait()
+        while not done.is_set():
+            roster = registry.roster()
+            for account in roster.accounts:
+                login = roster.login(account)
+                if login == LOGGED_IN:
+                    continue
+                if login.error != f"refused {login.failures}" or login.retry_at != login.failures:
+                    torn.append(f"{account.name}: {login}")
+                    return
+            reads[index] += 1
+
+    # Two writers per account, like its reader and its command worker.
+    writers = [threading.Thread(target=refuse, args=(a,)) for a in accounts for _ in range(2)]
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(READERS)]
+    for thread in writers + readers:
+        thread.start()
+    for thread in writers:
+        thread.join(60)
+    done.set()
+    for thread in readers:
+        thread.join(60)
+
+    assert torn == []
+    assert all(count > 0 for count in reads), reads
+    for account in accounts:
+        assert registry.login(account).failures == 2 * per_thread
+    before, after = registry.change_login(accounts[0], lambda login: LOGGED_IN)
+    assert before.failures == 2 * per_thread and after == LOGGED_IN
+    assert id(accounts[0]) not in registry.roster().logins  # a fine login takes no entry
+    assert registry.login(accounts[1]).failures == 2 * per_thread  # the others keep theirs
+
+
+def test_a_change_of_the_roster_keeps_the_login_states() -> None:
+    registry = FleetRegistry()
+    account = _account("account")
+    registry.add_account(account)
+    registry.change_login(account, _refused_again)
+    registry.add_vehicle(_vehicle("car", account))
+    registry.add_account(_account("other"))
+    assert registry.login(account).error == "refused 1"
+    registry.remove_vehicle(registry.vehicles()["car"])
+    assert registry.login(account).failures == 1

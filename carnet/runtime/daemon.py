@@ -3,8 +3,8 @@
 Threads: paho's network thread (only queues what arrives), the link's sender thread
 (hands queued messages to paho), one dispatcher thread (turns messages into commands and
 requests), the scheduler thread, a bounded pool of reader threads shared by all accounts
-(``carnet.runtime.reads``), and per account one command worker. Nothing that waits on
-HTTP runs on the network thread.
+(``carnet.runtime.reads``), and a bounded pool of command threads shared the same way
+(``carnet.runtime.command_pool``). Nothing that waits on HTTP runs on the network thread.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from carnet.runtime import sdnotify
 from carnet.runtime.assumed import AssumedStore
 from carnet.runtime.bridge_info import BridgeInfo
 from carnet.runtime.collaborators import Collaborators
+from carnet.runtime.command_pool import COMMAND_THREADS, CommandPool
 from carnet.runtime.discovery_sync import DiscoverySync
 from carnet.runtime.dispatch import Dispatcher
 from carnet.runtime.executor import Executor
@@ -77,6 +78,9 @@ class Bridge:
         self.topics = Topics(config.mqtt.base_topic, config.mqtt.discovery.prefix)
         self.scheduler = Scheduler()
         self.reads = ReadPool(min(READ_THREADS, max(len(config.accounts), 1)))
+        self.command_pool = CommandPool(
+            min(COMMAND_THREADS, max(len(config.accounts), 1)), self.scheduler.clock
+        )
         self.link = MqttLink(
             config.mqtt,
             self.topics.bridge_state,
@@ -173,6 +177,7 @@ class Bridge:
                 name,
                 self.config.commands.max_age,
                 self.config.commands.queue_size,
+                self.command_pool,
                 budget=client.request_wait,
                 on_waiting=self._commands_waiting,
                 spare=client.spare_requests,
@@ -243,6 +248,7 @@ class Bridge:
         for account in self.accounts:
             if account.commands:
                 account.commands.stop(timeout=max(deadline - time.monotonic(), 0.0))
+        self.command_pool.stop(timeout=max(deadline - time.monotonic(), 0.0))
         for account in self.accounts:
             account.reads.stop(timeout=max(deadline - time.monotonic(), 0.0))
             account.client.close()
@@ -264,14 +270,14 @@ class Bridge:
         """
 
         def settled() -> bool:
-            accounts_done = all(a.enrolled or a.error for a in self.accounts)
+            accounts_done = all(a.enrolled or self.fleet.login(a).error for a in self.accounts)
             vehicles_done = all(v.state is not None or v.failures for v in self.vehicles.values())
             return accounts_done and vehicles_done and self.idle() and self.link.connected.is_set()
 
         if not wait_until(settled, timeout):
             return False
         self.link.flush(timeout=10)
-        return all(a.error is None for a in self.accounts) and all(
+        return all(self.fleet.login(a).error is None for a in self.accounts) and all(
             v.online for v in self.vehicles.values()
         )
 
@@ -292,7 +298,7 @@ class Bridge:
     def _polled(self, vehicle: VehicleRuntime, before: VehicleState | None) -> None:
         # bridge/info shows each vehicle's availability and whether commands work (a
         # refused PIN is found during a poll); only a changed document is sent.
-        self.publish_info()
+        self.info.publish_if_changed(vehicle)
         self.discovery.publish_vehicle(vehicle)
         self.publish_vehicle(vehicle)
         # After the state, so a consumer that reads the state on an event sees the new one.
@@ -328,7 +334,8 @@ class Bridge:
 
     def _unavailable(self, vehicle: VehicleRuntime, exc: CarNetError) -> None:
         self.publish_vehicle(vehicle)  # offline, with the reason in api_state
-        self.publish_info()
+        # During an outage every vehicle fails at every retry: bridge/info changes once.
+        self.info.publish_if_changed(vehicle)
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
         wait = self.poller.login_refused(account, exc)
@@ -336,7 +343,7 @@ class Bridge:
             return
         for vehicle in self.fleet.vehicles_of(account):
             vehicle.online = False
-            vehicle.set_api_state(ApiState.LOGIN_REFUSED, account.error)
+            vehicle.set_api_state(ApiState.LOGIN_REFUSED, self.fleet.login(account).error)
             self.publish_vehicle(vehicle)
         self.publish_info()
         self.scheduler.later(wait, lambda: self._retry_login(account))

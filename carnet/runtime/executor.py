@@ -1,4 +1,4 @@
-"""One command worker per account: the only place that sends commands to the vendor.
+"""One command queue per account: the only place that sends commands to the vendor.
 
 The vendor rate-limits whole accounts, answers commands slowly and applies them later,
 while automations send bursts. So commands of one account wait in one bounded queue and
@@ -15,6 +15,12 @@ Background jobs (the climate reads the poller schedules) spend the same budget, 
 queue here too, behind the owner's commands: one is taken only when no owner job waits
 and the account's minute still has more than ``owner_reserve`` requests to spare, so
 that a burst of commands after the start-up never waits for the bridge's own reads.
+
+The queues send on a bounded pool of threads shared by all accounts
+(``carnet.runtime.command_pool``), one request at a time per account. Every wait (the
+budget, a ``Retry-After``, an expiry) is a time of one injectable clock, the scheduler's,
+at which the pool gives the account its next turn, so no thread sleeps through it and a
+test turns the clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from carnet.core.clock import Clock
 from carnet.core.errors import CarNetError, RateLimited
+from carnet.runtime.command_pool import CommandPool
 from carnet.runtime.job import Job, Outcome, vendor_failure
 
 _LOG = logging.getLogger(__name__)
@@ -51,7 +59,7 @@ class Executor:
         name: str,
         max_age: float,
         queue_size: int,
-        clock: Callable[[], float] = time.monotonic,
+        pool: CommandPool | None = None,
         budget: Callable[[], float] = lambda: 0.0,
         on_waiting: WaitingReport = lambda vehicle, count, seconds: None,
         spare: Callable[[], int] = lambda: 1_000_000,
@@ -60,7 +68,10 @@ class Executor:
         self._name = name
         self._max_age = max_age
         self._queue_size = queue_size
-        self._clock = clock
+        # Without a shared pool (a single account, a test): a pool of its own, one thread.
+        self._own_pool = pool is None
+        self._pool = CommandPool(1) if pool is None else pool
+        self._clock: Clock = self._pool.clock
         # Seconds until the account's client may send (its per-minute budget). Waited out
         # here, not inside the request, so that a waiting command can still be superseded
         # or expire.
@@ -80,9 +91,6 @@ class Executor:
         self._on_waiting = on_waiting
         self._announced: set[int] = set()  # queued jobs that were told they wait
         self._waiting: dict[str, int] = {}  # vehicle -> announced jobs, as last reported
-        # Started by the first command: most accounts of a fleet never send one, and a
-        # thread each would cost memory for nothing.
-        self._thread = threading.Thread(target=self._run, name=f"commands-{name}", daemon=True)
 
     def submit(self, job: Job) -> None:
         """Queue a command; never blocks. Obsolete, overflowing and unchanging commands are
@@ -124,8 +132,8 @@ class Executor:
             else:
                 self._queue.append(job)
                 self._condition.notify_all()
-                if not self._thread.is_alive():
-                    self._thread.start()
+        if not reports:
+            self._pool.offer(self)
         for done, outcome in reports:
             self._report(done, outcome)
         self._announce_waiting()
@@ -175,8 +183,8 @@ class Executor:
             )
         for job in dropped:
             self._deliver(job, Outcome("error", "the bridge stopped before sending it"))
-        if self._thread.is_alive():
-            self._thread.join(max(deadline - time.monotonic(), 0.0))
+        if self._own_pool:
+            self._pool.stop(max(deadline - time.monotonic(), 0.0))
 
     def close(self) -> None:
         """Accept no more commands and report the queued ones; never blocks on the vendor."""
@@ -187,47 +195,45 @@ class Executor:
         for job in dropped:
             self._deliver(job, Outcome("error", "the bridge stopped before sending it"))
 
-    def _run(self) -> None:
-        while True:
-            job = self._next_job()
-            if job is None:
-                return
-            self._announce_waiting()  # it no longer waits
-            try:
-                self._execute(job)
-            finally:
-                with self._condition:
-                    self._in_flight = None
-                    self._condition.notify_all()
-
-    def _next_job(self) -> Job | None:
-        while True:
-            self._announce_waiting()
+    def turn(self) -> float | None:
+        """On a pool thread: send the next job if it may go now. Returns the clock time
+        at which to look again, or None when nothing is queued."""
+        self._announce_waiting()
+        job, again = self._take()
+        if job is None:
+            return again
+        self._announce_waiting()  # it no longer waits
+        try:
+            self._execute(job)
+        finally:
             with self._condition:
-                if self._stopping:
-                    return None
-                now = self._clock()
+                self._in_flight = None
+                self._condition.notify_all()
+        return self._clock.now()
+
+    def _take(self) -> tuple[Job | None, float | None]:
+        """The job to send now, else when to look again (for the budget, a Retry-After,
+        a background job held back, or the oldest queued job's expiry)."""
+        while True:
+            with self._condition:
+                if self._stopping or not self._queue:
+                    return None, None
+                now = self._clock.now()
                 expired = [job for job in self._queue if now - job.work.received > self._max_age]
                 if not expired:
                     head = self._head()
-                    wait = max(self._not_before - now, self._budget()) if self._queue else 0.0
+                    wait = max(self._not_before - now, self._budget())
                     held = head is not None and head.work.background
                     if held and self._spare() <= self._owner_reserve:
                         # The minute's last requests are the owner's: look again shortly.
                         wait = max(wait, BACKGROUND_RECHECK)
                     if head is not None and wait <= 0:
                         self._queue.remove(head)
-                        job = head
-                        self._in_flight = job
+                        self._in_flight = head
                         self._in_flight_reported = False
-                        return job
-                    timeout = None
-                    if self._queue:
-                        # Wake up for the budget, or when the oldest queued command expires.
-                        oldest = min(job.work.received for job in self._queue)
-                        timeout = max(0.01, min(wait, oldest + self._max_age - now + 0.01))
-                    self._condition.wait(timeout=timeout)
-                    continue
+                        return head, None
+                    oldest = min(job.work.received for job in self._queue)
+                    return None, now + max(0.01, min(wait, oldest + self._max_age - now + 0.01))
                 gone = {id(job) for job in expired}
                 self._queue = [job for job in self._queue if id(job) not in gone]
             for job in expired:
@@ -243,7 +249,7 @@ class Executor:
         """Tell the queued commands that must wait longer than ``ANNOUNCE_WAIT`` (once
         each), and report each vehicle whose number of waiting commands changed."""
         with self._condition:
-            now = self._clock()
+            now = self._clock.now()
             retry_after = self._not_before - now
             wait = max(retry_after, self._budget()) if self._queue else 0.0
             if retry_after > 0 and retry_after >= wait:
@@ -283,7 +289,7 @@ class Executor:
                 _LOG.exception("reporting the waiting commands of %s failed", vehicle)
 
     def _age(self, job: Job) -> float:
-        return self._clock() - job.work.received
+        return self._clock.now() - job.work.received
 
     def _unchanged(self, job: Job) -> str | None:
         try:
@@ -334,7 +340,7 @@ class Executor:
             "account %s rate limited; retrying %s in %.0fs", self._name, job.work.key, wait
         )
         with self._condition:
-            self._not_before = self._clock() + wait
+            self._not_before = self._clock.now() + wait
             # Back at the head of the queue unless a newer command replaced it meanwhile.
             key = (job.work.vehicle, job.work.key)
             if any((q.work.vehicle, q.work.key) == key for q in self._queue):

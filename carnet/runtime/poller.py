@@ -32,7 +32,7 @@ from carnet.core.errors import (
 )
 from carnet.runtime.budget import within_budget
 from carnet.runtime.job import Job, JobListener, Outcome, Work
-from carnet.runtime.registry import FleetRegistry
+from carnet.runtime.registry import LOGGED_IN, FleetRegistry, LoginState
 from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.protocol import Part, Receipt
@@ -92,8 +92,6 @@ class Poller:
         # removes: one lock, so a check and the change after it are one step.
         self._jobs: dict[str, tuple[Timer, float, VehicleRuntime]] = {}
         self._jobs_lock = threading.Lock()
-        # The login back-off is advanced by the reader and the command worker of an account.
-        self._login_lock = threading.Lock()
 
     # scheduling -------------------------------------------------------------
 
@@ -156,7 +154,7 @@ class Poller:
         vehicle.account.reads.enqueue(f"poll:{vehicle.name}", lambda: self._read(vehicle), then)
 
     def login_blocked(self, account: AccountRuntime) -> bool:
-        return self._clock() < account.login_retry_at
+        return self._clock() < self._fleet.login(account).retry_at
 
     def gated(
         self, account: AccountRuntime, request: Callable[[], Receipt | None]
@@ -168,10 +166,11 @@ class Poller:
         """
 
         def run() -> Receipt | None:
-            if self.login_blocked(account):
-                wait = account.login_retry_at - self._clock()
+            login = self._fleet.login(account)
+            wait = login.retry_at - self._clock()
+            if wait > 0:
                 raise AuthError(
-                    f"the vendor login is refused; next attempt in {wait:.0f} s ({account.error})"
+                    f"the vendor login is refused; next attempt in {wait:.0f} s ({login.error})"
                 )
             try:
                 return request()
@@ -213,16 +212,28 @@ class Poller:
             if isinstance(exc, LoginChanged)
             else ""
         )
-        with self._login_lock:
-            if exc is account.counted_refusal and self.login_blocked(account):
-                return None
-            account.counted_refusal = exc
-            account.login_failures += 1
-            failures = account.login_failures
+        waits: list[float] = []
+
+        # The reader and the command worker of an account advance it: one step each.
+        def refused(login: LoginState) -> LoginState:
+            if exc is login.counted and self._clock() < login.retry_at:
+                return login
+            failures = login.failures + 1
             # The exponent is capped: a float overflows long before failures stop coming.
             wait = min(vendor.login_retry * 2 ** min(failures - 1, 32), vendor.login_retry_max)
-            account.login_retry_at = self._clock() + wait
-            account.error = f"login refused: {exc}{hint}"
+            waits.append(wait)
+            return LoginState(
+                error=f"login refused: {exc}{hint}",
+                failures=failures,
+                retry_at=self._clock() + wait,
+                since=login.since if login.since is not None else time.time(),
+                counted=exc,
+            )
+
+        before, after = self._fleet.change_login(account, refused)
+        if after is before:
+            return None
+        wait = waits[-1]
         _LOG.error(
             "vendor login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
             mask_email(account.config.email),
@@ -233,12 +244,8 @@ class Poller:
         return wait
 
     def login_succeeded(self, account: AccountRuntime) -> None:
-        with self._login_lock:
-            recovered = bool(account.login_failures or account.error)
-            account.login_failures = 0
-            account.login_retry_at = 0.0
-            account.error = None
-            account.counted_refusal = None
+        before, _ = self._fleet.change_login(account, lambda login: LOGGED_IN)
+        recovered = before != LOGGED_IN
         if recovered:
             _LOG.info("vendor login for %s works again", mask_email(account.config.email))
 

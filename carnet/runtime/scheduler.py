@@ -52,6 +52,11 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
+    @property
+    def clock(self) -> Clock:
+        """The clock of every timer; the executors wait on it too."""
+        return self._clock
+
     def start(self) -> None:
         self._thread.start()
 

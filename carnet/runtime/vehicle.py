@@ -136,15 +136,13 @@ class VehicleRuntime:
 
 @dataclass
 class AccountRuntime:
+    """An account's collaborators; its login state is the fleet registry's."""
+
     config: AccountConfig
     client: VendorClient
     reads: AccountReads
     commands: Executor | None = None
     ledger: RequestLedger | None = None  # the day's requests, which the client records
-    error: str | None = None  # shown in bridge/info while the login is refused
-    login_failures: int = 0
-    login_retry_at: float = 0.0  # monotonic time before which no login is tried
-    counted_refusal: Exception | None = None  # the refused login the back-off last counted
     enrolled: bool = False
     poll_interval: float | None = None  # the effective one, once the daily budget stretched it
     over_budget: bool = False  # polling.max_interval polls more than the daily budget allows
