@@ -30,7 +30,7 @@ def test_200_accounts_share_a_bounded_pool_serial_and_in_order_per_account():
         def __init__(self, account: str) -> None:
             self.account = account
 
-        def sent(self, job: Job) -> None:
+        def sent(self, job: Job, receipt: object) -> None:
             with lock:
                 results[self.account].append((job.work.shown, "sent"))
 
@@ -86,7 +86,7 @@ def test_no_thread_before_the_first_command_and_a_stopped_pool_takes_none():
     outcomes: list[str] = []
 
     class Listener:
-        def sent(self, job: Job) -> None:
+        def sent(self, job: Job, receipt: object) -> None:
             outcomes.append("sent")
 
         def done(self, job: Job, outcome: Outcome) -> None:

@@ -28,7 +28,7 @@ class Recorder:
         recorder = self
 
         class Listener:
-            def sent(self, job: Job) -> None:
+            def sent(self, job: Job, receipt: object) -> None:
                 with recorder.lock:
                     recorder.results.append((name, "sent", recorder.clock.now()))
 
@@ -137,8 +137,8 @@ def test_a_rate_limited_command_is_sent_again_after_retry_after_of_the_clock():
     clock.advance(ANNOUNCE_WAIT + 1)
     assert still(recorder, 0)
     assert [(n, reason) for n, _, reason in recorder.waits] == [
-        ("lock", "Car-Net's rate limit (Retry-After)"),
-        ("climate", "Car-Net's rate limit (Retry-After)"),
+        ("lock", "the vendor's rate limit (Retry-After)"),
+        ("climate", "the vendor's rate limit (Retry-After)"),
     ]
     clock.advance(20.0 - ANNOUNCE_WAIT - 1)
     assert recorder.got(2)
