@@ -22,6 +22,17 @@ EV_VIN = "WVWZZZAUZGW000001"
 GAS_VIN = "3VWZZZ1KZLM000002"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, longest first: run in parallel, they then end together with the
+    quick ones instead of keeping one worker busy after the others are done."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("slow")
+        return float(marker.args[0]) if marker is not None else 0.0
+
+    items.sort(key=seconds, reverse=True)  # stable: otherwise the order stays as collected
+
+
 @pytest.fixture
 def broker() -> Iterator[Broker]:
     instance = Broker().start()

@@ -10,6 +10,8 @@ import json
 import logging
 import time
 
+import pytest
+
 from carnet.config import CommandsConfig
 from carnet.runtime import daemon
 from carnet.runtime.ledger import RequestLedger
@@ -126,6 +128,7 @@ def test_skip_unchanged_0_always_sends(make_config, run_bridge, probe: Probe, si
 # --- commands that wait say so ------------------------------------------------------------
 
 
+@pytest.mark.slow(12)
 def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_at_once(
     make_config, run_bridge, probe: Probe, sim: SimControl, broker, caplog
 ):
@@ -164,6 +167,7 @@ def test_a_command_waiting_for_the_budget_shows_its_pending_state_and_the_count_
 # --- one verification read for the climate family -------------------------------------------
 
 
+@pytest.mark.slow(8)
 def test_four_climate_family_commands_share_one_verification_read(
     make_config, run_bridge, probe: Probe, sim: SimControl
 ):
@@ -308,6 +312,7 @@ FIRST_COMMANDS = (  # mixed, and each changes the car, so none is superseded or 
 )
 
 
+@pytest.mark.slow(10)
 def test_with_two_cars_a_new_user_first_five_commands_reach_the_vendor_within_10_s(
     make_config, run_bridge, probe: Probe, custom_sim  # noqa: F811 - the fixture
 ):

@@ -217,6 +217,7 @@ def wire(monkeypatch) -> list[tuple[str, str, dict[str, Any]]]:
     return sent
 
 
+@pytest.mark.slow(6)
 def test_every_command_reaches_the_vendor_changes_the_car_and_gets_one_result(
     make_config, run_bridge, probe, sim: SimControl, wire
 ):
@@ -314,6 +315,7 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
 # --- 2. coalescing -------------------------------------------------------------------------
 
 
+@pytest.mark.slow(5)
 def test_forty_target_temperatures_cost_at_most_three_requests(
     make_config, run_bridge, probe, custom_sim
 ):
@@ -742,6 +744,7 @@ def test_without_a_pin_commands_are_rejected_and_reading_works(
 # --- 11. queue full ------------------------------------------------------------------------
 
 
+@pytest.mark.slow(7)
 def test_a_full_queue_rejects_the_next_command(make_config, run_bridge, probe, custom_sim):
     simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),

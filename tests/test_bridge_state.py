@@ -189,6 +189,7 @@ def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, pr
     }
 
 
+@pytest.mark.slow(6)
 def test_broker_restart_republishes_everything(make_config, run_bridge, probe, broker):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")

@@ -208,6 +208,7 @@ def check_demo_round_trip(running: Demo, port: int) -> Client:
 
 
 @pytest.mark.parametrize("kind", ["mosquitto", "amqtt"])
+@pytest.mark.slow(8)
 def test_demo_starts_an_embedded_broker_and_stops_it(
     start_demo: Callable[..., Demo], kind: str
 ) -> None:
@@ -230,6 +231,7 @@ def test_demo_starts_an_embedded_broker_and_stops_it(
     assert "Traceback" not in running.log()
 
 
+@pytest.mark.slow(8)
 def test_demo_uses_a_broker_that_already_listens(start_demo: Callable[..., Demo]) -> None:
     broker = Broker().start()
     try:
@@ -273,6 +275,7 @@ def demo_leftovers(retained: dict[str, Received]) -> list[str]:
     return sorted(t for t in retained if t.startswith(f"{BASE}/") or demo.NODE_PREFIX in t)
 
 
+@pytest.mark.slow(8)
 def test_two_demos_and_a_bridge_share_a_broker_and_the_demos_leave_nothing(
     start_demo: Callable[..., Demo], broker: Broker, make_config, run_bridge
 ) -> None:

@@ -7,6 +7,7 @@ import logging
 import threading
 from itertools import count
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,7 @@ def could_be_a_command(topic: str, payload: bytes) -> bool:
     return any(isinstance(item, Command) for item in parsed)
 
 
+@pytest.mark.slow(6)
 def test_hostile_input_never_reaches_the_car(make_config, run_bridge, probe, sim, caplog):
     caplog.set_level(logging.WARNING)
     bridge = run_bridge(make_config())

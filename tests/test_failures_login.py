@@ -7,6 +7,8 @@ import logging
 import time
 from itertools import pairwise
 
+import pytest
+
 from carnet.runtime.daemon import wait_until
 from tests.support.failures import (
     BASE,
@@ -51,6 +53,7 @@ def info(probe, predicate=lambda i: True) -> dict:
     return json.loads(found[-1].text)
 
 
+@pytest.mark.slow(16)
 def test_vendor_login_change(make_config, run_bridge, probe, sim, caplog):
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(), login_retry=1.0, login_retry_max=4.0))
@@ -96,6 +99,7 @@ def test_vendor_login_change(make_config, run_bridge, probe, sim, caplog):
     assert bridge.fleet.login(bridge.accounts[0]).error is None
 
 
+@pytest.mark.slow(10)
 def test_wrong_password_follows_the_same_schedule(make_config, run_bridge, probe, sim, caplog):
     caplog.set_level(logging.INFO)
     config = make_config(accounts=[{

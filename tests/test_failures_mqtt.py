@@ -40,6 +40,7 @@ def lock_command_sent(sim: SimControl) -> bool:
     return any("/status/exterior/doors" in r["path"] for r in sim.commands())
 
 
+@pytest.mark.slow(7)
 def test_broker_restart_republishes_everything_and_resubscribes(
     make_config, run_bridge, probe, broker, sim
 ):
@@ -93,6 +94,7 @@ def persistent_broker():
     instance.close()
 
 
+@pytest.mark.slow(8)
 def test_commands_accepted_before_a_broker_outage_are_not_lost(
     make_config, run_bridge, persistent_broker, sim
 ):
@@ -226,6 +228,7 @@ def test_sigterm_stops_gracefully(simulator, broker, probe, sim, tmp_path):
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+@pytest.mark.slow(15)
 def test_two_bridges_with_one_client_id_back_off_instead_of_fighting(
     make_config, run_bridge, probe, tmp_path, caplog, protocol
 ):
@@ -264,6 +267,7 @@ def small_queue_broker():
     instance.close()
 
 
+@pytest.mark.slow(11)
 def test_acknowledgements_the_broker_drops_in_a_flood_do_not_stall_the_results(
     simulator, small_queue_broker, tmp_path, run_bridge
 ) -> None:

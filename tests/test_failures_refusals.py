@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from carnet.runtime.daemon import wait_until
 from carnet.runtime.registry import LOGGED_IN
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
@@ -185,6 +187,7 @@ def test_a_token_with_a_line_break_is_discarded_and_the_login_done_again(
     assert {r["status"] for r in sim.requests("/rvs/")} <= {200, 401}
 
 
+@pytest.mark.slow(11)
 def test_one_login_at_a_time_and_one_back_off_step_per_refusal(
     make_config, run_bridge, probe, sim, caplog
 ):

@@ -57,6 +57,7 @@ def hammer(work: Callable[[], Any], threads: int, stop: threading.Event) -> tupl
     return started, errors
 
 
+@pytest.mark.slow(53)
 def test_bridge_info_while_vehicles_come_and_go(make_config, run_bridge, fleet, caplog):
     """Vehicles added and removed by the account readers while bridge/info is built."""
     accounts = [

@@ -48,6 +48,7 @@ def offline(probe, vehicle: str) -> bool:
     return latest is not None and latest.text == "offline"
 
 
+@pytest.mark.slow(16)
 def test_outage_backs_off_capped_and_recovers(
     make_config, run_bridge, probe, sim, caplog, short_backoff
 ):
@@ -93,6 +94,7 @@ def test_outage_backs_off_capped_and_recovers(
     assert len(results(probe)) == 0  # nothing reported twice
 
 
+@pytest.mark.slow(7)
 def test_hanging_vendor_fails_in_bounded_time_and_queued_commands_end(
     make_config, run_bridge, probe, sim, caplog, short_backoff
 ):
@@ -132,6 +134,7 @@ def test_hanging_vendor_fails_in_bounded_time_and_queued_commands_end(
     assert all(v.online for v in bridge.vehicles.values())
 
 
+@pytest.mark.slow(13)
 def test_rate_limited_reads_back_off_without_hammering(
     make_config, run_bridge, probe, sim, caplog, short_backoff
 ):
@@ -159,6 +162,7 @@ def test_rate_limited_reads_back_off_without_hammering(
     assert all(v.online for v in bridge.vehicles.values())
 
 
+@pytest.mark.slow(8)
 def test_rate_limited_commands_wait_and_never_hammer(
     make_config, run_bridge, probe, sim, short_backoff
 ):

@@ -72,8 +72,8 @@ def retained_in_parts(broker: Broker, filters: list[str]) -> dict[str, bytes]:
             client.unsubscribe(batch)
         return dict(held)
     finally:
+        client.disconnect()  # wakes the network thread, so loop_stop() returns at once
         client.loop_stop()
-        client.disconnect()
 
 
 def as_bytes(payload: str | bytes) -> bytes:
@@ -154,6 +154,7 @@ def test_every_retained_topic_arrives(
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+@pytest.mark.slow(31)
 def test_every_retained_topic_of_200_vehicles_arrives_at_qos_2(
     fleet: Simulator, tmp_path: Path, sent, protocol
 ) -> None:
@@ -193,6 +194,7 @@ def test_every_retained_topic_of_200_vehicles_arrives_at_qos_2(
 FLOOD = 20000
 
 
+@pytest.mark.slow(28)
 def test_a_flood_of_commands_gets_one_result_each(
     make_config, run_bridge, probe, caplog, monkeypatch
 ) -> None:

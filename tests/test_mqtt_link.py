@@ -36,6 +36,7 @@ def links() -> Iterator[list[MqttLink]]:
         link.stop(timeout=2)
 
 
+@pytest.mark.slow(5)
 def test_a_failing_handler_does_not_stop_later_messages(broker: Broker, links, caplog) -> None:
     received: list[bytes] = []
     connects: list[int] = []
@@ -152,6 +153,7 @@ def test_connect_and_stop_leave_no_thread_behind(broker: Broker, links) -> None:
     assert not link.alive()
 
 
+@pytest.mark.slow(8)
 def test_a_burst_larger_than_any_queue_cap_arrives_whole():
     """A fleet's start-up publishes thousands of retained messages at once: none is lost."""
     from carnet.config import MqttConfig
