@@ -342,3 +342,26 @@ def test_with_two_cars_a_new_user_first_five_commands_reach_the_vendor_within_10
     delays = [min(r["time"] for r in log if r["path"].endswith(path)) - at for path, at in sent]
     assert max(delays) <= 10, [f"{d:.1f}" for d in delays]
     assert not [r for r in sim.requests(TSP) if r["status"] == 429]
+
+
+def test_a_climate_read_confirming_a_command_waits_and_expires_in_the_executor(
+    make_config, run_bridge, probe, sim: SimControl, caplog
+):
+    """The climate details that confirm a command spend the command budget: they wait in
+    the account's queue like a command, and max_age ends the wait, instead of the client
+    sleeping for the budget inside its TSP session."""
+    caplog.set_level(logging.WARNING, logger="carnet.runtime.poller")
+    # Two requests a minute: the start-up climate read takes one, the command the other;
+    # the read that would confirm it has to wait for the next minute.
+    bridge = start(run_bridge, make_config, probe, "egolf",
+                   commands={"max_per_minute": 2, "max_age": 3, "verify_after": 0.2})
+    wait_idle(bridge)
+    reads_before = len(sim.requests("/climate/details"))
+    started = time.monotonic()
+    result = command(probe, "climate", "ON", timeout=20)
+    assert time.monotonic() - started < 15, "the confirming read waited for the budget"
+    assert result["status"] == "unconfirmed", result
+    assert sim.vehicles()[EV_VIN]["climate_on"] is True  # the command itself was sent
+    assert len(sim.requests("/climate/details")) == reads_before
+    assert any("to confirm a command" in r.getMessage() and "waited longer" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]

@@ -137,17 +137,17 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
     assert wait_until(lambda: bridge.idle() and bridge.accounts[0].enrolled, 15)
     account = bridge.accounts[0]
     poller = bridge.poller
-    logging.getLogger("carnet.runtime.poller").disabled = True  # thousands of identical lines
+    logging.getLogger("carnet.runtime.login_gate").disabled = True  # thousands of identical lines
     try:
         per_thread, count = 2000, 6  # also past the 1024th doubling, where a float overflows
-        poller.login_succeeded(account)
+        poller.logins.succeeded(account)
 
         def refuse_many() -> None:
             for _ in range(per_thread):
                 # The reader and the command worker find refused logins at once; each is
                 # a refusal of its own (one refusal met by both counts once, see
                 # test_failures_refusals).
-                poller.login_refused(account, AuthError("refused"))
+                poller.logins.refused(account, AuthError("refused"))
 
         threads = [threading.Thread(target=refuse_many) for _ in range(count)]
         for thread in threads:
@@ -155,7 +155,7 @@ def test_login_backoff_counts_every_refusal(make_config, run_bridge, probe, swit
         for thread in threads:
             thread.join(30)
         assert bridge.fleet.login(account).failures == per_thread * count
-        poller.login_succeeded(account)
+        poller.logins.succeeded(account)
         assert bridge.fleet.login(account) == LOGGED_IN
     finally:
-        logging.getLogger("carnet.runtime.poller").disabled = False
+        logging.getLogger("carnet.runtime.login_gate").disabled = False

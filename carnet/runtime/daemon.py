@@ -338,7 +338,7 @@ class Bridge:
         self.info.publish_if_changed(vehicle)
 
     def _login_refused(self, account: AccountRuntime, exc: AuthError) -> None:
-        wait = self.poller.login_refused(account, exc)
+        wait = self.poller.logins.refused(account, exc)
         if wait is None:  # the same refusal, met by another thread: already handled
             return
         for vehicle in self.fleet.vehicles_of(account):

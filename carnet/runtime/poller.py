@@ -1,14 +1,13 @@
 """When and what to read from the vendor, per vehicle.
 
-The status read (Bearer token only) is the cheap one and runs every interval, faster
-while the car charges or runs its climate. The climate details need a TSP token and count
-against the account's command budget, so they are read when first needed, while the
-climate runs, after a climate command, and otherwise once per ``health_interval``. The
-health report is read once per ``health_interval``.
+The status read is the cheap one and runs every interval, faster while the car charges
+or runs its climate. Parts the vehicle's capabilities call costly (Car-Net's climate
+details) count against the account's command budget, so they are jobs of the account's
+executor: read when first needed, while the climate runs and otherwise once per
+``health_interval`` as background jobs, and to confirm a command as the owner's. Other
+parts are read with every poll; the health report once per ``health_interval``.
 
-A refused login blocks the whole account: no request until ``login_retry`` seconds have
-passed, doubling up to ``login_retry_max``, so a wrong password or a vendor login change
-never locks the owner's account.
+Every read and every job waits behind the account's login gate (:mod:`.login_gate`).
 """
 
 from __future__ import annotations
@@ -22,26 +21,27 @@ from typing import Any
 from carnet.catalog.model import ApiState
 from carnet.catalog.state import VehicleState
 from carnet.catalog.support import state_from_report
-from carnet.config import Config, mask_email
+from carnet.config import Config
 from carnet.core.errors import (
     AuthError,
     CarNetError,
-    LoginChanged,
     RateLimited,
     VendorUnavailable,
 )
 from carnet.runtime.budget import within_budget
 from carnet.runtime.job import Job, JobListener, Outcome, Work
-from carnet.runtime.registry import LOGGED_IN, FleetRegistry, LoginState
+from carnet.runtime.login_gate import LoginGate
+from carnet.runtime.registry import FleetRegistry
 from carnet.runtime.scheduler import Scheduler, Timer
 from carnet.runtime.vehicle import AccountRuntime, VehicleRuntime
 from carnet.vendor.protocol import Part, Receipt
 
 _LOG = logging.getLogger(__name__)
 
-# The executor's key for a vehicle's background read of its costly parts: no entity has
-# this name.
+# The executor's keys for a vehicle's reads of its costly parts, in the background and to
+# confirm a command: no entity has these names, and the two never replace each other.
 COSTLY_READ = "costly_parts"
+COSTLY_VERIFY = "costly_parts_to_confirm"
 # How log lines name a part.
 _PART_NAMES = {
     Part.STATUS: "status",
@@ -87,6 +87,7 @@ class Poller:
         self._on_login_refused = on_login_refused
         self._clock = clock
         self._fleet = fleet
+        self.logins = LoginGate(config, fleet, on_login_refused, clock)
         # The periodic job of each vehicle, its interval and the vehicle it polls. Readers
         # (after a poll) and the dispatcher (a new poll interval) reschedule, a reader
         # removes: one lock, so a check and the change after it are one step.
@@ -147,38 +148,16 @@ class Poller:
         then: Callable[[], None] | None = None,
         costly: bool = False,
     ) -> None:
-        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it;
-        ``costly``: its costly parts too, in this very read."""
-        if costly:
-            vehicle.costly_wanted = True
+        """Queue a read of ``vehicle`` on its account's worker; ``then`` runs after it.
+
+        ``costly``: a command waits for its costly parts to confirm it. They spend the
+        command budget, so they are read as an owner's job of the account's executor,
+        which orders, paces and expires them with the commands; the status read follows
+        on the account's worker with what they brought."""
+        if costly and vehicle.api.capabilities.costly_parts:
+            self._verify_costly(vehicle, then)
+            return
         vehicle.account.reads.enqueue(f"poll:{vehicle.name}", lambda: self._read(vehicle), then)
-
-    def login_blocked(self, account: AccountRuntime) -> bool:
-        return self._clock() < self._fleet.login(account).retry_at
-
-    def gated(
-        self, account: AccountRuntime, request: Callable[[], Receipt | None]
-    ) -> Callable[[], Receipt | None]:
-        """``request`` (a command) behind the account's login gate.
-
-        A command needs valid tokens too, so while logins are blocked it must not log in,
-        and a login it finds refused blocks the account like a refused poll does.
-        """
-
-        def run() -> Receipt | None:
-            login = self._fleet.login(account)
-            wait = login.retry_at - self._clock()
-            if wait > 0:
-                raise AuthError(
-                    f"the vendor login is refused; next attempt in {wait:.0f} s ({login.error})"
-                )
-            try:
-                return request()
-            except AuthError as exc:
-                self._on_login_refused(account, exc)
-                raise
-
-        return run
 
     def submit(
         self,
@@ -192,84 +171,36 @@ class Poller:
         """The one road into the account's executor for every request that spends the
         command budget (commands, wake-ups, health refreshes, climate reads), behind the
         login gate. While the account's commands are disabled it ends ``rejected`` at once."""
-        job = Job(work, self.gated(account, send), listener, unchanged, waiting)
+        job = Job(work, self.logins.gated(account, send), listener, unchanged, waiting)
         refusal = account.commands_refusal()
         if refusal is not None or account.commands is None:
             listener.done(job, Outcome("rejected", refusal or "commands disabled"))
             return
         account.commands.submit(job)
 
-    def login_refused(self, account: AccountRuntime, exc: AuthError) -> float | None:
-        """Block the account's logins for the next back-off step; returns the wait.
-
-        None when ``exc`` was already counted and its back-off step still runs (so the
-        next attempt is already due): the reader and the command worker can both meet
-        the same refused login, which advances the back-off once.
-        """
-        vendor = self._config.carnet
-        hint = (
-            " The vendor may have changed its login: see carnet.token_helper in the README."
-            if isinstance(exc, LoginChanged)
-            else ""
-        )
-        waits: list[float] = []
-
-        # The reader and the command worker of an account advance it: one step each.
-        def refused(login: LoginState) -> LoginState:
-            if exc is login.counted and self._clock() < login.retry_at:
-                return login
-            failures = login.failures + 1
-            # The exponent is capped: a float overflows long before failures stop coming.
-            wait = min(vendor.login_retry * 2 ** min(failures - 1, 32), vendor.login_retry_max)
-            waits.append(wait)
-            return LoginState(
-                error=f"login refused: {exc}{hint}",
-                failures=failures,
-                retry_at=self._clock() + wait,
-                since=login.since if login.since is not None else time.time(),
-                counted=exc,
-            )
-
-        before, after = self._fleet.change_login(account, refused)
-        if after is before:
-            return None
-        wait = waits[-1]
-        _LOG.error(
-            "vendor login for %s refused (%s).%s Next attempt in %.0f s; vehicles are offline.",
-            mask_email(account.config.email),
-            exc,
-            hint,
-            wait,
-        )
-        return wait
-
-    def login_succeeded(self, account: AccountRuntime) -> None:
-        before, _ = self._fleet.change_login(account, lambda login: LOGGED_IN)
-        recovered = before != LOGGED_IN
-        if recovered:
-            _LOG.info("vendor login for %s works again", mask_email(account.config.email))
-
     # reading ----------------------------------------------------------------
 
-    def _read(self, vehicle: VehicleRuntime) -> None:
+    def _read(self, vehicle: VehicleRuntime, costly: dict[Part, Any] | None = None) -> None:
+        """Read and publish ``vehicle``; ``costly``: its costly parts, just read by the
+        executor for a command's verification. Otherwise costly parts that are due are
+        queued as a background job: they wait behind the status reads of the other
+        vehicles, because the account's command budget spaces them."""
         account = vehicle.account
-        if self.login_blocked(account):
+        if self.logins.blocked(account):
             return
-        # A command being verified needs the costly parts in this very read; a scheduled
-        # costly read waits behind the status reads of the other vehicles, because it is
-        # spaced by the account's command budget (seconds per request).
-        costly_now = vehicle.costly_wanted
         try:
-            parts = self._fetch(vehicle, costly_now)
+            parts = self._fetch(vehicle)
         except AuthError as exc:
             self._on_login_refused(account, exc)
             return
         except CarNetError as exc:
             self._failed(vehicle, exc)
             return
+        if costly is not None:
+            parts.update(costly)
         self._accept(vehicle, parts)
         now = self._clock()
-        if not costly_now and self._costly_due(vehicle, now):
+        if costly is None and self._costly_due(vehicle, now):
             self._queue_costly(vehicle, now)
 
     def _accept(self, vehicle: VehicleRuntime, parts: dict[Part, Any]) -> None:
@@ -283,7 +214,7 @@ class Poller:
             vehicle.online = True
             vehicle.failures = 0
         vehicle.set_api_state(ApiState.OK)
-        self.login_succeeded(account)
+        self.logins.succeeded(account)
         self.reschedule(vehicle)
         self._on_polled(vehicle, before)
 
@@ -319,6 +250,30 @@ class Poller:
         read = Work(vehicle.name, COSTLY_READ, f"read the {_names(vehicle)}", background=True)
         self.submit(account, read, fetch, Listener())
 
+    def _verify_costly(self, vehicle: VehicleRuntime, then: Callable[[], None] | None) -> None:
+        """The costly parts for a command's verification, then the status with them."""
+        account = vehicle.account
+        fetched: list[dict[Part, Any]] = []
+
+        def fetch() -> None:
+            fetched.append(self._read_costly(vehicle, self._clock()))
+
+        def read() -> None:
+            self._read(vehicle, fetched[0] if fetched else None)
+
+        class Listener:
+            def sent(self, job: Job, receipt: Receipt | None) -> None:
+                account.reads.enqueue(f"verify:{vehicle.name}", read, then)
+
+            def done(self, job: Job, outcome: Outcome) -> None:
+                # Not read (expired, refused): the verification still gets its status read.
+                _LOG.warning("%s of %s not read to confirm a command: %s", _names(vehicle),
+                             vehicle.name, outcome.detail)
+                account.reads.enqueue(f"verify:{vehicle.name}", read, then)
+
+        work = Work(vehicle.name, COSTLY_VERIFY, f"read the {_names(vehicle)} to confirm a command")
+        self.submit(account, work, fetch, Listener())
+
     def _read_costly(self, vehicle: VehicleRuntime, now: float) -> dict[Part, Any]:
         """Read the costly parts; on failure keep the last ones (the status matters more)."""
         client = vehicle.account.client
@@ -334,7 +289,6 @@ class Poller:
             _LOG.warning("%s of %s not read: %s", _names(vehicle), vehicle.name, exc)
             return last
         vehicle.costly_read_at = now
-        vehicle.costly_wanted = False
         return fresh
 
     def _read_kept(self, vehicle: VehicleRuntime, part: Part) -> Any:
@@ -348,10 +302,9 @@ class Poller:
             _LOG.warning("%s of %s not read: %s", _PART_NAMES[part], vehicle.name, exc)
             return vehicle.parts.get(part)
 
-    def _fetch(self, vehicle: VehicleRuntime, costly_now: bool) -> dict[Part, Any]:
-        """Every part: the status first; the health report when due; the costly parts
-        when a command waits for them (else they come as a background job); any other
-        part with every poll."""
+    def _fetch(self, vehicle: VehicleRuntime) -> dict[Part, Any]:
+        """Every part but the costly ones (executor jobs): the status first; the health
+        report when due; any other part with every poll."""
         client = vehicle.account.client
         costly = vehicle.api.capabilities.costly_parts
         now = self._clock()
@@ -362,8 +315,6 @@ class Poller:
             if part in (Part.STATUS, Part.HEALTH) or part in costly:
                 continue
             parts[part] = self._read_kept(vehicle, part)
-        if costly and costly_now:
-            parts.update(self._read_costly(vehicle, now))
         if self._due(vehicle.health_read_at, self._config.polling.health_interval, now):
             try:
                 parts[Part.HEALTH] = client.read(vehicle.api, Part.HEALTH)
@@ -378,8 +329,7 @@ class Poller:
         if not vehicle.api.capabilities.costly_parts:
             return False
         return (
-            vehicle.costly_wanted
-            or vehicle.costly_running()
+            vehicle.costly_running()
             or self._due(vehicle.costly_read_at, self._config.polling.health_interval, now)
         )
 

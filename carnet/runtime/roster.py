@@ -53,7 +53,7 @@ class Roster:
         account.reads.enqueue("enroll", lambda: self._enroll(account))
 
     def _enroll(self, account: AccountRuntime) -> None:
-        if self.poller.login_blocked(account):
+        if self.poller.logins.blocked(account):
             return
         try:
             vehicles = account.client.vehicles()
@@ -68,7 +68,7 @@ class Roster:
             )
             self.scheduler.later(300, lambda: self.enroll(account))
             return
-        self.poller.login_succeeded(account)
+        self.poller.logins.succeeded(account)
         account.enrolled = True
         seen: set[str] = set()
         owners = plain_name_owners(

@@ -55,7 +55,6 @@ class VehicleRuntime:
     costly_read_at: float | None = None  # of the parts that spend the command budget
     sent_at: dict[str, float] = field(default_factory=dict)  # last command accepted, per key
     health_read_at: float | None = None
-    costly_wanted: bool = False  # a command touched a costly part: read it next poll
     wakeups: deque[float] = field(default_factory=deque)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
