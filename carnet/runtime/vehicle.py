@@ -156,4 +156,6 @@ class AccountRuntime:
             return None
         if self.config.pin is None:
             return "commands disabled: no PIN configured: the bridge is read-only for this account"
-        return "commands disabled: the PIN was refused; fix accounts[].pin and restart"
+        # the generation says why (refused, or too few tries left to risk another)
+        reason = self.client.commands_refusal or "the PIN was refused; fix accounts[].pin"
+        return f"commands disabled: {reason}"

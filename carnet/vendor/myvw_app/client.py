@@ -110,6 +110,11 @@ class MyvwClient:
         """False without a PIN, or after the S-PIN was refused."""
         return self._bearers.commands_enabled
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled: no S-PIN, refused, or too few tries left."""
+        return self._bearers.commands_refusal
+
     def request_wait(self) -> float:
         """Seconds until a command may go out (0: now), without taking the slot."""
         return self._budget.request_wait()
