@@ -64,7 +64,9 @@ def test_an_ev_publishes_and_announces_every_myvw_attribute_with_the_cars_values
     assert value["charging_state"] == "charging"
     assert value["target_soc"] == "80"
     assert value["plug_lock"] == "LOCKED"  # plugged in: the plug is locked
-    assert int(value["charge_remaining_minutes"]) == car["minutes_to_full"] > 0
+    # The car charges on while the test reads it: a minute or two may pass.
+    assert car["minutes_to_full"] > 0
+    assert abs(int(value["charge_remaining_minutes"]) - car["minutes_to_full"]) <= 2, value
     # The simulator's car ends a run after 30 minutes.
     assert car["climate_on"] is True and int(value["climate_remaining"]) in (29, 30), value
     assert value["window_heating"] == "ON"
