@@ -44,7 +44,7 @@ _PAYLOADS = {
 _DYNAMIC_UNITS = {
     "distance": "km or mi, as the car reports",
     "temperature": "°F or °C, as the account",
-    "speed": "km/h or mi/h, as the car reports",
+    "speed": "km/h or mph, as the car reports",
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from carnet.config import AccountConfig, VendorConfig
 from carnet.simulator import Simulator
+from carnet.vendor.carnet_app import defaults as carnet_defaults
 from carnet.vendor.carnet_app.defaults import CLIENT_ID as CARNET_CLIENT_ID
 from carnet.vendor.generations import generation_of, open_client, settings_for
 from carnet.vendor.protocol import Part, VendorClient
@@ -48,6 +49,18 @@ def test_the_other_generation_keeps_the_hosts_and_its_own_app_identity() -> None
     assert (settings.client_id, settings.redirect_uri, settings.user_agent) == (None, None, None)
     assert settings.api == "myvw"
     assert settings.timeout == OVERRIDES.timeout
+
+
+def test_the_region_moves_the_car_net_host_and_keeps_its_client() -> None:
+    us = carnet_defaults.resolved(VendorConfig(region="us"))
+    ca = carnet_defaults.resolved(VendorConfig(region="ca"))
+    assert us.api_base == "https://b-h-s.spr.us00.p.con-veh.net"
+    assert ca.api_base == "https://b-h-s.spr.ca00.p.con-veh.net"
+    assert us.client_id == ca.client_id == CARNET_CLIENT_ID
+    assert us.identity_base == ca.identity_base == "https://identity.na.vwgroup.io"
+    # a configured host wins over the region's
+    moved = carnet_defaults.resolved(VendorConfig(region="ca", api_base="http://127.0.0.1:1"))
+    assert moved.api_base == "http://127.0.0.1:1"
 
 
 # ---------------------------------------------- the clients, against the simulator

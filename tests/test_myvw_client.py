@@ -39,7 +39,7 @@ from tests.test_simulator_support import (
     sim_vehicle,
 )
 
-EV_INTENTS = {"wake", "refresh_health", "set_lock", "horn_lights", "set_charging",
+EV_INTENTS = {"wake", "set_lock", "horn_lights", "set_charging",
               "set_max_charge_current", "set_target_soc", "set_climate",
               "set_unplugged_climate", "set_window_heating"}
 
@@ -97,7 +97,7 @@ def test_vehicles_and_their_capabilities(sim: Simulator) -> None:
     assert egolf.key == sign_in.vid(EV_VIN)
     assert egolf.capabilities.intents == EV_INTENTS
     assert vehicles[ID4_VIN].capabilities.intents == EV_INTENTS
-    assert jetta.capabilities.intents == {"wake", "refresh_health", "set_lock", "horn_lights"}
+    assert jetta.capabilities.intents == {"wake", "set_lock", "horn_lights"}
     for vehicle in vehicles.values():
         capabilities = vehicle.capabilities
         assert "set_defrost" not in capabilities.intents
@@ -134,7 +134,7 @@ def test_every_read_and_its_values(sim: Simulator) -> None:
     report = client.interpret(id4, {Part.STATUS: client.read(id4, Part.STATUS)}, "auto")
     assert report.values["charging"] is True and report.values["charging_state"] == "charging"
     assert report.values["charge_power"] == pytest.approx(11.0, abs=0.2)
-    assert report.values["charge_rate"] > 0 and report.units["charge_rate"] == "mi/h"
+    assert report.values["charge_rate"] > 0 and report.units["charge_rate"] == "mph"
     assert report.values["charge_remaining_minutes"] > 0
     jetta = vehicles[ICE_VIN]
     assert client.read(jetta, Part.CLIMATE) is None
@@ -221,10 +221,14 @@ def test_every_intent_sends_its_vendor_request(sim: Simulator) -> None:
         if effect is not None:
             assert sim_vehicle(sim, EV_VIN)[effect[0]] == effect[1], expected
         assert client.outcome(egolf, receipt).progress is Progress.SUCCEEDED
-    for wake in (client.wake, client.refresh_health):
-        clear_log(sim)
-        assert wake(egolf) is None
-        assert sent(sim) == [("POST", f"/rvs/v1/vehicle/{vid}/refresh", "vehicle")]
+    clear_log(sim)
+    assert client.wake(egolf) is None
+    assert sent(sim) == [("POST", f"/rvs/v1/vehicle/{vid}/refresh", "vehicle")]
+    # No request for a new health report: nothing is sent (a wake-up would spend the day's).
+    clear_log(sim)
+    with pytest.raises(BadRequest, match="health report"):
+        client.refresh_health(egolf)
+    assert sent(sim) == []
 
 
 def test_bad_values_are_refused_before_anything_is_sent(sim: Simulator) -> None:

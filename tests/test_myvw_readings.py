@@ -80,7 +80,7 @@ def test_an_electric_car_reports_every_value() -> None:
     assert values["plug_connected"] is True and values["plug_lock"] is True
     assert values["charging"] is True and values["charging_state"] == "charging"
     assert values["charge_power"] == 11.0 and isinstance(values["charge_power"], float)
-    assert values["charge_rate"] == pytest.approx(34.8) and report.units["charge_rate"] == "mi/h"
+    assert values["charge_rate"] == pytest.approx(34.8) and report.units["charge_rate"] == "mph"
     assert values["charge_remaining_minutes"] == 42
     assert values["max_charge_current"] == "reduced" and values["target_soc"] == 80
     assert values["climate"] is True and values["climate_remaining"] == 27

@@ -92,7 +92,7 @@ ENTITIES: tuple[Entity, ...] = (
            device_class="enum", icon="mdi:ev-station", options=CHARGING_STATES),
     Entity("charge_power", "Charge power", "sensor", True, Encoding.NUMBER,
            device_class="power", state_class="measurement", unit="kW", precision=1),
-    # The report gives the unit (km/h or mi/h of range gained).
+    # The report gives the unit (km/h or mph of range gained).
     Entity("charge_rate", "Charge rate", "sensor", True, Encoding.NUMBER,
            device_class="speed", state_class="measurement", icon="mdi:speedometer"),
     Entity("target_soc", "Target charge level", "number", True, Encoding.NUMBER,

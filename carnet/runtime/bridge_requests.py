@@ -8,6 +8,8 @@ done, so a script can wait for it. Actions:
 - ``refresh`` ``{"vehicle": name}``: wake the car (within ``polling.wakeups_per_day``),
   then read the fresh status.
 - ``health_refresh`` ``{"vehicle": name}``: ask for a new health report, then read it.
+  A generation without that request (no ``refresh_health`` intent) reads the report
+  the car last sent, with the next poll, and sends no command.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from carnet.vendor.protocol import Receipt
 _LOG = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4096
+NO_HEALTH_REQUEST = (
+    "this car's API has no request for a new health report: read the report it last sent"
+)
 
 
 class RequestError(ValueError):
@@ -171,11 +176,15 @@ class BridgeRequests:
     def _health_refresh(self, body: dict[str, Any], reply: Reply) -> None:
         vehicle = self._vehicle(body)
         assert vehicle is not None
-        self._require_commands(vehicle)
-        client = vehicle.account.client
 
         def read_health_next() -> None:
             vehicle.health_read_at = None
+
+        if "refresh_health" not in vehicle.api.capabilities.intents:
+            self._reread_health(vehicle, reply, read_health_next)
+            return
+        self._require_commands(vehicle)
+        client = vehicle.account.client
 
         self._through_executor(
             vehicle,
@@ -184,6 +193,24 @@ class BridgeRequests:
             reply,
             read_health_next,
         )
+
+    def _reread_health(
+        self, vehicle: VehicleRuntime, reply: Reply, read_health_next: Callable[[], None]
+    ) -> None:
+        """No request for a new report on this generation: the report the car last sent
+        is read with the next poll, without a command (nor a wake-up)."""
+        read_health_next()
+        self._parts.poller.poll(vehicle, then=lambda: reply.ok(
+            self._health_data(vehicle) | {"detail": NO_HEALTH_REQUEST}))
+
+    @staticmethod
+    def _health_data(vehicle: VehicleRuntime) -> dict[str, Any]:
+        return {
+            "vehicle": vehicle.name,
+            "online": vehicle.online,
+            "last_update": vehicle.values().get("last_update"),
+            "health": vehicle.values().get("health"),
+        }
 
     @staticmethod
     def _require_commands(vehicle: VehicleRuntime) -> None:
@@ -210,14 +237,7 @@ class BridgeRequests:
                     before_poll()
                     parts.poller.poll(
                         vehicle,
-                        then=lambda: reply.ok(
-                            {
-                                "vehicle": vehicle.name,
-                                "online": vehicle.online,
-                                "last_update": vehicle.values().get("last_update"),
-                                "health": vehicle.values().get("health"),
-                            }
-                        ),
+                        then=lambda: reply.ok(BridgeRequests._health_data(vehicle)),
                     )
 
                 parts.scheduler.later(parts.config.commands.verify_after, poll)

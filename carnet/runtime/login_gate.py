@@ -69,9 +69,11 @@ class LoginGate:
         the same refused login, which advances the back-off once.
         """
         vendor = self._config.carnet
+        # The generation's own words usually name the remedy already; saying it twice
+        # buries it.
         hint = (
             " The vendor may have changed its login: see carnet.token_helper in the README."
-            if isinstance(exc, LoginChanged)
+            if isinstance(exc, LoginChanged) and "carnet.token_helper" not in str(exc)
             else ""
         )
         waits: list[float] = []

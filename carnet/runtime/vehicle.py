@@ -60,17 +60,22 @@ class VehicleRuntime:
 
     def values(self) -> dict[str, Any]:
         with self.lock:
-            merged = dict(self.state.values) if self.state else {}
-            merged.update(self.assumed)
+            # What the car reports wins over what the bridge assumes (the charge current:
+            # Car-Net never reports it, myVW does); a pending command's value over both.
+            merged = dict(self.assumed)
+            merged.update(self.state.values if self.state else {})
             merged.update(self.pending)
             return meaningful(merged)
 
     def published_state(self) -> VehicleState:
         """The state as published: vendor values overlaid with the bridge's own."""
         with self.lock:
+            reported = self.state.values if self.state else {}
             units = dict(self.state.units) if self.state else {}
             attributes = dict(self.state.attributes) if self.state else {}
-            attributes.update(self.notes)
+            # an "assumed" note is wrong on a value the car reports
+            attributes.update({key: note for key, note in self.notes.items()
+                               if key not in reported or key not in self.assumed})
             values = self.values()
             details = {key: note for key, note in attributes.items() if key in values}
             return VehicleState(values, units, details)
@@ -153,4 +158,6 @@ class AccountRuntime:
             return None
         if self.config.pin is None:
             return "commands disabled: no PIN configured: the bridge is read-only for this account"
-        return "commands disabled: the PIN was refused; fix accounts[].pin and restart"
+        # the generation says why (refused, or too few tries left to risk another)
+        reason = self.client.commands_refusal or "the PIN was refused; fix accounts[].pin"
+        return f"commands disabled: {reason}"

@@ -71,7 +71,8 @@ affected by faults):
     Every other request received, oldest first: ``{"time": epoch seconds, "method",
     "host": "api"|"identity", "path" (no query string), "status" (null for a request
     that hung), "account": e-mail or null, "generation": "carnet"|"myvw"|null, "bearer":
-    "access"|"id"|"vehicle"|null}``.
+    "access"|"id"|"vehicle"|null, "body": the parsed JSON body of a JSON request, else
+    null}``.
 ``DELETE /_sim/requests``
     Clear the log.
 ``POST /_sim/fault``

@@ -192,7 +192,8 @@ class _App:
             self.log.add({"time": time.time(), "method": request.method, "host": request.host,
                           "path": request.path, "status": status, "account": account,
                           "generation": response.generation if response else None,
-                          "bearer": response.bearer if response else None})
+                          "bearer": response.bearer if response else None,
+                          "body": _json_body(request)})
 
     @staticmethod
     def _safe(router: Router, request: Request) -> Response:
@@ -278,3 +279,14 @@ class Simulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _json_body(request: Request) -> Any:
+    """The JSON body of a request, for the log (tests check what a command sent); None
+    for a request without one, such as the sign-in forms."""
+    if not request.body or request.content_type() != "application/json":
+        return None
+    try:
+        return request.json()
+    except ValueError:
+        return None

@@ -141,6 +141,11 @@ class VendorClient(Protocol):
     @property
     def commands_enabled(self) -> bool: ...
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled, in the generation's words (None: they are not)."""
+        ...
+
     def vehicles(self) -> list[Vehicle]: ...
 
     def read(self, vehicle: Vehicle, part: Part) -> Any:

@@ -35,6 +35,10 @@ class SimBearers:
     def commands_enabled(self) -> bool:
         return self._commands
 
+    @property
+    def commands_refusal(self) -> str | None:
+        return None if self._commands else "no S-PIN in this test"
+
     def vehicle_token(self, vehicle_id: str, tsp: str) -> str:
         if not self._commands:
             raise PinRefused("no S-PIN in this test")

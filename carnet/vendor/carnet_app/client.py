@@ -95,6 +95,15 @@ class CarNetClient:
         """False without a PIN, or after the PIN was refused."""
         return self._tsp.commands_enabled
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled (None: they are not)."""
+        if self.commands_enabled:
+            return None
+        if not self._account.pin:
+            return "no PIN configured (accounts[].pin)"
+        return "Car-Net refused the PIN; fix accounts[].pin and restart"
+
     def request_wait(self) -> float:
         """Seconds until a TSP request may go out (0: now), without taking the slot.
 

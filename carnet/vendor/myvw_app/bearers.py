@@ -24,6 +24,11 @@ class Bearers(Protocol):
         """False without a PIN, or after the S-PIN was refused."""
         ...
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled (None: they are not)."""
+        ...
+
     def vehicle_token(self, vehicle_id: str, tsp: str) -> str:
         """The carnetVehicleToken of a vehicle (an S-PIN session, cached); raises PinRefused."""
         ...

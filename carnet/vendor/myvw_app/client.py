@@ -110,6 +110,11 @@ class MyvwClient:
         """False without a PIN, or after the S-PIN was refused."""
         return self._bearers.commands_enabled
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled: no S-PIN, refused, or too few tries left."""
+        return self._bearers.commands_refusal
+
     def request_wait(self) -> float:
         """Seconds until a command may go out (0: now), without taking the slot."""
         return self._budget.request_wait()
@@ -306,9 +311,10 @@ class MyvwClient:
         return self._command(vehicle, commands.wake(ids(vehicle).vehicle_id))
 
     def refresh_health(self, vehicle: Vehicle) -> None:
-        """myVW has no request of its own for a new health report: the car's refresh
-        sends its status and report."""
-        self._command(vehicle, commands.wake(ids(vehicle).vehicle_id))
+        """Not offered (no ``refresh_health`` intent): myVW has no request for a new
+        health report, and a wake-up would spend one of the day's."""
+        raise BadRequest("myVW has no request for a new health report; the report the car "
+                         "last sent is read with the status")
 
     def set_lock(self, vehicle: Vehicle, locked: bool) -> Receipt | None:
         return self._command(vehicle, commands.lock(ids(vehicle).vehicle_id, locked))

@@ -10,13 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from carnet.config import VendorConfig
+from carnet.vendor import hosts
 
-REGIONS = ("us", "ca")
-API_BASES = {
-    "us": "https://b-h-s.spr.us00.p.con-veh.net",
-    "ca": "https://b-h-s.spr.ca00.p.con-veh.net",
-}
-IDENTITY_BASE = "https://identity.na.vwgroup.io"
 # The myVW Android app's OAuth clients and the redirect they registered.
 CLIENT_IDS = {
     "us": "59992128-69a9-42c3-8621-7942041ba824_MYVW_ANDROID",
@@ -39,12 +34,13 @@ LOGIN_HEADERS = {
 
 def resolved(vendor: VendorConfig, region: str) -> VendorConfig:
     """The configured values, with the region's own where a key is null."""
-    if region not in REGIONS:
-        raise ValueError(f"unknown myVW region {region!r}: accepted are {', '.join(REGIONS)}")
+    if region not in hosts.REGIONS:
+        raise ValueError(f"unknown myVW region {region!r}: accepted are "
+                         f"{', '.join(hosts.REGIONS)}")
     return replace(
         vendor,
-        api_base=vendor.api_base or API_BASES[region],
-        identity_base=vendor.identity_base or IDENTITY_BASE,
+        api_base=vendor.api_base or hosts.api_base(region),
+        identity_base=vendor.identity_base or hosts.IDENTITY_BASE,
         client_id=vendor.client_id or CLIENT_IDS[region],
         redirect_uri=vendor.redirect_uri or REDIRECT_URI,
         user_agent=vendor.user_agent or USER_AGENT,

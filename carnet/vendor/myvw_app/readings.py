@@ -134,7 +134,8 @@ def _odometer(raw: RawMyvwData) -> tuple[Any, str] | None:
 
 
 def _charge_rate_unit(raw: RawMyvwData, _temperature: str) -> str:
-    return f"{_distance_unit(raw)}/h"
+    """Range gained per hour, spelled as Home Assistant's speed device class accepts."""
+    return "mph" if _distance_unit(raw) == "mi" else "km/h"
 
 
 # --- battery and charging ----------------------------------------------------------------

@@ -99,6 +99,11 @@ class MyvwSession:
         """False without a PIN, or once the S-PIN was refused or too few tries are left."""
         return self._spin.commands_enabled
 
+    @property
+    def commands_refusal(self) -> str | None:
+        """Why commands are disabled, or None."""
+        return self._spin.refusal
+
     def vehicle_token(self, vehicle_id: str, tsp: str) -> str:
         """The vehicle's carnetVehicleToken (reused until shortly before it expires).
         Raises PinRefused, after which commands stay disabled."""

@@ -60,6 +60,11 @@ class SpinSessions:
     def commands_enabled(self) -> bool:
         return self._refusal is None
 
+    @property
+    def refusal(self) -> str | None:
+        """Why commands are disabled (None: they are not)."""
+        return self._refusal
+
     def forget(self, vehicle_id: str) -> None:
         with self._lock:
             self._vehicle_tokens.pop(vehicle_id, None)
@@ -70,7 +75,7 @@ class SpinSessions:
             if cached is not None and time.time() < cached[1]:
                 return cached[0]
             if self._refusal is not None:
-                raise PinRefused(self._refusal)
+                raise PinRefused(f"commands are disabled: {self._refusal}")
             try:
                 return self._open(vehicle_id, tsp, renewed=False)
             except PinRefused as exc:
@@ -140,7 +145,7 @@ class SpinSessions:
         if self._refusal is None:
             _LOG.error("myVW commands are disabled for this account (reading continues): %s",
                        reason)
-        self._refusal = f"commands are disabled: {reason}"
+        self._refusal = reason
 
 
 def _data(response: requests.Response, what: str) -> dict[str, object]:

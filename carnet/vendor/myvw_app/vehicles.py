@@ -12,8 +12,9 @@ from carnet.vendor.protocol import Capabilities, NumberRange, Vehicle
 CHARGE_CURRENTS = ("max", "reduced")
 # The app's limits of the climate target (its settings request refuses others).
 CLIMATE_TARGETS = {"°F": NumberRange(61, 85, 1), "°C": NumberRange(16, 29.5, 0.5)}
-# Intents every vehicle accepts, whatever its privileges say.
-ALWAYS = frozenset({"wake", "refresh_health"})
+# Intents every vehicle accepts, whatever its privileges say. Not refresh_health: myVW
+# has no request for a new health report (only the wake-up, which spends the day's).
+ALWAYS = frozenset({"wake"})
 # The intents each privilege (``service:operation``) allows, and whether only EVs have them.
 PRIVILEGE_INTENTS: dict[str, tuple[frozenset[str], bool]] = {
     "LockAndUnlock": (frozenset({"set_lock"}), False),
