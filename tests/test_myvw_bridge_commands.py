@@ -98,6 +98,7 @@ COMMANDS: list[tuple[str, str, tuple[str, str, dict[str, Any]], dict[str, Any], 
 ]
 
 
+@pytest.mark.slow(50)
 def test_every_myvw_command_end_to_end(bridge, probe: Probe, sim: SimControl) -> None:
     for index, (attribute, payload, request, car, shown) in enumerate(COMMANDS):
         where = f"{attribute}={payload}"
