@@ -571,6 +571,24 @@ def test_invalid_payloads_are_rejected_with_what_is_accepted_and_never_sent(
     assert sim.vehicles()[EV_VIN]["locked"] is True
 
 
+def test_a_command_the_vehicle_lacks_is_rejected_with_what_it_offers_and_never_sent(
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
+):
+    bridge = start(run_bridge, make_config, probe, "egolf", "jetta")
+    wait_idle(bridge)
+    sim.clear_requests()
+    for vehicle, attribute, payload in generation.not_offered:
+        result = command(probe, attribute, payload, vehicle=vehicle)
+        where = (vehicle, attribute)
+        assert result["status"] == "rejected", (where, result)
+        assert "not offered for this vehicle" in result["detail"], (where, result)
+        offered = result["detail"].split("writable attributes: ")[1].split(", ")
+        assert attribute not in offered and "lock" in offered and "poll_interval" in offered
+    wait_delivered(bridge, probe)
+    assert generation.command_requests(sim) == []
+    assert sim.requests("/ss/v1/") == []  # not even a command session
+
+
 # --- 7. a command the car does not carry out --------------------------------------------------
 
 

@@ -49,6 +49,8 @@ class Generation:
     # What max_charge_current and climate_target_temperature say they accept.
     charge_currents: str
     climate_targets: str
+    # Commands (vehicle, attribute, payload) the generation does not offer the demo cars.
+    not_offered: tuple[tuple[str, str, str], ...]
     # The vendor reports each command's outcome: a command nothing reads back (horn,
     # charge current) is confirmed by the car, not only accepted by the vendor.
     reports_outcome: bool
@@ -93,6 +95,7 @@ CARNET = Generation(
     rate_limited=(Endpoint(r"^/mps/v1/vehicles/"),),
     charge_currents="5, 10, 13, max",
     climate_targets="60..85",
+    not_offered=(("egolf", "window_heating", "ON"), ("egolf", "target_soc", "80")),
     reports_outcome=False,
 )
 
@@ -120,6 +123,9 @@ MYVW = Generation(
     rate_limited=_MYVW_COMMANDS,
     charge_currents="max or reduced",
     climate_targets="61..85",
+    # no defrost command on myVW; the combustion car has no charging nor climate
+    not_offered=(("egolf", "defrost", "ON"), ("jetta", "charging", "ON"),
+                 ("jetta", "climate", "ON")),
     reports_outcome=True,
     # No pause between two EV commands of one car, and no per-minute command limit but
     # the bridge's own (as the Car-Net tests lift the vendor's rate_limit).
