@@ -15,6 +15,7 @@ import requests
 from carnet.config import Config, parse_config
 from carnet.simulator import Simulator, SimulatorOptions
 from tests.support.broker import Broker
+from tests.support.generations import CARNET, GENERATIONS, Generation
 from tests.support.mqtt_probe import Probe
 
 DEMO_EMAIL = "demo@example.com"
@@ -40,12 +41,28 @@ def broker() -> Iterator[Broker]:
     instance.close()
 
 
+@pytest.fixture(params=list(GENERATIONS))
+def generation(request: pytest.FixtureRequest) -> Generation:
+    """The API generation of the demo account: a test of behaviour both generations share
+    requests this fixture, and runs once for each (its ``carnet.api`` is the id). Other
+    tests run on Car-Net."""
+    return GENERATIONS[request.param]
+
+
+def chosen_generation(request: pytest.FixtureRequest) -> Generation:
+    """The generation the test runs on: its ``generation`` when it asked for one."""
+    if "generation" in request.fixturenames:
+        return request.getfixturevalue("generation")
+    return CARNET
+
+
 @pytest.fixture
-def simulator() -> Iterator[Simulator]:
+def simulator(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     # the two Car-Net-era cars only: these tests pin exact topic sets for them, and a
     # third car would add its topics and requests to every one of them
     with Simulator(SimulatorOptions(apply_delay=0.0, rate_limit=1000, daily_budget=100000,
-                                    demo_id4=False)) as sim:
+                                    demo_id4=False,
+                                    **chosen_generation(request).quick)) as sim:
         yield sim
 
 
@@ -128,9 +145,23 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_config(simulator: Simulator, broker: Broker, tmp_path: Path) -> Callable[..., Config]:
+def make_config(
+    simulator: Simulator, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Config]:
+    generation = chosen_generation(request)
+    base = config_dict(simulator, broker, tmp_path / "state")
+    if generation is not CARNET:  # the default; Car-Net tests keep the configuration they had
+        base["carnet"]["api"] = generation.api
+    if generation.reports_outcome:
+        # The outcome is asked for often: with the simulator's apply_delay 0 it is known at
+        # once, and tests not about the outcome's timing need not wait the real pace.
+        from carnet.runtime import outcomes
+
+        monkeypatch.setattr(outcomes, "OUTCOME_POLL", 0.1)
+
     def build(**changes: Any) -> Config:
-        return parse_config(merge(config_dict(simulator, broker, tmp_path / "state"), changes), {})
+        return parse_config(merge(base, changes), {})
 
     return build
 

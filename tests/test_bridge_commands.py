@@ -20,7 +20,8 @@ import pytest
 import requests
 
 from carnet.simulator import Simulator, SimulatorOptions
-from tests.conftest import EV_VIN, GAS_VIN, SimControl
+from tests.conftest import EV_VIN, GAS_VIN, SimControl, chosen_generation
+from tests.support.generations import Generation
 from tests.support.mqtt_probe import Probe, Received
 from tests.test_bridge_state import retained_snapshot, wait_online
 
@@ -111,12 +112,14 @@ def simulator_at(sim: Simulator) -> dict[str, Any]:
 
 
 @pytest.fixture
-def custom_sim() -> Iterator[Callable[..., tuple[Simulator, SimControl]]]:
+def custom_sim(request) -> Iterator[Callable[..., tuple[Simulator, SimControl]]]:
     started: list[Simulator] = []
+    quick = chosen_generation(request).quick
 
     def build(**options: Any) -> tuple[Simulator, SimControl]:
         options.setdefault("apply_delay", 0.0)
         options.setdefault("daily_budget", 100000)
+        options = {**quick, **options}
         instance = Simulator(SimulatorOptions(**options)).start()
         started.append(instance)
         return instance, SimControl(instance)
@@ -317,7 +320,7 @@ def test_json_set_carries_several_commands_and_echoes_the_transaction(
 
 @pytest.mark.slow(5)
 def test_forty_target_temperatures_cost_at_most_three_requests(
-    make_config, run_bridge, probe, custom_sim
+    make_config, run_bridge, probe, custom_sim, generation: Generation
 ):
     simulator, sim = custom_sim(rate_limit=1000)
     # verify_after longer than min_interval: a newer value is sent before the first one is
@@ -328,7 +331,8 @@ def test_forty_target_temperatures_cost_at_most_three_requests(
     # The vendor's latency from here on: the start-up reads need not wait for it.
     simulator.options.latency = 0.3
     sim.clear_requests()
-    sent = [str(60 + (i * 7) % 26) for i in range(39)] + ["77"]
+    # within the targets of both generations (myVW's start at 61)
+    sent = [str(61 + (i * 7) % 25) for i in range(39)] + ["77"]
     started = time.monotonic()
     for value in sent:
         send(probe, "egolf", "climate_target_temperature", value)
@@ -342,7 +346,7 @@ def test_forty_target_temperatures_cost_at_most_three_requests(
     statuses = Counter(r["status"] for r in got)
     assert set(statuses) <= {"ok", "superseded"}, got
     assert got[-1]["status"] == "ok" and str(got[-1]["value"]) == "77"
-    climate = [c for c in vendor_commands(sim) if c == ("PUT", "status/climate")]
+    climate = generation.requests_to(sim, "climate_target_temperature")
     assert 1 <= len(climate) <= 3
     # Only a value that was sent can be confirmed; the car's own value (72) may be
     # answered at once without a request.
@@ -401,12 +405,15 @@ def vendor_clock(monkeypatch) -> list[float]:
 
 
 def test_a_429_is_waited_out_and_the_command_then_succeeds(
-    make_config, run_bridge, probe, sim: SimControl, vendor_clock
+    make_config, run_bridge, probe, sim: SimControl, vendor_clock, generation: Generation
 ):
     bridge = start(run_bridge, make_config, probe, "egolf", "jetta",
                    commands={"max_age": 20})
     wait_idle(bridge)
-    used = len(sim.requests(TSP))
+    # One command first: myVW's limit counts commands only, Car-Net's the start-up reads too.
+    assert command(probe, "horn_lights", "LIGHTS", vehicle="jetta")["status"] == "ok"
+    wait_idle(bridge)
+    used = len(generation.rate_limited_requests(sim))
     assert used >= 1
     # The window is full, and its oldest request is about 57 s old: Retry-After is ~3 s.
     sim.fault(kind="rate_limit", per_minute=used)
@@ -416,23 +423,24 @@ def test_a_429_is_waited_out_and_the_command_then_succeeds(
     result = command(probe, "lock", "UNLOCK", timeout=20)
     took = time.monotonic() - started
     assert result["status"] == "ok", result
-    doors = [r["status"] for r in sim.requests("/status/exterior/doors")]
+    doors = [r["status"] for r in generation.requests_to(sim, "lock")]
     assert doors == [429, 200]
     assert 2.0 <= took < 20, took
     assert sim.vehicles()[EV_VIN]["locked"] is False
 
 
 def test_a_429_longer_than_max_age_expires_the_command(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
 ):
     bridge = start(run_bridge, make_config, probe, "egolf", "jetta", commands={"max_age": 5})
     wait_idle(bridge)
-    sim.fault(kind="rate_limit", per_minute=len(sim.requests(TSP)))  # Retry-After ~60 s
+    # Retry-After ~60 s
+    sim.fault(kind="rate_limit", per_minute=len(generation.rate_limited_requests(sim)))
     sim.clear_requests()
     result = command(probe, "lock", "UNLOCK")
     assert result["status"] == "expired", result
     assert "max_age" in result["detail"]
-    assert [r["status"] for r in sim.requests("/status/exterior/doors")] == [429]
+    assert [r["status"] for r in generation.requests_to(sim, "lock")] == [429]
     assert sim.vehicles()[EV_VIN]["locked"] is True
 
 
@@ -460,7 +468,7 @@ def test_waiting_for_the_bridge_own_budget_counts_against_max_age(
 
 
 def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
-    make_config, run_bridge, probe, broker, sim: SimControl
+    make_config, run_bridge, probe, broker, sim: SimControl, generation: Generation
 ):
     topic = f"{BASE}/egolf/lock/set"
     probe.publish(topic, "UNLOCK", retain=True)  # left behind before the bridge starts
@@ -482,7 +490,7 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
 
     wait_delivered(bridge, probe)
     assert len(results(probe)) == 3
-    assert not sim.requests("/status/exterior/doors")
+    assert not generation.requests_to(sim, "lock")
     assert sim.vehicles()[EV_VIN]["locked"] is True
     snapshot = retained_snapshot(broker)
     assert topic not in snapshot and f"{BASE}/egolf/set" not in snapshot
@@ -493,7 +501,7 @@ def test_a_retained_unlock_never_reaches_the_vendor_and_is_cleared(
 
 
 def test_a_command_queued_longer_than_max_age_expires_unsent(
-    make_config, run_bridge, probe, custom_sim
+    make_config, run_bridge, probe, custom_sim, generation: Generation
 ):
     simulator, sim = custom_sim(rate_limit=1000)
     bridge = start(run_bridge, make_config, probe, **simulator_at(simulator),
@@ -509,7 +517,7 @@ def test_a_command_queued_longer_than_max_age_expires_unsent(
     assert got["charging"]["status"] == "expired", got
     assert "1s" in got["charging"]["detail"] or "max_age" in got["charging"]["detail"]
     assert got["lock"]["status"] == "ok"
-    assert not sim.requests("/status/charging")
+    assert not generation.requests_to(sim, "charging")
     assert sim.vehicles()[EV_VIN]["charging"] is False
 
 
@@ -520,12 +528,13 @@ INVALID: list[tuple[str | None, bytes, str]] = [
     ("lock", b'{"state": 5}', "LOCK, UNLOCK"),
     ("charging", b"maybe", "ON, OFF"),
     ("charging", b"", "ON, OFF"),
-    ("max_charge_current", b"3", "5, 10, 13, max"),
-    ("max_charge_current", b"fast", "5, 10, 13, max"),
+    # {…}: what the generation's vehicle accepts (tests/support/generations.py)
+    ("max_charge_current", b"3", "{charge_currents}"),
+    ("max_charge_current", b"fast", "{charge_currents}"),
     ("climate", b"warm", "heat_cool"),
-    ("climate_target_temperature", b"100", "60..85"),
-    ("climate_target_temperature", b"72.5", "60..85"),
-    ("climate_target_temperature", b"NaN", "60..85"),
+    ("climate_target_temperature", b"100", "{climate_targets}"),
+    ("climate_target_temperature", b"72.5", "{climate_targets}"),
+    ("climate_target_temperature", b"NaN", "{climate_targets}"),
     ("defrost", b"2", "ON, OFF"),
     ("unplugged_climate", b"yes", "ON, OFF"),
     ("horn_lights", b"SIREN", "HORN, LIGHTS"),
@@ -544,7 +553,7 @@ INVALID: list[tuple[str | None, bytes, str]] = [
 
 
 def test_invalid_payloads_are_rejected_with_what_is_accepted_and_never_sent(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
 ):
     bridge = start(run_bridge, make_config, probe)
     wait_idle(bridge)
@@ -552,12 +561,32 @@ def test_invalid_payloads_are_rejected_with_what_is_accepted_and_never_sent(
     for attribute, payload, accepted in INVALID:
         result = command(probe, attribute, payload)
         where = (attribute, payload)
+        accepted = accepted.format(charge_currents=generation.charge_currents,
+                                   climate_targets=generation.climate_targets)
         assert result["status"] == "rejected", (where, result)
         assert accepted in result["detail"], (where, result)
     wait_delivered(bridge, probe)
     assert len(results(probe)) == len(INVALID)
-    assert vendor_commands(sim) == []
+    assert generation.command_requests(sim) == []
     assert sim.vehicles()[EV_VIN]["locked"] is True
+
+
+def test_a_command_the_vehicle_lacks_is_rejected_with_what_it_offers_and_never_sent(
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
+):
+    bridge = start(run_bridge, make_config, probe, "egolf", "jetta")
+    wait_idle(bridge)
+    sim.clear_requests()
+    for vehicle, attribute, payload in generation.not_offered:
+        result = command(probe, attribute, payload, vehicle=vehicle)
+        where = (vehicle, attribute)
+        assert result["status"] == "rejected", (where, result)
+        assert "not offered for this vehicle" in result["detail"], (where, result)
+        offered = result["detail"].split("writable attributes: ")[1].split(", ")
+        assert attribute not in offered and "lock" in offered and "poll_interval" in offered
+    wait_delivered(bridge, probe)
+    assert generation.command_requests(sim) == []
+    assert sim.requests("/ss/v1/") == []  # not even a command session
 
 
 # --- 7. a command the car does not carry out --------------------------------------------------
@@ -584,7 +613,7 @@ def test_a_lock_the_car_ignores_ends_unconfirmed_and_the_state_goes_back(
 
 
 def test_unlock_disabled_is_refused_without_a_request(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
 ):
     # skip_unchanged 0: the LOCK of the locked car is sent, to show it is allowed.
     bridge = start(run_bridge, make_config, probe,
@@ -597,7 +626,8 @@ def test_unlock_disabled_is_refused_without_a_request(
     send(probe, "egolf", None, json.dumps({"lock": "UNLOCK"}))
     assert wait_results(probe, 3)[2]["status"] == "rejected"
     assert command(probe, "lock", "LOCK")["status"] == "ok"  # locking is always allowed
-    assert vendor_commands(sim) == [("PUT", "status/exterior/doors")]
+    lock = generation.requests_to(sim, "lock")
+    assert len(lock) == 1 and generation.command_requests(sim) == lock
     assert sim.vehicles()[EV_VIN]["locked"] is True
 
 
@@ -719,7 +749,7 @@ def test_a_response_topic_outside_response_topics_is_refused(
 
 
 def test_without_a_pin_commands_are_rejected_and_reading_works(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation: Generation
 ):
     account = {
         "email": "demo@example.com",
@@ -738,6 +768,7 @@ def test_without_a_pin_commands_are_rejected_and_reading_works(
     assert command(probe, "poll_interval", "900")["status"] == "ok"
     assert not sim.requests("/ss/v1/")
     assert not sim.requests(TSP)
+    assert not generation.command_requests(sim)
     assert sim.vehicles()[EV_VIN]["locked"] is True
 
 
@@ -768,7 +799,7 @@ def test_a_full_queue_rejects_the_next_command(make_config, run_bridge, probe, c
 
 
 def test_a_retained_command_with_mqtt_3_1_1_is_refused_once_and_cleared(
-    make_config, run_bridge, probe, broker, sim: SimControl
+    make_config, run_bridge, probe, broker, sim: SimControl, generation: Generation
 ):
     """3.1.1 has no retain-as-published: clearing the message comes back as a live empty one."""
     topic = f"{BASE}/egolf/lock/set"
@@ -782,5 +813,5 @@ def test_a_retained_command_with_mqtt_3_1_1_is_refused_once_and_cleared(
     wait_delivered(bridge, probe)
     assert [r["status"] for r in results(probe)] == ["rejected", "ok"]
     assert topic not in retained_snapshot(broker)
-    assert vendor_commands(sim).count(("PUT", DOORS)) == 1  # the LOCK only
+    assert len(generation.requests_to(sim, "lock")) == 1  # the LOCK only
     assert sim.vehicles()[EV_VIN]["locked"] is True

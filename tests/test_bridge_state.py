@@ -118,7 +118,7 @@ def discovery_configs(snapshot: dict[str, Received]) -> dict[str, dict[str, Any]
     return {t: json.loads(m.text) for t, m in snapshot.items() if t.startswith("homeassistant/")}
 
 
-def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker):
+def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker, generation):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
     probe.wait_for(is_announced, count=60)
@@ -151,7 +151,9 @@ def test_discovery_configs_are_complete(make_config, run_bridge, probe, broker):
     assert f"homeassistant/sensor/{gas}/fuel_level/config" in configs
 
 
-def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim: SimControl):
+def test_only_changed_values_are_republished(
+    make_config, run_bridge, probe, sim: SimControl, generation
+):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
     probe.settle()
@@ -176,7 +178,7 @@ def test_only_changed_values_are_republished(make_config, run_bridge, probe, sim
     }
 
 
-def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe):
+def test_nothing_is_republished_when_nothing_changed(make_config, run_bridge, probe, generation):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
     probe.settle()
@@ -269,7 +271,7 @@ def test_disabled_vehicle_is_not_polled_and_its_discovery_is_cleared(
 
 
 def test_vehicle_goes_offline_when_the_vendor_fails_and_recovers(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation
 ):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
@@ -313,7 +315,7 @@ def test_each_failure_has_its_connection_word(error: CarNetError, word: str) -> 
 
 
 def test_api_state_says_rate_limited_on_a_429(
-    make_config, run_bridge, probe, sim: SimControl
+    make_config, run_bridge, probe, sim: SimControl, generation
 ):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
@@ -354,7 +356,7 @@ def test_api_state_says_login_refused_on_a_wrong_password(
 
 
 def test_a_value_that_disappears_is_cleared_with_its_discovery(
-    make_config, run_bridge, probe, broker, sim: SimControl
+    make_config, run_bridge, probe, broker, sim: SimControl, generation
 ):
     run_bridge(make_config())
     wait_online(probe, "egolf", "jetta")
@@ -378,7 +380,7 @@ def test_a_value_that_disappears_is_cleared_with_its_discovery(
 
 
 def test_discovery_of_entities_that_vanished_while_down_is_cleared_at_first_publish(
-    make_config, run_bridge, probe, broker
+    make_config, run_bridge, probe, broker, generation
 ):
     gas = f"carnet2mqtt_{GAS_VIN.lower()}"
     stale = {

@@ -82,7 +82,9 @@ def test_combustion_car_has_no_climate_on_battery(make_config, run_bridge, probe
     assert f"{BASE}/egolf/unplugged_climate" in snapshot
 
 
-def test_read_only_account_gets_read_only_entities(make_config, run_bridge, probe, broker):
+def test_read_only_account_gets_read_only_entities(
+    make_config, run_bridge, probe, broker, generation
+):
     account = {"email": DEMO_EMAIL, "password": "demo",  # no PIN: read-only
                "vehicles": {EV_VIN: {"name": "egolf"}, GAS_VIN: {"name": "jetta"}}}
     run_bridge(make_config(accounts=[account]))
@@ -134,7 +136,7 @@ def test_charge_current_shows_what_the_bridge_set_across_a_restart(
 
 
 def test_losing_the_pin_swaps_writable_configs_for_read_only_ones(
-    make_config, run_bridge, probe, broker
+    make_config, run_bridge, probe, broker, generation
 ):
     """A run with a PIN leaves a lock and switches on the broker; a run without clears them."""
     first = run_bridge(make_config())

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from carnet.catalog.commands import Command, parse_set, parse_vehicle_set
 from carnet.catalog.table import ENTITIES
+from carnet.vendor.carnet_app.vehicles import CAPABILITIES
 from tests.support.failures import BASE, wait_online
 
 KNOWN = ("egolf", "jetta")
@@ -73,12 +74,14 @@ topics = st.one_of(
 
 
 def could_be_a_command(topic: str, payload: bytes) -> bool:
-    """Whether the parser would accept it: such a message is allowed to reach the car."""
+    """Whether the parser would accept it: such a message is allowed to reach the car.
+    Parsed as the bridge parses it for the demo's Car-Net cars (amps map to a current)."""
     levels = topic.split("/")
+    currents = CAPABILITIES.charge_currents
     if levels[-1] == "set" and len(levels) == 3:
-        parsed = parse_vehicle_set(levels[1], payload)
+        parsed = parse_vehicle_set(levels[1], payload, charge_currents=currents)
     elif levels[-1] == "set" and len(levels) == 4:
-        parsed = [parse_set(levels[1], levels[2], payload)]
+        parsed = [parse_set(levels[1], levels[2], payload, charge_currents=currents)]
     else:
         text = payload.decode("utf-8", "replace").strip()
         return any(name in text for name in KNOWN)  # a bridge request for a real vehicle

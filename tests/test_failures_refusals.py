@@ -13,6 +13,7 @@ import pytest
 from carnet.runtime.daemon import wait_until
 from carnet.runtime.registry import LOGGED_IN
 from tests.support.failures import BASE, fast, results, wait_online, wait_results
+from tests.support.generations import Generation
 
 REFUSAL = {"error": {"code": "FORBIDDEN", "message": "secondary user may not unlock"}}
 DOORS = "/status/exterior/doors$"
@@ -63,12 +64,12 @@ def assert_the_account_goes_on(bridge, probe, sim, caplog) -> None:
 
 
 def test_a_403_on_one_command_ends_it_and_nothing_else(
-    make_config, run_bridge, probe, sim, caplog
+    make_config, run_bridge, probe, sim, caplog, generation: Generation
 ):
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(commands=EVERY_COMMAND_SENT), login_retry=60.0))
     wait_online(probe, "egolf", "jetta")
-    sim.fault(kind="answer", path=DOORS, method="PUT", status=403, body=REFUSAL)
+    sim.fault(kind="answer", **generation.commands["lock"].fault(), status=403, body=REFUSAL)
     sim.clear_requests()
     probe.clear()
 
@@ -77,7 +78,7 @@ def test_a_403_on_one_command_ends_it_and_nothing_else(
     assert "secondary user may not unlock" in refused["detail"], refused
     assert "403" in refused["detail"] and "unlock command" in refused["detail"], refused
     # The vendor received it and said no: it is never sent a second time.
-    assert len(requests_to(sim, "/status/exterior/doors")) == 1
+    assert len(generation.requests_to(sim, "lock")) == 1
     assert_the_account_goes_on(bridge, probe, sim, caplog)
 
 
@@ -132,26 +133,28 @@ def test_a_200_that_says_no_is_an_error_with_the_vendor_message(
     assert_the_account_goes_on(bridge, probe, sim, caplog)
 
 
-def test_a_refused_wake_up_costs_no_wake(make_config, run_bridge, probe, sim, caplog):
+def test_a_refused_wake_up_costs_no_wake(
+    make_config, run_bridge, probe, sim, caplog, generation: Generation
+):
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(polling={"wakeups_per_day": 2},
                                          commands={"max_per_minute": 60})))
     wait_online(probe, "egolf", "jetta")
-    sim.fault(kind="answer", path="/status/fresh$", method="PUT", status=429,
+    sim.fault(kind="answer", **generation.commands["refresh"].fault(), status=429,
               headers={"Retry-After": "1"}, times=1)
     sim.clear_requests()
     probe.clear()
 
     # A 429, waited out, then accepted: one wake-up.
     assert result_of(probe, "egolf", "refresh", "PRESS")["status"] == "ok"
-    fresh = requests_to(sim, "/status/fresh")
+    fresh = generation.requests_to(sim, "refresh")
     assert [r["status"] for r in fresh] == [429, 200], fresh
     assert len(bridge.vehicles["egolf"].wakeups) == 1
     # So the day's second wake-up is still there, and only the third is refused.
     assert result_of(probe, "egolf", "refresh", "PRESS")["status"] == "ok"
     third = result_of(probe, "egolf", "refresh", "PRESS")
     assert third["status"] == "rejected" and "wakeups_per_day" in third["detail"], third
-    assert len(requests_to(sim, "/status/fresh")) == 3
+    assert len(generation.requests_to(sim, "refresh")) == 3
 
 
 BAD_TOKEN = "crlf-token-7f3a\r\nX-Injected: 1"
@@ -251,7 +254,7 @@ def test_a_token_refused_on_reads_is_a_login_problem_after_a_refresh_and_a_login
 
 
 def test_a_403_on_one_vehicles_status_read_is_that_vehicles_error_only(
-    make_config, run_bridge, probe, sim, caplog
+    make_config, run_bridge, probe, sim, caplog, generation: Generation
 ):
     caplog.set_level(logging.INFO)
     bridge = run_bridge(fast(make_config(), interval=2, login_retry=60.0))

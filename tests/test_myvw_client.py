@@ -137,7 +137,7 @@ def test_every_read_and_its_values(sim: Simulator) -> None:
     assert report.values["charge_rate"] > 0 and report.units["charge_rate"] == "mph"
     assert report.values["charge_remaining_minutes"] > 0
     jetta = vehicles[ICE_VIN]
-    assert client.read(jetta, Part.CLIMATE) is None
+    assert client.read(jetta, Part.CLIMATE) == {}  # a combustion car has no climate summary
     report = client.interpret(jetta, {part: client.read(jetta, part) for part in Part}, "C")
     assert report.values["fuel_level"] == sim_vehicle(sim, ICE_VIN)["fuel_level"]
     assert "battery_level" not in report.values and "charging" not in report.values

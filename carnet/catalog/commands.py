@@ -101,6 +101,19 @@ def _writable_list() -> str:
     return ", ".join(item.key for item in writable())
 
 
+def not_offered(attribute: str, intents: frozenset[str]) -> str | None:
+    """Why a vehicle whose capabilities list ``intents`` cannot take a command on
+    ``attribute`` (its generation or the car lacks it); None when it can."""
+    item = find(attribute)
+    spec = item.command if item is not None else None
+    if spec is None or spec.intent is None or spec.intent in intents:
+        return None
+    offered = (i.key for i in writable()
+               if i.command is not None and i.command.intent in (None, *intents))
+    return (f"{attribute} is not offered for this vehicle; its writable attributes: "
+            f"{', '.join(offered)}")
+
+
 def _mask(raw: str) -> str:
     """The payload as shown in results: truncated, with any ``code`` replaced."""
     if '"code"' in raw:

@@ -48,6 +48,7 @@ class CommandSpec:
     ``by`` says who carries it out; ``send`` is None unless that is the vendor.
     ``pending`` gives the value shown at once, ``confirmed`` the value the re-poll must
     show; either returns None when there is nothing to show or nothing to verify.
+    ``intent`` is the capability a vehicle must list for it (None: the bridge's own).
     """
 
     accepts: str | Callable[[ParseContext], str]
@@ -57,6 +58,7 @@ class CommandSpec:
     confirmed: Callable[[Any], Any] = lambda value: None
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)
     by: CarriedOutBy = CarriedOutBy.VENDOR
+    intent: str | None = None
 
     def accepted(self, context: ParseContext) -> str:
         """What this vehicle accepts, as rejections and the README say it."""

@@ -33,8 +33,9 @@ def _same(value: Any) -> Any:
 SWITCH_ACCEPTS = "ON, OFF, true, false, 1, 0 (any case)"
 
 
-def switch_command(send: Sender) -> CommandSpec:
-    return CommandSpec(SWITCH_ACCEPTS, parse_switch, send, pending=_same, confirmed=_same)
+def switch_command(send: Sender, intent: str) -> CommandSpec:
+    return CommandSpec(SWITCH_ACCEPTS, parse_switch, send, pending=_same, confirmed=_same,
+                       intent=intent)
 
 
 def _current_target(state: VehicleState) -> int:
@@ -59,6 +60,7 @@ LOCK_COMMAND = CommandSpec(
     send=lambda client, vehicle, value, _s: client.set_lock(vehicle, value == "LOCK"),
     pending=lambda value: "LOCKING" if value == "LOCK" else "UNLOCKING",
     confirmed=lambda value: "LOCKED" if value == "LOCK" else "UNLOCKED",
+    intent="set_lock",
 )
 CLIMATE_COMMAND = CommandSpec(
     accepts=SWITCH_ACCEPTS + ", heat_cool",
@@ -68,6 +70,7 @@ CLIMATE_COMMAND = CommandSpec(
     ),
     pending=_same,
     confirmed=_same,
+    intent="set_climate",
 )
 TARGET_COMMAND = CommandSpec(
     accepts=target_temperature_accepts,
@@ -78,6 +81,7 @@ TARGET_COMMAND = CommandSpec(
     pending=_same,
     confirmed=_same,
     ranges=TARGET_TEMPERATURE,
+    intent="set_climate",
 )
 TARGET_SOC_COMMAND = CommandSpec(
     accepts="a whole number of percent: 50..100 in steps of 10",
@@ -86,20 +90,23 @@ TARGET_SOC_COMMAND = CommandSpec(
     pending=_same,
     confirmed=_same,
     ranges=TARGET_SOC,
+    intent="set_target_soc",
 )
 CHARGE_CURRENT_COMMAND = CommandSpec(
     accepts=charge_current_accepts,
     parse=parse_charge_current,
     send=lambda client, vehicle, value, _s: client.set_max_charge_current(vehicle, value),
     pending=_same,  # the status does not report it: the bridge keeps what it set
+    intent="set_max_charge_current",
 )
 HORN_LIGHTS_COMMAND = CommandSpec(
     accepts="PRESS or BOTH (horn and lights), HORN, LIGHTS",
     parse=parse_horn_lights,
     send=_send_horn_lights,
+    intent="horn_lights",
 )
 REFRESH_COMMAND = CommandSpec(
-    accepts="PRESS", parse=parse_press, send=None, by=CarriedOutBy.WAKE_UP
+    accepts="PRESS", parse=parse_press, send=None, by=CarriedOutBy.WAKE_UP, intent="wake"
 )
 POLL_INTERVAL_COMMAND = CommandSpec(
     accepts="whole seconds, 60..86400",
@@ -110,14 +117,16 @@ POLL_INTERVAL_COMMAND = CommandSpec(
     by=CarriedOutBy.POLL_INTERVAL,
 )
 CHARGING_COMMAND = switch_command(
-    lambda client, vehicle, value, _s: client.set_charging(vehicle, value)
+    lambda client, vehicle, value, _s: client.set_charging(vehicle, value), "set_charging"
 )
 DEFROST_COMMAND = switch_command(
-    lambda client, vehicle, value, _s: client.set_defrost(vehicle, value)
+    lambda client, vehicle, value, _s: client.set_defrost(vehicle, value), "set_defrost"
 )
 UNPLUGGED_CLIMATE_COMMAND = switch_command(
-    lambda client, vehicle, value, _s: client.set_unplugged_climate(vehicle, value)
+    lambda client, vehicle, value, _s: client.set_unplugged_climate(vehicle, value),
+    "set_unplugged_climate",
 )
 WINDOW_HEATING_COMMAND = switch_command(
-    lambda client, vehicle, value, _s: client.set_window_heating(vehicle, value)
+    lambda client, vehicle, value, _s: client.set_window_heating(vehicle, value),
+    "set_window_heating",
 )

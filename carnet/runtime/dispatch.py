@@ -13,7 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from carnet.catalog.commands import Command, Rejection, parse_set, parse_vehicle_set
+from carnet.catalog.commands import (
+    Command,
+    Rejection,
+    not_offered,
+    parse_set,
+    parse_vehicle_set,
+)
 from carnet.catalog.encoding import json_value
 from carnet.catalog.model import CarriedOutBy
 from carnet.catalog.table import entity, find
@@ -192,6 +198,12 @@ class Dispatcher:
         assert spec is not None  # parse_set only accepts writable attributes
         if spec.by is CarriedOutBy.POLL_INTERVAL:
             self._set_poll_interval(vehicle, command)
+            return
+        # Nothing is sent for a command the vehicle lacks (Car-Net has no window heating,
+        # myVW no defrost, a combustion car no charging): the vendor would refuse it.
+        lacking = not_offered(command.attribute, vehicle.api.capabilities.intents)
+        if lacking is not None:
+            self.result(command, "rejected", lacking)
             return
         client = vehicle.account.client
         refusal = vehicle.account.commands_refusal()

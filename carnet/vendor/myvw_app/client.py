@@ -231,6 +231,11 @@ class MyvwClient:
                     pause = exc.retry_after
                     self._budget.block(self.RATE_LIMIT_DEFAULT if pause is None else pause)
                     raise
+                except CommandRefused as exc:
+                    # Named as the owner knows it, as Car-Net's refusals are, not by its path.
+                    said = f": {exc.detail}" if exc.detail else ""
+                    raise CommandRefused(f"myVW refused {request.what} (HTTP {exc.status}{said})",
+                                         exc.status, exc.detail) from None
 
     # Vehicles and reads ---------------------------------------------------
 
@@ -265,13 +270,15 @@ class MyvwClient:
 
     def read(self, vehicle: Vehicle, part: Part) -> Any:
         """The raw answer of one part: the status with the charge summary, the climate
-        summary (None for a combustion car) or the health report."""
+        summary (empty for a combustion car) or the health report."""
         vehicle_id = ids(vehicle).vehicle_id
         if part is Part.HEALTH:
             return self._read(f"/vhs/v2/vehicle/{vehicle_id}", "the health report request")
         if part is Part.CLIMATE:
             if not ids(vehicle).electric:
-                return None
+                # Nothing to ask, yet read: None would be a part not read yet, and the
+                # runtime waits for every part before it removes stale discovery.
+                return {}
             return self._read(f"/ev/v1/vehicle/{vehicle_id}/climate/summary",
                               "the climate summary request", vehicle, self._unit_query())
         status = self._read(f"/rvs/v1/vehicle/{vehicle_id}", "the status request")
