@@ -19,6 +19,7 @@ from carnet.core.errors import (
     VendorUnavailable,
     WakeupsUsedUp,
 )
+from carnet.runtime.daemon import wait_until
 from carnet.simulator import Simulator
 from carnet.vendor.myvw_app.client import MyvwClient
 from carnet.vendor.protocol import Part, Progress, Receipt, RequestClass, Vehicle
@@ -411,3 +412,18 @@ def test_wake_ups_in_a_row_meet_the_battery_protection() -> None:
         with pytest.raises(WakeupsUsedUp):
             client.wake(egolf)
         assert client.request_wait() == 0  # the account's budget is not paused
+
+
+def test_a_new_target_while_the_climate_runs_is_refused_without_a_request(
+        sim: Simulator) -> None:
+    client = client_for(sim)
+    egolf = by_vin(client)[EV_VIN]
+    ev = f"/ev/v1/vehicle/{egolf.key}"
+    client.set_climate(egolf, True, 70)
+    assert wait_until(lambda: sim_vehicle(sim, EV_VIN)["climate_on"], 5)
+    clear_log(sim)
+    with pytest.raises(CommandRefused, match="only while the climate is off"):
+        client.set_climate(egolf, True, 75)
+    assert [(method, path) for method, path, _ in sent(sim)] == [("GET", f"{ev}/climate/summary")]
+    client.set_climate(egolf, False, 75)  # stopping does not need the target
+    assert wait_until(lambda: not sim_vehicle(sim, EV_VIN)["climate_on"], 5)

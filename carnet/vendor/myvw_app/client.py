@@ -356,20 +356,14 @@ class MyvwClient:
     def set_climate(self, vehicle: Vehicle, active: bool,
                     target_temperature: float) -> Receipt | None:
         """Start or stop the climate; a new target is sent first, while the climate is
-        off (the car applies settings only then)."""
+        off (the car applies settings only then). Stopping ignores the target."""
         unit = commands.target_unit(self._account.temperature_unit, target_temperature)
         target = commands.checked_target(target_temperature, unit)
         vehicle_id = ids(vehicle).vehicle_id
         summary = self._read(f"/ev/v1/vehicle/{vehicle_id}/climate/summary",
                              "the climate summary request", vehicle,
                              commands.temperature_query(unit))
-        settings = summary.get("climateSettings")
-        settings = settings if isinstance(settings, dict) else {}
-        report = summary.get("climateStatusReport")
-        running = isinstance(report, dict) and report.get("climateStatusInd") not in (
-            None, "off")
-        known = settings.get("targetTemperature")
-        known = known.get("temperature") if isinstance(known, dict) else None
+        settings, running, known = commands.climate_now(summary)
         settings_receipt = None
         if known != target and not running:
             settings_receipt = self._command(vehicle, commands.climate_settings(
@@ -377,9 +371,10 @@ class MyvwClient:
                 "the climate target setting"))
             if not active:
                 return settings_receipt
-        elif known != target:
-            _LOG.info("The climate runs and the car takes no settings meanwhile: the target "
-                      "%g %s is not sent", target, unit)
+        elif known != target and active:
+            # Starting again would be "confirmed" with the old target still set.
+            raise CommandRefused("the car takes a new climate target only while the climate "
+                                 "is off: switch it off, then set the target", status=0)
         return self._command(vehicle, commands.climate(vehicle_id, active),
                              after_ev_command=settings_receipt is not None)
 

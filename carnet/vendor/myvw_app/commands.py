@@ -158,3 +158,14 @@ def window_heating(vehicle_id: str, active: bool) -> CommandRequest:
     action = "start" if active else "stop"
     return CommandRequest("POST", f"{_ev(vehicle_id)}/pretripclimate/windowheating/{action}",
                           f"the window heating {action} command", {}, electric=True)
+
+
+def climate_now(summary: dict[str, Any]) -> tuple[dict[str, Any], bool, Any]:
+    """From a climate summary: its settings, whether the climate runs, the set target."""
+    settings = summary.get("climateSettings")
+    settings = settings if isinstance(settings, dict) else {}
+    report = summary.get("climateStatusReport")
+    running = isinstance(report, dict) and report.get("climateStatusInd") not in (None, "off")
+    known = settings.get("targetTemperature")
+    return settings, running, known.get("temperature") if isinstance(known, dict) else None
+
