@@ -7,6 +7,13 @@ benchmark's client hands the message to the broker (just before the QoS 1 publis
 stops at the simulator's request-log time of the matching request, so the figure is an
 upper bound that includes one client->broker hop.
 
+Each generation's account measures a command it offers that changes one value the car
+reports back or the vendor accepts: Car-Net the charge current (one ``PUT``, answered
+when the vendor accepts it), myVW the target charge level (the settings read, then one
+``PUT``; the result comes from the outcome the vendor reports, asked every few seconds,
+so fewer commands are timed). Besides the overhead, the figures give the time from the
+publish to the result and the vendor requests per command up to its result.
+
 Bursts: 100 ``/set`` messages within one second, one attribute or several attributes of
 two vehicles, against the vendor's rate limit and the bridge's own command limits.
 """
@@ -23,6 +30,7 @@ from bench.common import (
     BASE,
     EV_VIN,
     GAS_VIN,
+    MYVW_UNTHROTTLED,
     Lab,
     Table,
     paths,
@@ -31,49 +39,83 @@ from bench.common import (
     wait_until,
 )
 
-CHARGE_CURRENT = "/settings/max_charge_current"
+
+@dataclass(frozen=True)
+class Timed:
+    """The command a generation's overhead is measured with."""
+
+    attribute: str
+    values: tuple[str, ...]  # sent in turn, so each changes the value
+    request: str  # in the path of the one command request
+    quick: int  # commands timed in quick and in full mode
+    full: int
 
 
-def overhead(table: Table, quick: bool) -> None:
+TIMED = {
+    "carnet": Timed("max_charge_current", ("5", "10", "13", "max"),
+                    "/settings/max_charge_current", 100, 500),
+    "myvw": Timed("target_soc", ("50", "60", "70", "80"), "/charging/settings", 20, 100),
+}
+
+
+def overhead(table: Table, quick: bool, apis: tuple[str, ...] = ("carnet",)) -> None:
     """With ``set_tcp_nodelay true`` in mosquitto.conf (what the docs recommend), and in
     full mode also with mosquitto's default, where a command that arrives within ~40 ms of
-    the bridge's last publish waits for a delayed TCP acknowledgement. 500 commands
-    (quick: 100)."""
-    count = 100 if quick else 500
-    overhead_with(table, "set_tcp_nodelay true\n", "", count)
-    if not quick:
-        overhead_with(table, "", ", broker default", count)
+    the bridge's last publish waits for a delayed TCP acknowledgement. Car-Net: 500
+    commands (quick: 100); myVW: 100 (quick: 20), each waits a few seconds for its outcome."""
+    for api in apis:
+        count = TIMED[api].quick if quick else TIMED[api].full
+        overhead_with(table, "set_tcp_nodelay true\n", "", count, api)
+        if not quick and api == "carnet":
+            overhead_with(table, "", ", broker default", count, api)
 
 
-def overhead_with(table: Table, broker_config: str, label: str, count: int) -> None:
-    with Lab(broker_config, rate_limit=1_000_000, daily_budget=10_000_000) as lab:
+def overhead_with(table: Table, broker_config: str, label: str, count: int,
+                  api: str = "carnet") -> None:
+    timed = TIMED[api]
+    with Lab(broker_config, rate_limit=1_000_000, daily_budget=10_000_000,
+             **MYVW_UNTHROTTLED) as lab:
         # Throttling would be measured instead of the bridge: lift it past validation.
-        daemon = lab.daemon(lab.config(commands={"min_interval": 0, "max_per_minute": 60}),
-                            overrides={"commands": {"max_per_minute": 1_000_000}})
+        config = lab.config(carnet={"api": api},
+                            commands={"min_interval": 0, "max_per_minute": 60})
+        daemon = lab.daemon(config, overrides={"commands": {"max_per_minute": 1_000_000}})
         if wait_published(lab, ["egolf", "jetta"], 30) is None:
             raise RuntimeError("bridge did not start:\n" + daemon.tail())
-        topic = f"{BASE}/egolf/max_charge_current/set"
-        values = ("5", "10", "13", "max")
+        topic = f"{BASE}/egolf/{timed.attribute}/set"
         delays: list[float] = []
         acks: list[float] = []
-        for n in range(count + 5):  # the first five warm the TSP token and the connections
+        results: list[float] = []
+        requests: list[int] = []
+        for n in range(count + 5):  # the first five warm the tokens and the connections
             sent = time.time()
-            lab.probe.publish(topic, values[n % len(values)])
+            lab.probe.publish(topic, timed.values[n % len(timed.values)])
             acked = time.time()
             # The next command goes once this one's result is out: nothing is in flight.
-            if not wait_until(partial(_result_since, lab, sent), 10, 0.0005):
+            if not wait_until(partial(_result_since, lab, sent), 20, 0.0005):
                 raise RuntimeError(f"command {n} got no result:\n{daemon.tail()}")
-            request = paths(lab.log(sent), CHARGE_CURRENT)
+            done = time.time()
+            log = lab.log(sent)
+            request = paths(log, timed.request, "PUT")
             if len(request) != 1:
                 raise RuntimeError(f"command {n}: {len(request)} vendor requests, not 1")
             if n >= 5:
                 delays.append((request[0]["time"] - sent) * 1000)
                 acks.append((acked - sent) * 1000)
+                results.append(done - sent)
+                requests.append(len([r for r in log if r["time"] <= done]))
         p99 = percentile(delays, 99)
-        table.add("command", f"overhead p50 over {count}{label} (ms)", percentile(delays, 50))
-        table.add("command", f"overhead p99 over {count}{label} (ms)", p99, "< 20 ms", p99 < 20)
-        table.add("command", f"overhead max{label} (ms)", max(delays))
-        table.add("command", f"client->broker PUBACK p50{label} (ms)", percentile(acks, 50))
+        add = partial(table.add, api=api)
+        add("command", f"overhead p50 over {count}{label} (ms)", percentile(delays, 50))
+        add("command", f"overhead p99 over {count}{label} (ms)", p99, "< 20 ms", p99 < 20)
+        add("command", f"overhead max{label} (ms)", max(delays))
+        add("command", f"client->broker PUBACK p50{label} (ms)", percentile(acks, 50))
+        if not label:
+            add("command", f"{timed.attribute}: publish -> result p50 (s)",
+                percentile(results, 50))
+            add("command", f"{timed.attribute}: publish -> result p99 (s)",
+                percentile(results, 99))
+            add("command", f"{timed.attribute}: vendor requests per command, to its result",
+                sum(requests) / len(requests))
 
 
 def _result_since(lab: Lab, since: float) -> bool:

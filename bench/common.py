@@ -42,6 +42,10 @@ DEMO_EMAIL = "demo@example.com"
 EV_VIN = "WVWZZZAUZGW000001"
 GAS_VIN = "3VWZZZ1KZLM000002"
 BASE = "carnet2mqtt"
+GENERATIONS = {"carnet": "Car-Net", "myvw": "myVW"}
+"""The API generations (``accounts[].api``) and how the table names them."""
+MYVW_UNTHROTTLED = {"ev_command_gap": 0.0, "myvw_command_limit": 1_000_000}
+"""Simulator options that lift the myVW limits a benchmark of the bridge must not meet."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 __all__ = ["Probe", "Received"]
@@ -67,9 +71,15 @@ def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x"
 
 
+def generations(choice: str) -> tuple[str, ...]:
+    """``--api``: one generation, or ``both`` (Car-Net first)."""
+    return tuple(GENERATIONS) if choice == "both" else (choice,)
+
+
 @dataclass
 class Row:
     section: str
+    api: str
     figure: str
     value: str
     target: str = ""
@@ -85,16 +95,21 @@ class Table:
     rows: list[Row] = field(default_factory=list)
 
     def add(self, section: str, figure: str, value: Any, target: str = "",
-            met: bool | None = None, baseline: Any = "", ratio: str = "") -> None:
-        self.rows.append(Row(section, figure, _fmt(value), target, met, _fmt(baseline), ratio))
+            met: bool | None = None, baseline: Any = "", ratio: str = "",
+            api: str = "carnet") -> None:
+        """One figure; ``api`` is the generation of the account measured (the benchmarks
+        without ``--api`` run the Car-Net demo account)."""
+        label = GENERATIONS[api]
+        self.rows.append(Row(section, label, figure, _fmt(value), target, met, _fmt(baseline),
+                             ratio))
         mark = "" if met is None else (" [met]" if met else " [MISSED]")
         extra = f" (naive {_fmt(baseline)}, {ratio})" if baseline != "" else ""
-        print(f"  {section:<10} {figure}: {_fmt(value)}{extra}{mark}", flush=True)
+        print(f"  {section:<10} {label:<8} {figure}: {_fmt(value)}{extra}{mark}", flush=True)
 
     def render(self) -> str:
-        header = ("section", "figure", "value", "target", "met", "naive", "ratio")
+        header = ("section", "api", "figure", "value", "target", "met", "naive", "ratio")
         lines = [header] + [
-            (r.section, r.figure, r.value, r.target,
+            (r.section, r.api, r.figure, r.value, r.target,
              "" if r.met is None else ("yes" if r.met else "NO"), r.baseline, r.ratio)
             for r in self.rows
         ]

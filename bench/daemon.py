@@ -2,14 +2,15 @@
 """The bridge daemon, as ``bridge.py --config FILE`` runs it, with time compressed.
 
 ``--scale K`` divides every interval of the bridge by K: the polling intervals, the
-health interval, the enrollment refresh, the token-refresh margin, the TSP token
-lifetime the bridge assumes, the spacing of TSP requests (``commands.min_interval``)
-and the rolling day of the daily request budget (with ``polling.max_interval``).
-Paired with a simulator whose token lifetimes are divided
-by the same K (and whose clock runs K times faster), K simulated hours pass in one real
-hour with the same ratios between the bridge's and the vendor's timers. Configuration
-validation refuses intervals under 60 s, so the scaled values are applied to the loaded
-configuration with ``dataclasses.replace``; nothing else in the bridge changes.
+health interval, the enrollment refresh, the token-refresh margins (and myVW's margin
+before a vehicle token's expiry), the TSP token lifetime the bridge assumes, the spacing
+of TSP requests (``commands.min_interval``) and the rolling day of the daily request
+budget (with ``polling.max_interval``). Paired with a simulator whose token lifetimes
+are divided by the same K (and whose clock runs K times faster), K simulated hours pass
+in one real hour with the same ratios between the bridge's and the vendor's timers.
+Configuration validation refuses intervals under 60 s, so the scaled values are applied
+to the loaded configuration with ``dataclasses.replace``; nothing else in the bridge
+changes.
 
 ``--overrides JSON`` sets fields past validation too, e.g.
 ``{"commands": {"max_per_minute": 100000}}``, for benchmarks that must not be throttled.
@@ -31,6 +32,7 @@ from carnet.config import Config, load_config
 from carnet.runtime import daemon, ledger, poller
 from carnet.vendor.carnet_app import account_tokens
 from carnet.vendor.carnet_app.tsp import TspChannel
+from carnet.vendor.myvw_app import session, spin
 
 
 def scaled(config: Config, k: float) -> Config:
@@ -40,6 +42,8 @@ def scaled(config: Config, k: float) -> Config:
     daemon.ENROLLMENT_EVERY /= k
     poller.FIRST_RETRY /= k
     account_tokens.TOKEN_MARGIN /= k
+    session.TOKEN_MARGIN /= k
+    spin.REUSE_MARGIN /= k  # the simulator's vehicle tokens are K times shorter
     TspChannel.TOKEN_TTL /= k
     ledger.DAY /= k  # the daily budget's rolling day, so polling stretches as it would
     polling = config.polling

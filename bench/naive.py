@@ -24,8 +24,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from carnet.config import AccountConfig, VendorConfig
-from carnet.vendor.carnet_app.client import Http
+from carnet.vendor.carnet_app.errors import error_for_response
 from carnet.vendor.carnet_app.login import Authenticator
+from carnet.vendor.http import Http
 
 
 def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -50,7 +51,8 @@ def main() -> int:
     vehicles = messages = 0
     for account in args.account:
         email, password = account.split(":", 1)
-        tokens = Authenticator(vendor, AccountConfig(email, password), Http(30)).login()
+        http = Http("Car-Net", 30, error_for_response)
+        tokens = Authenticator(vendor, AccountConfig(email, password), http).login()
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
         session = requests.Session()
         enrollment = session.get(f"{args.api}/account/v1/enrollment/status", headers=headers,

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +205,33 @@ def check_demo_round_trip(running: Demo, port: int) -> Client:
     assert result["attribute"] == "climate"
     assert result["status"] == "ok", result
     client.wait(lambda: client.last.get(f"{BASE}/egolf/climate") == b"ON", "climate ON")
+    check_myvw_round_trip(running, port, client)
     return client
+
+
+def check_myvw_round_trip(running: Demo, port: int, client: Client) -> None:
+    """The ID.4 is on the myVW account: its entities (some only myVW reports) and a
+    command whose result comes from the outcome the vendor reports."""
+    assert running.hint("myVW results") == f"{BASE}/id4/result"
+    assert int(client.wait_topic(f"{BASE}/id4/battery_level")) == 64
+    assert client.wait_topic(f"{BASE}/id4/charging_state") == b"ready"
+    assert int(client.wait_topic(f"{BASE}/id4/target_soc")) == 80
+    command = running.hint("try on myVW")
+    assert command == f"mosquitto_pub -h 127.0.0.1 -p {port} -t {BASE}/id4/target_soc/set -m 90"
+    run_as_printed(command)
+    client.wait(lambda: any(r["attribute"] == "target_soc" for r in client.results),
+                f"a result on {BASE}/id4/result", 30)
+    result = next(r for r in client.results if r["attribute"] == "target_soc")
+    assert (result["status"], result["detail"]) == ("ok", "confirmed by the car"), result
+    client.wait(lambda: client.last.get(f"{BASE}/id4/target_soc") == b"90", "target_soc 90")
+    simulator = running.hint("simulator").split()[0]
+    with urllib.request.urlopen(f"{simulator}/_sim/requests", timeout=10) as answer:
+        requests = json.load(answer)
+    myvw = [r for r in requests if r["account"] == demo.MYVW_EMAIL]
+    assert myvw and all(r["generation"] == "myvw" for r in myvw if r["generation"]), myvw
+    assert any("/correlationId/" in r["path"] for r in myvw), "the outcome was never asked"
+    carnet = [r for r in requests if r["account"] == demo.DEMO_EMAIL and r["generation"]]
+    assert carnet and all(r["generation"] == "carnet" for r in carnet)
 
 
 @pytest.mark.parametrize("kind", ["mosquitto", "amqtt"])
@@ -398,9 +425,11 @@ def test_demo_config_takes_only_mqtt_from_the_file() -> None:
     assert config.mqtt.base_topic == "carnet2mqtt-demo"
     assert re.fullmatch(r"carnet2mqtt-demo-[0-9a-f]{6}", config.mqtt.client_id)
     assert demo.demo_config({}, "/tmp/demo-state", environ={}).mqtt.base_topic == BASE
-    (account,) = config.accounts
-    assert account.email == "demo@example.com"
-    assert {v.name for v in account.vehicles.values()} == {"egolf", "jetta", "id4"}
+    carnet, myvw = config.accounts
+    assert (carnet.email, carnet.api) == ("demo@example.com", "carnet")
+    assert {v.name for v in carnet.vehicles.values()} == {"egolf", "jetta"}
+    assert (myvw.email, myvw.api) == (demo.MYVW_EMAIL, "myvw")
+    assert {v.name for v in myvw.vehicles.values()} == {"id4"}
     assert config.state_dir == "/tmp/demo-state"
     assert config.polling.interval == 60
 
@@ -418,18 +447,32 @@ def test_the_demo_account_and_vehicles_come_from_the_simulator(
     monkeypatch.setattr(accounts, "DEMO_ID4_VIN", "1V2GMPE2XMP999997")
     try:
         importlib.reload(demo)
-        (account,) = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
+        account, myvw = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
         assert (account.email, account.password, account.pin) == (
             "someone@example.com", "secret", "9876",
         )
+        assert (myvw.password, myvw.pin) == ("secret", "9876")
         names = {vin: v.name for vin, v in account.vehicles.items()}
-        assert names == {"WVWZZZAUZGW999999": "egolf", "3VWZZZ1KZLM999998": "jetta",
-                         "1V2GMPE2XMP999997": "id4"}
+        assert names == {"WVWZZZAUZGW999999": "egolf", "3VWZZZ1KZLM999998": "jetta"}
+        assert {vin: v.name for vin, v in myvw.vehicles.items()} == {"1V2GMPE2XMP999997": "id4"}
     finally:
         monkeypatch.undo()
         importlib.reload(demo)
-    (account,) = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
+    account, _ = demo.demo_config({}, "/tmp/demo-state", environ={}).accounts
     assert account.email == "demo@example.com"
+
+
+def test_the_myvw_account_file_gives_the_simulator_its_id4(tmp_path: Path) -> None:
+    from carnet.simulator import Simulator, SimulatorOptions
+
+    path = demo.write_myvw_account(str(tmp_path))
+    with (
+        Simulator(SimulatorOptions(demo_id4=False, accounts_file=path)) as sim,
+        urllib.request.urlopen(f"{sim.api_url}/_sim/accounts", timeout=10) as answer,
+    ):
+        accounts = {a["email"]: a["vehicles"] for a in json.load(answer)}
+    assert accounts[demo.MYVW_EMAIL] == list(demo.MYVW_VEHICLES)
+    assert sorted(accounts[demo.DEMO_EMAIL]) == sorted(demo.CARNET_VEHICLES)
 
 
 def test_hints_name_the_topics_as_the_bridge_does(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -437,7 +480,10 @@ def test_hints_name_the_topics_as_the_bridge_does(monkeypatch: pytest.MonkeyPatc
     text = demo.hints(config, "note", "http://127.0.0.1:1")
     assert f" -t {BASE}/egolf/climate/set -m ON" in text
     assert f"results on:     {BASE}/egolf/result" in text
-    assert "simulated account demo@example.com, vehicles egolf, jetta, id4\n" in text
+    assert ("simulated accounts demo@example.com (Car-Net app: egolf, jetta) and "
+            "demo-myvw@example.com (myVW app: id4)\n") in text
+    assert f" -t {BASE}/id4/target_soc/set -m 90\n" in text
+    assert f"myVW results:   {BASE}/id4/result\n" in text
 
     monkeypatch.setattr(Topics, "attribute_set", lambda self, v, key: f"SET<{v},{key}>")
     monkeypatch.setattr(Topics, "result", lambda self, v: f"RESULT<{v}>")

@@ -1,4 +1,8 @@
-"""``python bridge.py --demo``: the whole bridge against the built-in Car-Net simulator.
+"""``python bridge.py --demo``: the whole bridge against the built-in simulator, both generations.
+
+Two simulated accounts, one per API generation: the Car-Net app's with an e-Golf and a
+Jetta, the myVW app's with an ID.4, so a newcomer sees both roads of a command (confirmed
+by a re-poll on Car-Net, followed to the outcome the vendor reports on myVW).
 
 It is the first command a newcomer runs, so it needs no account, no configuration file
 and, when no broker answers at the configured address, no broker either: an embedded
@@ -18,6 +22,7 @@ Home Assistant afterwards).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -43,15 +48,21 @@ from carnet.app.embedded_broker import (
 from carnet.config import Config, MqttConfig, TlsConfig, parse_config
 from carnet.core.errors import CarNetError, ConfigError
 from carnet.mqtt.topics import Topics
-from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN, DEMO_ID4_VIN
+from carnet.simulator.accounts import DEMO_COMBUSTION_VIN, DEMO_EV_VIN, DEMO_ID4, DEMO_ID4_VIN
 from carnet.simulator.options import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PIN
 
 _LOG = logging.getLogger(__name__)
 
-__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "DEMO_PIN", "VEHICLES", "run_demo"]
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "DEMO_PIN", "MYVW_EMAIL", "VEHICLES", "run_demo"]
 
-VEHICLES = {DEMO_EV_VIN: "egolf", DEMO_COMBUSTION_VIN: "jetta", DEMO_ID4_VIN: "id4"}
-"""The simulator's demo vehicles and the names the demo gives them in topics."""
+CARNET_VEHICLES = {DEMO_EV_VIN: "egolf", DEMO_COMBUSTION_VIN: "jetta"}
+"""The simulator's demo account, on the Car-Net app API: its vehicles and their names."""
+MYVW_EMAIL = "demo-myvw@example.com"
+MYVW_VEHICLES = {DEMO_ID4_VIN: "id4"}
+"""The demo's second account, on the myVW app API, with the simulator's ID.4 (the
+simulator's own demo account then goes without it, so every name is one car)."""
+VEHICLES = {**CARNET_VEHICLES, **MYVW_VEHICLES}
+"""Every demo vehicle and the name the demo gives it in topics."""
 
 APPLY_DELAY = 3.0
 """Seconds the simulated car takes to carry out a command: long enough to see the
@@ -123,14 +134,31 @@ def demo_config(
                 "email": DEMO_EMAIL,
                 "password": DEMO_PASSWORD,
                 "pin": DEMO_PIN,
-                "vehicles": {vin: {"name": name} for vin, name in VEHICLES.items()},
-            }
+                "api": "carnet",
+                "vehicles": {vin: {"name": name} for vin, name in CARNET_VEHICLES.items()},
+            },
+            {
+                "email": MYVW_EMAIL,
+                "password": DEMO_PASSWORD,
+                "pin": DEMO_PIN,
+                "api": "myvw",
+                "vehicles": {vin: {"name": name} for vin, name in MYVW_VEHICLES.items()},
+            },
         ],
         "polling": {"interval": 60, "active_interval": 60},
         "commands": {"verify_after": 5, "min_interval": 1},
         "state_dir": state_dir,
     }
     return parse_config(data, os.environ if environ is None else environ)
+
+
+def write_myvw_account(state_dir: str) -> str:
+    """The simulator's accounts file with the demo's myVW account; its path."""
+    account = {"email": MYVW_EMAIL, "password": DEMO_PASSWORD, "pin": DEMO_PIN,
+               "first_name": "Demo", "last_name": "Driver", "vehicles": [DEMO_ID4]}
+    path = Path(state_dir) / "simulated-accounts.json"  # JSON is YAML, as the file wants
+    path.write_text(json.dumps({"accounts": [account]}), encoding="utf-8")
+    return str(path)
 
 
 def point_at(config: Config, api_url: str, identity_url: str) -> Config:
@@ -165,7 +193,8 @@ def hints(config: Config, broker_note: str, api_url: str, keep: bool = False) ->
     mqtt = config.mqtt
     base = mqtt.base_topic
     topics = Topics(base, mqtt.discovery.prefix)
-    ev_name = VEHICLES[DEMO_EV_VIN]
+    ev_name = CARNET_VEHICLES[DEMO_EV_VIN]
+    myvw_name = MYVW_VEHICLES[DEMO_ID4_VIN]
     options = f"-h {shlex.quote(mqtt.host)} -p {mqtt.port}"
     if mqtt.username is not None:
         options += f" -u {shlex.quote(mqtt.username)} -P '<password>'"
@@ -175,14 +204,18 @@ def hints(config: Config, broker_note: str, api_url: str, keep: bool = False) ->
         )
     return "\n".join(
         [
-            f"carnet2mqtt demo: simulated account {DEMO_EMAIL}, "
-            f"vehicles {', '.join(VEHICLES.values())}",
+            f"carnet2mqtt demo: simulated accounts {DEMO_EMAIL} "
+            f"(Car-Net app: {', '.join(CARNET_VEHICLES.values())}) and {MYVW_EMAIL} "
+            f"(myVW app: {', '.join(MYVW_VEHICLES.values())})",
             f"  MQTT broker:    {mqtt.host}:{mqtt.port} ({broker_note})",
             f"  base topic:     {base}",
             f"  watch:          mosquitto_sub {options} -t '{base}/#' -v",
             f"  try a command:  mosquitto_pub {options} "
             f"-t {topics.attribute_set(ev_name, 'climate')} -m ON",
             f"  results on:     {topics.result(ev_name)}",
+            f"  try on myVW:    mosquitto_pub {options} "
+            f"-t {topics.attribute_set(myvw_name, 'target_soc')} -m 90",
+            f"  myVW results:   {topics.result(myvw_name)}",
             f"  simulator:      {api_url} (the cars as simulated: {api_url}/_sim/vehicles)",
             f"  {STOP_HINT_KEEP if keep else STOP_HINT}",
         ]
@@ -262,7 +295,8 @@ def run_demo(config_path: str | None, keep: bool = False) -> int:
         from carnet.simulator import Simulator, SimulatorOptions
 
         simulator = Simulator(
-            SimulatorOptions(apply_delay=APPLY_DELAY, rate_limit=600, daily_budget=1_000_000)
+            SimulatorOptions(apply_delay=APPLY_DELAY, rate_limit=600, daily_budget=1_000_000,
+                             demo_id4=False, accounts_file=write_myvw_account(state_dir))
         ).start()
         config = point_at(config, simulator.api_url, simulator.identity_url)
         if signals.requested.is_set():

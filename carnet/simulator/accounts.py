@@ -54,6 +54,17 @@ DEMO_EV_VIN = "WVWZZZAUZGW000001"
 DEMO_COMBUSTION_VIN = "3VWZZZ1KZLM000002"
 DEMO_ID4_VIN = "1V2GMPE2XMP000003"
 
+DEMO_ID4: dict[str, Any] = {
+    "vin": DEMO_ID4_VIN, "type": "ev", "model_name": "ID.4", "model_year": "2021",
+    "model_code": "E214VS", "model_desc": "id4_2021", "units": "MI", "mileage": 9120,
+    "battery_level": 64, "plugged_in": True, "charging": False, "sunroof": False,
+    "full_range": 250, "battery_kwh": 77, "charger_kw": 11, "platform": "MEB",
+    "target_soc": 80, "location": {"latitude": 37.774929, "longitude": -122.419416},
+    "target_temperature": 70, "outdoor_temperature": 64,
+}
+"""The demo's ID.4, a myVW-era EV (MEB platform, 77 kWh, 11 kW charger, miles), in the
+accounts file's vehicle keys, so an account of a file can have it too."""
+
 _VEHICLE_KEYS = {
     "vin", "type", "model_name", "model_year", "model_code", "model_desc", "units", "mileage",
     "battery_level", "fuel_level", "plugged_in", "charging", "locked", "location",
@@ -188,15 +199,8 @@ def _add_demo(registry: Registry, now: float, with_id4: bool) -> None:
         "location": {"latitude": 38.969555, "longitude": -77.38609},
         "target_temperature": 72, "outdoor_temperature": 64,
     })
-    if with_id4:  # a myVW-era EV: MEB platform, 77 kWh, 11 kW charger, miles
-        registry.add_vehicle(demo, now, {
-            "vin": DEMO_ID4_VIN, "type": "ev", "model_name": "ID.4", "model_year": "2021",
-            "model_code": "E214VS", "model_desc": "id4_2021", "units": "MI", "mileage": 9120,
-            "battery_level": 64, "plugged_in": True, "charging": False, "sunroof": False,
-            "full_range": 250, "battery_kwh": 77, "charger_kw": 11, "platform": "MEB",
-            "target_soc": 80, "location": {"latitude": 37.774929, "longitude": -122.419416},
-            "target_temperature": 70, "outdoor_temperature": 64,
-        })
+    if with_id4:
+        registry.add_vehicle(demo, now, dict(DEMO_ID4))
 
 
 def _load_file(registry: Registry, path: Path, now: float) -> None:
