@@ -96,7 +96,8 @@ def test_request_log() -> None:
         assert requests.get(f"{sim.api_url}/rvs/v1/vehicle/x", timeout=TIMEOUT).status_code == 401
         log = sim_get(sim, "requests")
         assert all(set(e) == {"time", "method", "host", "path", "status", "account",
-                              "generation", "bearer"} for e in log)
+                              "generation", "bearer", "body"} for e in log)
+        assert all(e["body"] is None for e in log if e["method"] == "GET")
         assert all(started <= e["time"] <= time.time() for e in log)
         assert [e["time"] for e in log] == sorted(e["time"] for e in log)
         assert not any(e["path"].startswith("/_sim/") for e in log)
