@@ -12,13 +12,16 @@ drift from the tree. A package's own modules come before its subpackages.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import doc_block  # noqa: E402
+
 PACKAGE = ROOT / "carnet"
 ISLAND = PACKAGE / "simulator"
 ISLAND_LINE = "the vendor stand-in (python -m carnet.simulator), both API generations"
@@ -63,29 +66,9 @@ def render(document: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help="rewrite the block in the document")
-    group.add_argument("--check", action="store_true", help="exit 1 when the document is stale")
-    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "architecture.md")
-    args = parser.parse_args(argv)
-    if not (args.write or args.check):
-        print(table())
-        return 0
-    try:
-        current = args.doc.read_text(encoding="utf-8")
-        wanted = render(current)
-    except (OSError, ValueError) as exc:
-        print(f"{args.doc}: {exc}", file=sys.stderr)
-        return 1
-    if args.check:
-        if current != wanted:
-            print(f"{args.doc} is stale: run python scripts/module_table.py --write",
-                  file=sys.stderr)
-            return 1
-        return 0
-    args.doc.write_text(wanted, encoding="utf-8")
-    return 0
+    return doc_block.run(argv, description=__doc__.splitlines()[0], option="--doc",
+                         default=ROOT / "docs" / "architecture.md", script="module_table.py",
+                         table=table, render=render)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ README cannot drift from what the bridge really publishes.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from carnet.mqtt.events import (  # noqa: E402
     RULES,
 )
 from carnet.vendor.carnet_app.vehicles import CAPABILITIES  # noqa: E402
+from scripts import doc_block  # noqa: E402
 
 # The vehicle decides its charge currents; the table shows a Car-Net vehicle's.
 CARNET = ParseContext(charge_currents=CAPABILITIES.charge_currents)
@@ -121,29 +121,9 @@ def render(readme: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help="rewrite the block in README.md")
-    group.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    args = parser.parse_args(argv)
-    if not (args.write or args.check):
-        print(table())
-        return 0
-    try:
-        current = args.readme.read_text(encoding="utf-8")
-        wanted = render(current)
-    except (OSError, ValueError) as exc:
-        print(f"{args.readme}: {exc}", file=sys.stderr)
-        return 1
-    if args.check:
-        if current != wanted:
-            print(f"{args.readme} is stale: run python scripts/topic_table.py --write",
-                  file=sys.stderr)
-            return 1
-        return 0
-    args.readme.write_text(wanted, encoding="utf-8")
-    return 0
+    return doc_block.run(argv, description=__doc__.splitlines()[0], option="--readme",
+                         default=ROOT / "README.md", script="topic_table.py", table=table,
+                         render=render)
 
 
 if __name__ == "__main__":
