@@ -150,8 +150,10 @@ def test_login_states_change_in_one_step_and_snapshots_show_them_whole() -> None
             registry.change_login(account, _refused_again)
 
     def read(index: int) -> None:
-        start.wait()
-        while not done.is_set():
+        # Every reader is reading before the writers start, however the threads are
+        # scheduled, so the reads overlap the writes.
+        first = True
+        while first or not done.is_set():
             roster = registry.roster()
             for account in roster.accounts:
                 login = roster.login(account)
@@ -159,8 +161,12 @@ def test_login_states_change_in_one_step_and_snapshots_show_them_whole() -> None
                     continue
                 if login.error != f"refused {login.failures}" or login.retry_at != login.failures:
                     torn.append(f"{account.name}: {login}")
+                    start.abort()
                     return
             reads[index] += 1
+            if first:
+                first = False
+                start.wait()
 
     # Two writers per account, like its reader and its command worker.
     writers = [threading.Thread(target=refuse, args=(a,)) for a in accounts for _ in range(2)]
